@@ -1,0 +1,249 @@
+//! The snapshot file: a saved inventory of raw OpenStack API objects.
+//!
+//! ```json
+//! { "driftmux_snapshot": 1, "collected_at": "2026-11-20T08:00:00Z", "cloud": "prod",
+//!   "region": "RegionOne", "projects": [...], "security_groups": [...],
+//!   "security_group_rules": [...], "ports": [...], "servers": [...],
+//!   "floatingips": [...], "networks": [...], "address_groups": [...] }
+//! ```
+//! Only `security_group_rules` is required; a missing (or null) list means "not collected".
+//! Errors name the file, the field path and, for JSON syntax errors, the line and column.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::wire::{
+    RawAddressGroup, RawFloatingIp, RawNetwork, RawPort, RawProject, RawRule, RawSecurityGroup,
+    RawServer,
+};
+use crate::inventory::{InvalidField, Inventory, InventoryMeta, RawInventory};
+
+/// The only snapshot format version this build reads and writes.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotFile {
+    #[serde(default)]
+    driftmux_snapshot: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    collected_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cloud: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    projects: Option<Vec<RawProject>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    security_groups: Option<Vec<RawSecurityGroup>>,
+    security_group_rules: Vec<RawRule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ports: Option<Vec<RawPort>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    servers: Option<Vec<RawServer>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    floatingips: Option<Vec<RawFloatingIp>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    networks: Option<Vec<RawNetwork>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    address_groups: Option<Vec<RawAddressGroup>>,
+}
+
+/// Why a snapshot file could not be used.
+#[derive(Debug)]
+pub struct SnapshotError {
+    pub file: PathBuf,
+    pub kind: SnapshotErrorKind,
+}
+
+#[derive(Debug)]
+pub enum SnapshotErrorKind {
+    Read(std::io::Error),
+    /// JSON syntax or type error: field path (may be empty), line, column, message.
+    Parse {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    Version(u32),
+    Invalid(Vec<InvalidField>),
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.display();
+        match &self.kind {
+            SnapshotErrorKind::Read(e) => write!(f, "cannot read snapshot file {file}: {e}"),
+            SnapshotErrorKind::Parse {
+                path,
+                line,
+                column,
+                message,
+            } => {
+                write!(f, "snapshot file {file}: ")?;
+                if !path.is_empty() && path != "." {
+                    write!(f, "field `{path}`: ")?;
+                }
+                write!(f, "{message} (line {line}, column {column})")
+            }
+            SnapshotErrorKind::Version(v) => write!(
+                f,
+                "snapshot file {file}: field `driftmux_snapshot`: unsupported snapshot version {v} \
+                 (this build reads version {SNAPSHOT_VERSION})"
+            ),
+            SnapshotErrorKind::Invalid(problems) => {
+                write!(
+                    f,
+                    "snapshot file {file}: {} invalid value(s)",
+                    problems.len()
+                )?;
+                for p in problems.iter().take(20) {
+                    write!(f, "\n  - field `{p}`")?;
+                }
+                if problems.len() > 20 {
+                    write!(f, "\n  - ... and {} more", problems.len() - 20)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {}
+
+/// Reads, parses and validates a snapshot file.
+pub fn read(file: &Path) -> Result<Inventory, SnapshotError> {
+    let err = |kind| SnapshotError {
+        file: file.to_owned(),
+        kind,
+    };
+    let bytes = std::fs::read(file).map_err(|e| err(SnapshotErrorKind::Read(e)))?;
+    let raw = parse(&bytes).map_err(err)?;
+    Inventory::from_raw(raw).map_err(|problems| err(SnapshotErrorKind::Invalid(problems)))
+}
+
+/// Parses snapshot bytes into raw API objects (no semantic validation yet).
+pub fn parse(bytes: &[u8]) -> Result<RawInventory, SnapshotErrorKind> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let file: SnapshotFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        json_error(path, e.into_inner())
+    })?;
+    de.end().map_err(|e| json_error(String::new(), e))?;
+    if let Some(v) = file.driftmux_snapshot {
+        if v != SNAPSHOT_VERSION {
+            return Err(SnapshotErrorKind::Version(v));
+        }
+    }
+    if let Some(ts) = &file.collected_at {
+        if ts.parse::<jiff::Timestamp>().is_err() {
+            return Err(SnapshotErrorKind::Invalid(vec![InvalidField {
+                path: "collected_at".into(),
+                object_id: None,
+                message: format!("{ts:?} is not an RFC 3339 timestamp"),
+            }]));
+        }
+    }
+    Ok(RawInventory {
+        meta: InventoryMeta {
+            cloud: file.cloud,
+            region: file.region,
+            collected_at: file.collected_at,
+        },
+        projects: file.projects,
+        security_groups: file.security_groups,
+        security_group_rules: file.security_group_rules,
+        ports: file.ports,
+        servers: file.servers,
+        floating_ips: file.floatingips,
+        networks: file.networks,
+        address_groups: file.address_groups,
+        errors: Vec::new(),
+    })
+}
+
+fn json_error(path: String, e: serde_json::Error) -> SnapshotErrorKind {
+    SnapshotErrorKind::Parse {
+        path,
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e.to_string()),
+    }
+}
+
+/// serde_json appends " at line L column C"; we print the position ourselves.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_err(text: &str) -> SnapshotErrorKind {
+        parse(text.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn minimal_snapshot_needs_only_rules() {
+        let raw = parse(br#"{"security_group_rules": []}"#).unwrap();
+        assert!(raw.ports.is_none() && raw.servers.is_none() && raw.projects.is_none());
+    }
+
+    #[test]
+    fn missing_rules_list_is_named() {
+        let SnapshotErrorKind::Parse { message, .. } = parse_err(r#"{"ports": []}"#) else {
+            panic!()
+        };
+        assert!(
+            message.contains("missing field `security_group_rules`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn type_errors_carry_the_field_path_and_position() {
+        let text = "{\"security_group_rules\": [\n {\"id\": \"r\", \"security_group_id\": \"g\",\n  \"port_range_min\": \"22\"}]}";
+        let SnapshotErrorKind::Parse {
+            path, line, column, ..
+        } = parse_err(text)
+        else {
+            panic!()
+        };
+        assert_eq!(path, "security_group_rules[0].port_range_min");
+        assert_eq!(line, 3);
+        assert!(column > 0);
+    }
+
+    #[test]
+    fn unknown_version_and_trailing_garbage_are_rejected() {
+        assert!(matches!(
+            parse_err(r#"{"driftmux_snapshot": 2, "security_group_rules": []}"#),
+            SnapshotErrorKind::Version(2)
+        ));
+        assert!(matches!(
+            parse_err(r#"{"security_group_rules": []} x"#),
+            SnapshotErrorKind::Parse { .. }
+        ));
+        assert!(matches!(
+            parse_err(r#"{"collected_at": "yesterday", "security_group_rules": []}"#),
+            SnapshotErrorKind::Invalid(_)
+        ));
+    }
+
+    #[test]
+    fn unknown_fields_inside_api_objects_are_ignored() {
+        let raw = parse(
+            br#"{"security_group_rules": [{"id": "r", "security_group_id": "g",
+                "direction": "ingress", "normalized_cidr": null, "tags": [], "protocol": 6}]}"#,
+        )
+        .unwrap();
+        assert_eq!(raw.security_group_rules[0].protocol.as_deref(), Some("6"));
+    }
+}

@@ -1,0 +1,693 @@
+//! The inventory: the cloud as the audit sees it, validated and typed.
+//!
+//! Collection (a snapshot file today, the live OpenStack API later) produces raw API objects
+//! (`collect::wire`); [`Inventory::from_raw`] checks them once and turns loose strings into
+//! enums (direction, ethertype, protocol, remote), so that nothing downstream parses text.
+//! A list that was not collected stays `None`: the audit must be able to tell "no servers"
+//! from "servers unknown".
+
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::collect::wire::{
+    RawAddressGroup, RawFloatingIp, RawNetwork, RawPort, RawProject, RawRule, RawSecurityGroup,
+    RawServer,
+};
+
+/// Everything collected from one cloud.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub meta: InventoryMeta,
+    pub projects: Option<Vec<Project>>,
+    pub security_groups: Option<Vec<SecurityGroup>>,
+    pub rules: Vec<Rule>,
+    pub ports: Option<Vec<Port>>,
+    pub servers: Option<Vec<Server>>,
+    pub floating_ips: Option<Vec<FloatingIp>>,
+    pub networks: Option<Vec<Network>>,
+    pub address_groups: Option<Vec<AddressGroup>>,
+    /// What collection could not read. Any entry makes the audit incomplete.
+    pub errors: Vec<CollectionError>,
+}
+
+/// A failure while collecting the inventory (an API call that failed for good, say).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionError {
+    /// The resource that could not be read fully (`security_group_rules`, `servers`, ...).
+    pub resource: String,
+    /// The endpoint called, without credentials.
+    pub endpoint: Option<String>,
+    /// The HTTP status, when there was a response.
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+/// Where and when the inventory was collected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InventoryMeta {
+    pub cloud: Option<String>,
+    pub region: Option<String>,
+    /// RFC 3339 timestamp, as recorded at collection time.
+    pub collected_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityGroup {
+    pub id: String,
+    pub name: Option<String>,
+    pub project_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EtherType {
+    IPv4,
+    IPv6,
+}
+
+impl EtherType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EtherType::IPv4 => "IPv4",
+            EtherType::IPv6 => "IPv6",
+        }
+    }
+
+    /// The prefix that admits every source of this family.
+    pub fn any_source(self) -> IpNet {
+        match self {
+            EtherType::IPv4 => "0.0.0.0/0".parse().expect("valid literal"),
+            EtherType::IPv6 => "::/0".parse().expect("valid literal"),
+        }
+    }
+}
+
+impl fmt::Display for EtherType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An IP protocol as Neutron accepts it: every protocol, or one IP protocol number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    /// null, `any`, `0` (and `hopopt`, protocol 0): the rule admits every protocol.
+    Any,
+    Number(u8),
+}
+
+/// Neutron's protocol names (neutron-lib `IP_PROTOCOL_MAP`), by number.
+const PROTOCOL_NAMES: &[(&str, u8)] = &[
+    ("icmp", 1),
+    ("igmp", 2),
+    ("ipip", 4),
+    ("tcp", 6),
+    ("egp", 8),
+    ("udp", 17),
+    ("dccp", 33),
+    ("ipv6-encap", 41),
+    ("ipv6-route", 43),
+    ("ipv6-frag", 44),
+    ("rsvp", 46),
+    ("gre", 47),
+    ("esp", 50),
+    ("ah", 51),
+    ("ipv6-icmp", 58),
+    ("icmpv6", 58),
+    ("ipv6-nonxt", 59),
+    ("ipv6-opts", 60),
+    ("ospf", 89),
+    ("vrrp", 112),
+    ("pgm", 113),
+    ("sctp", 132),
+    ("udplite", 136),
+];
+
+impl Protocol {
+    /// Parses Neutron's `protocol` field: case-insensitive name, number string, or null.
+    pub fn parse(raw: Option<&str>) -> Result<Protocol, String> {
+        let Some(text) = raw.map(str::trim) else {
+            return Ok(Protocol::Any);
+        };
+        let lower = text.to_ascii_lowercase();
+        if lower.is_empty() || lower == "any" || lower == "hopopt" {
+            return Ok(Protocol::Any);
+        }
+        if lower.bytes().all(|b| b.is_ascii_digit()) {
+            return match lower.parse::<u8>() {
+                Ok(0) => Ok(Protocol::Any),
+                Ok(n) => Ok(Protocol::Number(n)),
+                Err(_) => Err(format!("protocol number {text:?} is out of range (0-255)")),
+            };
+        }
+        PROTOCOL_NAMES
+            .iter()
+            .find(|(name, _)| *name == lower)
+            .map(|&(_, n)| Protocol::Number(n))
+            .ok_or_else(|| format!("unknown protocol {text:?}"))
+    }
+
+    /// Protocols whose rules carry a destination port range.
+    pub fn is_port_based(self) -> bool {
+        matches!(self, Protocol::Number(6 | 17 | 33 | 132 | 136))
+    }
+
+    /// The canonical name: `any`, a Neutron protocol name, or the number.
+    pub fn name(self) -> String {
+        match self {
+            Protocol::Any => "any".to_owned(),
+            Protocol::Number(n) => PROTOCOL_NAMES
+                .iter()
+                .find(|&&(_, num)| num == n)
+                .map(|(name, _)| (*name).to_owned())
+                .unwrap_or_else(|| n.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// Where a rule admits traffic from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Remote {
+    /// Members of another security group.
+    Group(String),
+    /// Addresses of a Neutron address group.
+    AddressGroup(String),
+    /// A CIDR, normalised (host bits masked).
+    Prefix(IpNet),
+    /// No remote at all: every source of the rule's ethertype.
+    Any,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub id: String,
+    pub security_group_id: String,
+    /// The rule's own project, which may differ from its group's.
+    pub project_id: Option<String>,
+    pub direction: Direction,
+    pub ethertype: EtherType,
+    pub protocol: Protocol,
+    pub port_range_min: Option<u16>,
+    pub port_range_max: Option<u16>,
+    pub remote: Remote,
+    /// `protocol` and `remote_ip_prefix` as the API returned them, for evidence strings.
+    pub raw_protocol: Option<String>,
+    pub raw_remote_ip_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    pub id: String,
+    pub device_id: Option<String>,
+    pub device_owner: Option<String>,
+    pub security_groups: Vec<String>,
+    pub port_security_enabled: Option<bool>,
+    pub project_id: Option<String>,
+    pub network_id: Option<String>,
+    pub fixed_ips: Vec<IpAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    pub id: String,
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub project_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FloatingIp {
+    pub id: String,
+    pub address: Option<IpAddr>,
+    pub port_id: Option<String>,
+    pub fixed_ip_address: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    pub id: String,
+    pub name: Option<String>,
+    pub external: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressGroup {
+    pub id: String,
+    pub name: Option<String>,
+    pub addresses: Vec<IpNet>,
+}
+
+/// One invalid value in the raw inventory: where it is and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidField {
+    /// A path such as `security_group_rules[3].remote_ip_prefix`.
+    pub path: String,
+    /// The id of the object holding the field, when it has one.
+    pub object_id: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for InvalidField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path)?;
+        if let Some(id) = &self.object_id {
+            write!(f, " (id {id})")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// The raw lists collected from one cloud, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct RawInventory {
+    pub meta: InventoryMeta,
+    pub projects: Option<Vec<RawProject>>,
+    pub security_groups: Option<Vec<RawSecurityGroup>>,
+    pub security_group_rules: Vec<RawRule>,
+    pub ports: Option<Vec<RawPort>>,
+    pub servers: Option<Vec<RawServer>>,
+    pub floating_ips: Option<Vec<RawFloatingIp>>,
+    pub networks: Option<Vec<RawNetwork>>,
+    pub address_groups: Option<Vec<RawAddressGroup>>,
+    pub errors: Vec<CollectionError>,
+}
+
+impl Inventory {
+    /// Validates raw API objects and builds the typed inventory. Every invalid value is
+    /// collected (not only the first), so one run shows all that needs fixing.
+    pub fn from_raw(raw: RawInventory) -> Result<Inventory, Vec<InvalidField>> {
+        let mut problems = Vec::new();
+        let rules = raw
+            .security_group_rules
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, r)| convert_rule(i, r).map_err(|p| problems.push(p)).ok())
+            .collect();
+        let ports = raw.ports.map(|ports| {
+            ports
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| convert_port(i, p, &mut problems))
+                .collect()
+        });
+        let floating_ips = raw.floating_ips.map(|fips| {
+            fips.into_iter()
+                .enumerate()
+                .map(|(i, f)| convert_floating_ip(i, f, &mut problems))
+                .collect()
+        });
+        let address_groups = raw.address_groups.map(|groups| {
+            groups
+                .into_iter()
+                .enumerate()
+                .map(|(i, g)| convert_address_group(i, g, &mut problems))
+                .collect()
+        });
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Inventory {
+            meta: raw.meta,
+            projects: raw.projects.map(|ps| {
+                ps.into_iter()
+                    .map(|p| Project {
+                        id: p.id,
+                        name: non_empty(p.name),
+                    })
+                    .collect()
+            }),
+            security_groups: raw.security_groups.map(|gs| {
+                gs.into_iter()
+                    .map(|g| SecurityGroup {
+                        id: g.id,
+                        name: non_empty(g.name),
+                        project_id: non_empty(g.project_id.or(g.tenant_id)),
+                    })
+                    .collect()
+            }),
+            rules,
+            ports,
+            servers: raw.servers.map(|ss| {
+                ss.into_iter()
+                    .map(|s| Server {
+                        id: s.id,
+                        name: non_empty(s.name),
+                        status: non_empty(s.status),
+                        project_id: non_empty(s.tenant_id),
+                    })
+                    .collect()
+            }),
+            floating_ips,
+            networks: raw.networks.map(|ns| {
+                ns.into_iter()
+                    .map(|n| Network {
+                        id: n.id,
+                        name: non_empty(n.name),
+                        external: n.router_external.unwrap_or(false),
+                    })
+                    .collect()
+            }),
+            address_groups,
+            errors: raw.errors,
+        })
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+fn convert_rule(index: usize, raw: RawRule) -> Result<Rule, InvalidField> {
+    let invalid = |field: &str, message: String| InvalidField {
+        path: format!("security_group_rules[{index}].{field}"),
+        object_id: Some(raw.id.clone()),
+        message,
+    };
+    let direction = match raw
+        .direction
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("ingress") => Direction::Ingress,
+        Some("egress") => Direction::Egress,
+        Some(other) => {
+            return Err(invalid(
+                "direction",
+                format!("expected \"ingress\" or \"egress\", found {other:?}"),
+            ))
+        }
+        None => {
+            return Err(invalid(
+                "direction",
+                "missing (expected \"ingress\" or \"egress\")".into(),
+            ))
+        }
+    };
+    let protocol = Protocol::parse(raw.protocol.as_deref()).map_err(|m| invalid("protocol", m))?;
+    let port = |field: &str, value: Option<u32>| -> Result<Option<u16>, InvalidField> {
+        value
+            .map(|v| {
+                u16::try_from(v)
+                    .map_err(|_| invalid(field, format!("{v} is out of range (0-65535)")))
+            })
+            .transpose()
+    };
+    let port_range_min = port("port_range_min", raw.port_range_min)?;
+    let port_range_max = port("port_range_max", raw.port_range_max)?;
+    if protocol.is_port_based() {
+        if let (Some(lo), Some(hi)) = (port_range_min, port_range_max) {
+            if lo > hi {
+                return Err(invalid(
+                    "port_range_min",
+                    format!("port_range_min {lo} is greater than port_range_max {hi}"),
+                ));
+            }
+        }
+    }
+    let prefix = non_empty(raw.remote_ip_prefix.clone())
+        .map(|text| parse_prefix(&text).map_err(|m| invalid("remote_ip_prefix", m)))
+        .transpose()?;
+    let ethertype = match raw
+        .ethertype
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("ipv4") => EtherType::IPv4,
+        Some("ipv6") => EtherType::IPv6,
+        // Neutron defaults to IPv4; a prefix, when present, decides the family.
+        None => match prefix {
+            Some(IpNet::V6(_)) => EtherType::IPv6,
+            _ => EtherType::IPv4,
+        },
+        Some(_) => {
+            return Err(invalid(
+                "ethertype",
+                format!(
+                    "expected \"IPv4\" or \"IPv6\", found {:?}",
+                    raw.ethertype.as_deref().unwrap_or_default()
+                ),
+            ))
+        }
+    };
+    let remote = if let Some(group) = non_empty(raw.remote_group_id) {
+        Remote::Group(group)
+    } else if let Some(group) = non_empty(raw.remote_address_group_id) {
+        Remote::AddressGroup(group)
+    } else if let Some(prefix) = prefix {
+        Remote::Prefix(prefix)
+    } else {
+        Remote::Any
+    };
+    if raw.security_group_id.trim().is_empty() {
+        return Err(invalid("security_group_id", "must not be empty".into()));
+    }
+    Ok(Rule {
+        id: raw.id,
+        security_group_id: raw.security_group_id,
+        project_id: non_empty(raw.project_id.or(raw.tenant_id)),
+        direction,
+        ethertype,
+        protocol,
+        port_range_min,
+        port_range_max,
+        remote,
+        raw_protocol: raw.protocol,
+        raw_remote_ip_prefix: raw.remote_ip_prefix,
+    })
+}
+
+/// Parses a CIDR (or a bare address, as Neutron accepts) and masks its host bits, so
+/// `1.2.3.4/0` becomes `0.0.0.0/0` and `::0/0` becomes `::/0`.
+pub fn parse_prefix(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    if let Ok(net) = text.parse::<IpNet>() {
+        return Ok(net.trunc());
+    }
+    text.parse::<IpAddr>()
+        .map(IpNet::from)
+        .map_err(|_| format!("{text:?} is not a valid IP prefix (CIDR)"))
+}
+
+fn parse_ip(text: &str) -> Option<IpAddr> {
+    text.trim().parse().ok()
+}
+
+fn convert_port(index: usize, raw: RawPort, problems: &mut Vec<InvalidField>) -> Port {
+    let mut fixed_ips = Vec::new();
+    for (j, fixed) in raw.fixed_ips.unwrap_or_default().into_iter().enumerate() {
+        let Some(text) = fixed.ip_address else {
+            continue;
+        };
+        match parse_ip(&text) {
+            Some(ip) => fixed_ips.push(ip),
+            None => problems.push(InvalidField {
+                path: format!("ports[{index}].fixed_ips[{j}].ip_address"),
+                object_id: Some(raw.id.clone()),
+                message: format!("{text:?} is not a valid IP address"),
+            }),
+        }
+    }
+    Port {
+        id: raw.id,
+        device_id: non_empty(raw.device_id),
+        device_owner: non_empty(raw.device_owner),
+        security_groups: raw.security_groups.unwrap_or_default(),
+        port_security_enabled: raw.port_security_enabled,
+        project_id: non_empty(raw.project_id.or(raw.tenant_id)),
+        network_id: non_empty(raw.network_id),
+        fixed_ips,
+    }
+}
+
+fn convert_floating_ip(
+    index: usize,
+    raw: RawFloatingIp,
+    problems: &mut Vec<InvalidField>,
+) -> FloatingIp {
+    let mut ip = |field: &str, value: Option<String>| {
+        let text = non_empty(value)?;
+        let parsed = parse_ip(&text);
+        if parsed.is_none() {
+            problems.push(InvalidField {
+                path: format!("floatingips[{index}].{field}"),
+                object_id: Some(raw.id.clone()),
+                message: format!("{text:?} is not a valid IP address"),
+            });
+        }
+        parsed
+    };
+    let address = ip("floating_ip_address", raw.floating_ip_address.clone());
+    let fixed_ip_address = ip("fixed_ip_address", raw.fixed_ip_address.clone());
+    FloatingIp {
+        id: raw.id,
+        address,
+        port_id: non_empty(raw.port_id),
+        fixed_ip_address,
+    }
+}
+
+fn convert_address_group(
+    index: usize,
+    raw: RawAddressGroup,
+    problems: &mut Vec<InvalidField>,
+) -> AddressGroup {
+    let mut addresses = Vec::new();
+    for (j, text) in raw.addresses.unwrap_or_default().into_iter().enumerate() {
+        match parse_prefix(&text) {
+            Ok(net) => addresses.push(net),
+            Err(message) => problems.push(InvalidField {
+                path: format!("address_groups[{index}].addresses[{j}]"),
+                object_id: Some(raw.id.clone()),
+                message,
+            }),
+        }
+    }
+    AddressGroup {
+        id: raw.id,
+        name: non_empty(raw.name),
+        addresses,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw_rule() -> RawRule {
+        serde_json::from_value(serde_json::json!({
+            "id": "r1", "security_group_id": "g1", "direction": "ingress",
+            "ethertype": "IPv4", "protocol": "tcp", "port_range_min": 22,
+            "port_range_max": 22, "remote_ip_prefix": "0.0.0.0/0"
+        }))
+        .unwrap()
+    }
+
+    fn convert(f: impl FnOnce(&mut RawRule)) -> Result<Rule, InvalidField> {
+        let mut raw = raw_rule();
+        f(&mut raw);
+        convert_rule(0, raw)
+    }
+
+    #[test]
+    fn protocol_names_numbers_and_any() {
+        assert_eq!(Protocol::parse(None), Ok(Protocol::Any));
+        assert_eq!(Protocol::parse(Some("any")), Ok(Protocol::Any));
+        assert_eq!(Protocol::parse(Some("ANY")), Ok(Protocol::Any));
+        assert_eq!(Protocol::parse(Some("0")), Ok(Protocol::Any));
+        assert_eq!(Protocol::parse(Some("TCP")), Ok(Protocol::Number(6)));
+        assert_eq!(Protocol::parse(Some("6")), Ok(Protocol::Number(6)));
+        assert_eq!(Protocol::parse(Some("udp")), Ok(Protocol::Number(17)));
+        assert_eq!(Protocol::parse(Some("132")), Ok(Protocol::Number(132)));
+        assert_eq!(Protocol::parse(Some("icmpv6")), Ok(Protocol::Number(58)));
+        assert!(Protocol::parse(Some("256")).is_err());
+        assert!(Protocol::parse(Some("carrier-pigeon")).is_err());
+        assert_eq!(Protocol::Number(6).name(), "tcp");
+        assert_eq!(Protocol::Number(58).name(), "ipv6-icmp");
+        assert_eq!(Protocol::Number(200).name(), "200");
+        for port_based in [
+            "tcp", "udp", "sctp", "dccp", "udplite", "6", "17", "33", "132", "136",
+        ] {
+            assert!(
+                Protocol::parse(Some(port_based)).unwrap().is_port_based(),
+                "{port_based}"
+            );
+        }
+        for other in ["icmp", "ipv6-icmp", "47", "gre", "any"] {
+            assert!(
+                !Protocol::parse(Some(other)).unwrap().is_port_based(),
+                "{other}"
+            );
+        }
+    }
+
+    #[test]
+    fn prefixes_are_normalised() {
+        assert_eq!(parse_prefix("1.2.3.4/0").unwrap().to_string(), "0.0.0.0/0");
+        assert_eq!(parse_prefix("::0/0").unwrap().to_string(), "::/0");
+        assert_eq!(
+            parse_prefix("10.1.2.3/8").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            parse_prefix("192.0.2.7").unwrap().to_string(),
+            "192.0.2.7/32"
+        );
+        assert!(parse_prefix("10.0.0.0/33").is_err());
+        assert!(parse_prefix("banana").is_err());
+    }
+
+    #[test]
+    fn remote_group_wins_over_prefix_and_null_prefix_is_any() {
+        let r = convert(|r| r.remote_group_id = Some("g2".into())).unwrap();
+        assert_eq!(r.remote, Remote::Group("g2".into()));
+        let r = convert(|r| r.remote_address_group_id = Some("ag".into())).unwrap();
+        assert_eq!(r.remote, Remote::AddressGroup("ag".into()));
+        let r = convert(|r| r.remote_ip_prefix = None).unwrap();
+        assert_eq!(r.remote, Remote::Any);
+        let r = convert(|r| r.remote_ip_prefix = Some(String::new())).unwrap();
+        assert_eq!(r.remote, Remote::Any);
+    }
+
+    #[test]
+    fn ethertype_defaults_from_prefix_family() {
+        let r = convert(|r| {
+            r.ethertype = None;
+            r.remote_ip_prefix = Some("::/0".into());
+        })
+        .unwrap();
+        assert_eq!(r.ethertype, EtherType::IPv6);
+        let r = convert(|r| r.ethertype = Some("ipv6".into())).unwrap();
+        assert_eq!(r.ethertype, EtherType::IPv6);
+    }
+
+    #[test]
+    fn invalid_rules_name_the_field() {
+        let e = convert(|r| r.remote_ip_prefix = Some("300.0.0.0/8".into())).unwrap_err();
+        assert_eq!(e.path, "security_group_rules[0].remote_ip_prefix");
+        assert_eq!(e.object_id.as_deref(), Some("r1"));
+        let e = convert(|r| r.port_range_max = Some(70000)).unwrap_err();
+        assert_eq!(e.path, "security_group_rules[0].port_range_max");
+        let e = convert(|r| r.port_range_min = Some(100)).unwrap_err();
+        assert!(e.message.contains("greater than"), "{e}");
+        let e = convert(|r| r.direction = Some("sideways".into())).unwrap_err();
+        assert_eq!(e.path, "security_group_rules[0].direction");
+        let e = convert(|r| r.direction = None).unwrap_err();
+        assert!(e.message.contains("missing"));
+        let e = convert(|r| r.ethertype = Some("IPX".into())).unwrap_err();
+        assert_eq!(e.path, "security_group_rules[0].ethertype");
+        let e = convert(|r| r.protocol = Some("bogus".into())).unwrap_err();
+        assert_eq!(e.path, "security_group_rules[0].protocol");
+    }
+
+    #[test]
+    fn icmp_type_and_code_are_not_a_port_range() {
+        // ICMP type 8 code 0 is stored in the port fields; min > max is legal there.
+        let r = convert(|r| {
+            r.protocol = Some("icmp".into());
+            r.port_range_min = Some(8);
+            r.port_range_max = Some(0);
+        });
+        assert!(r.is_ok());
+    }
+}

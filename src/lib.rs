@@ -1,0 +1,15 @@
+//! driftmux: audit OpenStack Neutron security groups for public exposure of critical ports.
+//!
+//! Data flows one way:
+//! `collect` (snapshot file; live API later) → `inventory` (typed, validated model) →
+//! `audit` (policy, detection, usage enrichment → `finding`s) → `report` (one module per
+//! format) → `cli`/`main` (flags, files, exit code).
+
+pub mod audit;
+pub mod cli;
+pub mod collect;
+pub mod error;
+pub mod finding;
+pub mod fsutil;
+pub mod inventory;
+pub mod report;

@@ -1,0 +1,249 @@
+//! The JSON report: frozen wire types (version 1), separate from the internal model.
+//!
+//! `{"tool", "inventory", "summary", "errors", "warnings", "findings"}`; each finding uses the
+//! common Driftmux finding model of the seed (`scanner`, `host`, `title`, `severity`,
+//! `description`, `evidence`, `confidence`, `port`, `service`, `metadata`).
+
+use serde::Serialize;
+
+use crate::audit::AuditReport;
+use crate::finding::{ExposureStatus, Finding, FindingKind, Severity};
+
+#[derive(Serialize)]
+struct Report<'a> {
+    tool: Tool,
+    inventory: InventoryInfo<'a>,
+    summary: Summary,
+    errors: Vec<ErrorEntry<'a>>,
+    warnings: &'a [String],
+    findings: Vec<JsonFinding<'a>>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct InventoryInfo<'a> {
+    cloud: Option<&'a str>,
+    region: Option<&'a str>,
+    collected_at: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    checked_rules: usize,
+    findings: usize,
+    errors: usize,
+    by_severity: BySeverity,
+}
+
+#[derive(Serialize)]
+struct BySeverity {
+    critical: usize,
+    high: usize,
+    medium: usize,
+    low: usize,
+    info: usize,
+}
+
+#[derive(Serialize)]
+struct ErrorEntry<'a> {
+    resource: &'a str,
+    endpoint: Option<&'a str>,
+    status: Option<u16>,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+pub(crate) struct JsonFinding<'a> {
+    scanner: &'static str,
+    host: &'static str,
+    title: String,
+    severity: &'static str,
+    description: &'static str,
+    evidence: String,
+    confidence: &'static str,
+    port: Option<u16>,
+    service: &'static str,
+    metadata: Metadata<'a>,
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    event_type: &'static str,
+    project_id: &'a str,
+    project_name: Option<&'a str>,
+    security_group_id: &'a str,
+    security_group_name: Option<&'a str>,
+    remote_ip_prefix: String,
+    matched: &'a [String],
+    used_by_count: usize,
+    used_by_server_count: usize,
+    used_by_ports: &'a [String],
+    used_by_servers: Vec<ServerEntry<'a>>,
+    exposure_status: &'static str,
+    rule_id: &'a str,
+    rule_project_id: Option<&'a str>,
+    direction: &'static str,
+    ethertype: &'static str,
+    protocol: String,
+    port_range_min: Option<u16>,
+    port_range_max: Option<u16>,
+    ports: String,
+    fingerprint: &'a str,
+}
+
+#[derive(Serialize)]
+struct ServerEntry<'a> {
+    server_id: &'a str,
+    server_name: Option<&'a str>,
+    status: Option<&'a str>,
+    project_id: Option<&'a str>,
+}
+
+pub fn render(report: &AuditReport) -> String {
+    let count = |s| super::count(&report.findings, s);
+    let wire = Report {
+        tool: Tool {
+            name: "driftmux",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        inventory: InventoryInfo {
+            cloud: report.meta.cloud.as_deref(),
+            region: report.meta.region.as_deref(),
+            collected_at: report.meta.collected_at.as_deref(),
+        },
+        summary: Summary {
+            checked_rules: report.checked_rules,
+            findings: report.findings.len(),
+            errors: report.errors.len(),
+            by_severity: BySeverity {
+                critical: count(Severity::Critical),
+                high: count(Severity::High),
+                medium: count(Severity::Medium),
+                low: count(Severity::Low),
+                info: count(Severity::Info),
+            },
+        },
+        errors: report
+            .errors
+            .iter()
+            .map(|e| ErrorEntry {
+                resource: &e.resource,
+                endpoint: e.endpoint.as_deref(),
+                status: e.status,
+                message: &e.message,
+            })
+            .collect(),
+        warnings: &report.warnings,
+        findings: report.findings.iter().map(finding).collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&wire).expect("report serializes");
+    text.push('\n');
+    text
+}
+
+/// `OpenStack security group exposure: datalab/default exposes all ports to 0.0.0.0/0
+/// (all_ports) [active, servers=2]`
+pub fn title(f: &Finding) -> String {
+    let usage = match f.status {
+        ExposureStatus::Unknown => "usage unknown".to_owned(),
+        status => format!("{}, servers={}", status.as_str(), f.used_by_servers.len()),
+    };
+    format!(
+        "OpenStack security group exposure: {}/{} exposes {} to {} ({}) [{usage}]",
+        f.project_display(),
+        f.group_display(),
+        super::describe_ports(f),
+        f.source,
+        f.matched.join(", "),
+    )
+}
+
+/// The rule as the API returned it (Python-style `None` for nulls, as in the seed).
+pub fn evidence(f: &Finding) -> String {
+    fn or_none<T: ToString>(v: Option<T>) -> String {
+        v.map_or_else(|| "None".to_owned(), |v| v.to_string())
+    }
+    format!(
+        "rule_id={} sg={} project={} direction=ingress protocol={} ports={}-{} remote_ip_prefix={} used_by_ports={} used_by_servers={} exposure_status={}",
+        f.rule.id,
+        f.group_display(),
+        f.project_display(),
+        or_none(f.rule.raw_protocol.as_deref()),
+        or_none(f.rule.port_range_min),
+        or_none(f.rule.port_range_max),
+        or_none(f.rule.raw_remote_ip_prefix.as_deref().filter(|p| !p.is_empty())),
+        f.used_by_ports.len(),
+        f.used_by_servers.len(),
+        f.status.as_str(),
+    )
+}
+
+pub fn description(kind: FindingKind) -> &'static str {
+    match kind {
+        FindingKind::AllPorts | FindingKind::CriticalService => {
+            "OpenStack Neutron security group rule exposes a critical port or port range to a public CIDR."
+        }
+        FindingKind::Web => {
+            "OpenStack Neutron security group rule exposes HTTP/HTTPS to a public CIDR."
+        }
+    }
+}
+
+pub(crate) fn finding(f: &Finding) -> JsonFinding<'_> {
+    JsonFinding {
+        scanner: "openstack",
+        host: "openstack:neutron",
+        title: title(f),
+        severity: f.severity.as_str(),
+        description: description(f.kind),
+        evidence: evidence(f),
+        confidence: "high",
+        port: f.ports.single(),
+        service: "neutron-security-group",
+        metadata: Metadata {
+            event_type: "openstack_security_group_exposure",
+            project_id: &f.project_id,
+            project_name: f.project_name.as_deref(),
+            security_group_id: &f.security_group_id,
+            security_group_name: f.security_group_name.as_deref(),
+            remote_ip_prefix: f.source.to_string(),
+            matched: &f.matched,
+            used_by_count: f.used_by_ports.len(),
+            used_by_server_count: f.used_by_servers.len(),
+            used_by_ports: &f.used_by_ports,
+            used_by_servers: f
+                .used_by_servers
+                .iter()
+                .map(|s| ServerEntry {
+                    server_id: &s.server_id,
+                    server_name: s.server_name.as_deref(),
+                    status: s.status.as_deref(),
+                    project_id: s.project_id.as_deref(),
+                })
+                .collect(),
+            exposure_status: f.status.as_str(),
+            rule_id: &f.rule.id,
+            rule_project_id: f.rule.project_id.as_deref(),
+            direction: "ingress",
+            ethertype: f.rule.ethertype.as_str(),
+            protocol: f.rule.protocol.name(),
+            port_range_min: f.rule.port_range_min,
+            port_range_max: f.rule.port_range_max,
+            ports: f.ports.to_string(),
+            fingerprint: &f.fingerprint.0,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_snapshot() {
+        insta::assert_snapshot!(super::render(&crate::report::sample::report()));
+    }
+}

@@ -1,0 +1,93 @@
+//! Reports: one module per output format, all rendered from the same `AuditReport`.
+//!
+//! Every renderer is a pure function to a `String`; writing files (atomically) is the CLI's
+//! job. Findings arrive sorted, so every format is deterministic.
+
+pub mod console;
+pub mod csv;
+pub mod json;
+pub mod markdown;
+
+use crate::finding::{Finding, Severity};
+
+/// Every report file is `DIR/<REPORT_STEM>.<extension>`.
+pub const REPORT_STEM: &str = "driftmux-openstack-neutron-security-groups";
+
+/// A report file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    Markdown,
+    Json,
+    Csv,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Markdown => "md",
+            Format::Json => "json",
+            Format::Csv => "csv",
+        }
+    }
+
+    pub fn file_name(self) -> String {
+        format!("{REPORT_STEM}.{}", self.extension())
+    }
+
+    pub fn render(self, report: &crate::audit::AuditReport) -> String {
+        match self {
+            Format::Markdown => markdown::render(report),
+            Format::Json => json::render(report),
+            Format::Csv => csv::render(report),
+        }
+    }
+}
+
+/// The findings of one project (a run of consecutive findings in report order).
+pub struct ProjectSection<'a> {
+    pub id: &'a str,
+    pub name: Option<&'a str>,
+    pub findings: &'a [Finding],
+}
+
+impl ProjectSection<'_> {
+    pub fn count(&self, severity: Severity) -> usize {
+        count(self.findings, severity)
+    }
+
+    /// The name, or the id when the project is not named.
+    pub fn display(&self) -> &str {
+        self.name.unwrap_or(self.id)
+    }
+}
+
+/// Splits sorted findings into per-project sections.
+pub fn by_project(findings: &[Finding]) -> Vec<ProjectSection<'_>> {
+    findings
+        .chunk_by(|a, b| a.project_id == b.project_id)
+        .map(|chunk| ProjectSection {
+            id: &chunk[0].project_id,
+            name: chunk[0].project_name.as_deref(),
+            findings: chunk,
+        })
+        .collect()
+}
+
+pub fn count(findings: &[Finding], severity: Severity) -> usize {
+    findings.iter().filter(|f| f.severity == severity).count()
+}
+
+/// `all ports`, `all tcp ports`, `port 22/tcp`, `ports 80-443/udp`: for titles.
+pub fn describe_ports(finding: &Finding) -> String {
+    use crate::finding::PortExposure;
+    use crate::inventory::Protocol;
+    match (finding.ports, finding.rule.protocol) {
+        (PortExposure::All, Protocol::Any) => "all ports".to_owned(),
+        (PortExposure::All, p) => format!("all {p} ports"),
+        (PortExposure::Range { lo, hi }, p) if lo == hi => format!("port {lo}/{p}"),
+        (PortExposure::Range { lo, hi }, p) => format!("ports {lo}-{hi}/{p}"),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod sample;

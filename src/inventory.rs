@@ -268,7 +268,7 @@ pub struct InvalidField {
 
 impl fmt::Display for InvalidField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.path)?;
+        write!(f, "`{}`", self.path)?;
         if let Some(id) = &self.object_id {
             write!(f, " (id {id})")?;
         }

@@ -36,9 +36,10 @@ fn run(cli: Cli) -> Result<u8, Error> {
         }
     };
     let report = audit::run(&inventory, &config.policy);
-    write_reports(&config, &report)?;
+    let written = write_reports(&config, &report)?;
     if !config.quiet {
         print_stdout(&driftmux::report::console::render(&report));
+        eprintln!("driftmux: wrote {}", written.join(", "));
     }
     for warning in &report.warnings {
         eprintln!("driftmux: warning: {warning}");
@@ -46,8 +47,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
     Ok(verdict(&config, &report))
 }
 
-/// Renders every requested format first, then writes each file atomically.
-fn write_reports(config: &RunConfig, report: &AuditReport) -> Result<(), Error> {
+/// Renders every requested format first, then writes each file atomically; returns the paths.
+fn write_reports(config: &RunConfig, report: &AuditReport) -> Result<Vec<String>, Error> {
     let rendered: Vec<_> = config
         .formats
         .iter()
@@ -63,14 +64,10 @@ fn write_reports(config: &RunConfig, report: &AuditReport) -> Result<(), Error> 
             source,
         })?;
     }
-    if !config.quiet {
-        let names: Vec<_> = rendered
-            .iter()
-            .map(|(p, _)| p.display().to_string())
-            .collect();
-        eprintln!("driftmux: wrote {}", names.join(", "));
-    }
-    Ok(())
+    Ok(rendered
+        .iter()
+        .map(|(p, _)| p.display().to_string())
+        .collect())
 }
 
 /// The exit code: incomplete beats everything, then the threshold.

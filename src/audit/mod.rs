@@ -116,3 +116,159 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
         warnings,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::snapshot;
+    use crate::finding::{ExposureStatus, Severity};
+
+    fn audit(json: serde_json::Value) -> AuditReport {
+        let raw = snapshot::parse(json.to_string().as_bytes()).unwrap();
+        audit_raw(raw)
+    }
+
+    fn audit_raw(raw: crate::inventory::RawInventory) -> AuditReport {
+        run(&Inventory::from_raw(raw).unwrap(), &Policy::default())
+    }
+
+    fn ssh_rule(id: &str, group: &str) -> serde_json::Value {
+        serde_json::json!({"id": id, "security_group_id": group, "project_id": "p-admin",
+            "direction": "ingress", "ethertype": "IPv4", "protocol": "tcp",
+            "port_range_min": 22, "port_range_max": 22, "remote_ip_prefix": "0.0.0.0/0"})
+    }
+
+    #[test]
+    fn finding_belongs_to_the_groups_project_and_counts_all_rules() {
+        let r = audit(serde_json::json!({
+            "projects": [{"id": "p-t", "name": "tenant"}, {"id": "p-admin", "name": "admin"}],
+            "security_groups": [{"id": "g", "name": "bastion", "project_id": "p-t"}],
+            "security_group_rules": [ssh_rule("r1", "g"),
+                {"id": "e", "security_group_id": "g", "direction": "egress"}],
+            "ports": []
+        }));
+        assert_eq!(r.checked_rules, 2);
+        assert_eq!(r.findings.len(), 1);
+        let f = &r.findings[0];
+        assert_eq!((f.project_id.as_str(), f.project_name.as_deref()), ("p-t", Some("tenant")));
+        assert_eq!(f.rule.project_id.as_deref(), Some("p-admin"));
+        assert_eq!(f.group_display(), "bastion");
+    }
+
+    #[test]
+    fn unknown_group_falls_back_to_the_rules_project_and_the_group_id() {
+        let r = audit(serde_json::json!({"security_group_rules": [ssh_rule("r1", "g-x")], "ports": []}));
+        let f = &r.findings[0];
+        assert_eq!(f.project_id, "p-admin");
+        assert_eq!(f.project_display(), "p-admin");
+        assert_eq!(f.group_display(), "g-x");
+    }
+
+    #[test]
+    fn usage_enrichment() {
+        let r = audit(serde_json::json!({
+            "security_groups": [{"id": "g-vm", "name": "a", "project_id": "p"},
+                                {"id": "g-dhcp", "name": "b", "project_id": "p"},
+                                {"id": "g-none", "name": "c", "project_id": "p"}],
+            "security_group_rules": [ssh_rule("r-vm", "g-vm"), ssh_rule("r-dhcp", "g-dhcp"), ssh_rule("r-none", "g-none")],
+            "ports": [
+                {"id": "p1", "device_id": "vm-1", "device_owner": "compute:nova", "security_groups": ["g-vm"]},
+                {"id": "p2", "device_id": "vm-1", "device_owner": "compute:nova", "security_groups": ["g-vm"]},
+                {"id": "p3", "device_id": "vm-2", "device_owner": "compute:az-2", "security_groups": ["g-vm"]},
+                {"id": "p4", "device_id": "", "device_owner": "compute:nova", "security_groups": ["g-vm"]},
+                {"id": "p5", "device_id": "dhcp-1", "device_owner": "network:dhcp", "security_groups": ["g-dhcp"]},
+                {"id": "p6", "device_id": "r-1", "device_owner": "network:router_interface", "security_groups": null}
+            ],
+            "servers": [{"id": "vm-1", "name": "web-1", "status": "ACTIVE", "tenant_id": "p"},
+                        {"id": "vm-2", "status": "UNKNOWN"}]
+        }));
+        let by_rule = |id: &str| r.findings.iter().find(|f| f.rule.id == id).unwrap();
+        let vm = by_rule("r-vm");
+        assert_eq!(vm.status, ExposureStatus::Active);
+        assert_eq!(vm.severity, Severity::High);
+        assert_eq!(vm.used_by_ports, vec!["p1", "p2", "p3", "p4"]);
+        assert_eq!(vm.used_by_servers.len(), 2, "distinct non-empty device ids of compute ports");
+        assert_eq!(vm.used_by_servers[0].server_name.as_deref(), Some("web-1"));
+        assert_eq!(vm.used_by_servers[0].project_id.as_deref(), Some("p"));
+        assert_eq!(vm.used_by_servers[1].server_name, None, "partial (down cell) record");
+        assert_eq!(vm.used_by_servers[1].status.as_deref(), Some("UNKNOWN"));
+        let dhcp = by_rule("r-dhcp");
+        assert_eq!(dhcp.status, ExposureStatus::Active);
+        assert_eq!((dhcp.used_by_ports.len(), dhcp.used_by_servers.len()), (1, 0));
+        let none = by_rule("r-none");
+        assert_eq!(none.status, ExposureStatus::Unused);
+        assert_eq!(none.severity, Severity::Medium);
+    }
+
+    #[test]
+    fn servers_not_collected_still_counts_servers_from_ports() {
+        let r = audit(serde_json::json!({
+            "security_group_rules": [ssh_rule("r", "g")],
+            "ports": [{"id": "p1", "device_id": "vm-1", "device_owner": "compute:nova", "security_groups": ["g"]}]
+        }));
+        let f = &r.findings[0];
+        assert_eq!(f.used_by_servers.len(), 1);
+        assert_eq!(f.used_by_servers[0].server_id, "vm-1");
+        assert_eq!(f.used_by_servers[0].server_name, None);
+    }
+
+    #[test]
+    fn severity_model() {
+        let any = serde_json::json!({"id": "a", "security_group_id": "g", "direction": "ingress", "remote_ip_prefix": "0.0.0.0/0"});
+        let attached = serde_json::json!([{"id": "p", "security_groups": ["g"]}]);
+        let sev = |rule: &serde_json::Value, ports: &serde_json::Value| {
+            audit(serde_json::json!({"security_group_rules": [rule], "ports": ports})).findings[0].severity
+        };
+        assert_eq!(sev(&any, &attached), Severity::Critical);
+        assert_eq!(sev(&any, &serde_json::json!([])), Severity::High);
+        assert_eq!(sev(&ssh_rule("s", "g"), &attached), Severity::High);
+        assert_eq!(sev(&ssh_rule("s", "g"), &serde_json::json!([])), Severity::Medium);
+    }
+
+    #[test]
+    fn fingerprint_ignores_rule_id_but_not_what_is_exposed() {
+        let fp = |rule: serde_json::Value| {
+            audit(serde_json::json!({"security_group_rules": [rule], "ports": []})).findings[0]
+                .fingerprint
+                .clone()
+        };
+        let base = fp(ssh_rule("r1", "g"));
+        assert_eq!(base, fp(ssh_rule("r2-recreated", "g")));
+        let mut other = ssh_rule("r1", "g");
+        other["port_range_max"] = 23.into();
+        assert_ne!(base, fp(other));
+        let mut other = ssh_rule("r1", "g");
+        other["remote_ip_prefix"] = "0.0.0.0/1".into();
+        assert_ne!(base, fp(other));
+        // The same source written differently is the same exposure.
+        let mut same = ssh_rule("r1", "g");
+        same["remote_ip_prefix"] = serde_json::Value::Null;
+        same["protocol"] = "6".into();
+        assert_eq!(base, fp(same));
+        assert_ne!(base, fp(ssh_rule("r1", "g-other")));
+        assert_eq!(base.0.len(), 32);
+    }
+
+    #[test]
+    fn one_finding_per_rule_and_nothing_for_non_public_or_egress() {
+        let mut rules = vec![ssh_rule("public", "g")];
+        for (id, patch) in [
+            ("egress", serde_json::json!({"direction": "egress"})),
+            ("private", serde_json::json!({"remote_ip_prefix": "10.0.0.0/8"})),
+            ("remote-group", serde_json::json!({"remote_group_id": "g2"})),
+            ("address-group", serde_json::json!({"remote_address_group_id": "ag"})),
+            ("icmp", serde_json::json!({"protocol": "icmp"})),
+            ("web", serde_json::json!({"port_range_min": 443, "port_range_max": 443})),
+        ] {
+            let mut r = ssh_rule(id, "g");
+            for (k, v) in patch.as_object().unwrap() {
+                r[k] = v.clone();
+            }
+            rules.push(r);
+        }
+        let r = audit(serde_json::json!({"security_group_rules": rules, "ports": []}));
+        assert_eq!(r.checked_rules, 7);
+        let ids: Vec<_> = r.findings.iter().map(|f| f.rule.id.as_str()).collect();
+        assert_eq!(ids, vec!["public"]);
+    }
+}

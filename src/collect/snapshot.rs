@@ -101,7 +101,7 @@ impl fmt::Display for SnapshotError {
                     problems.len()
                 )?;
                 for p in problems.iter().take(20) {
-                    write!(f, "\n  - field `{p}`")?;
+                    write!(f, "\n  - field {p}")?;
                 }
                 if problems.len() > 20 {
                     write!(f, "\n  - ... and {} more", problems.len() - 20)?;
@@ -127,6 +127,16 @@ pub fn read(file: &Path) -> Result<Inventory, SnapshotError> {
 
 /// Parses snapshot bytes into raw API objects (no semantic validation yet).
 pub fn parse(bytes: &[u8]) -> Result<RawInventory, SnapshotErrorKind> {
+    // serde would also read a struct from a JSON array; a snapshot is an object.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if let Some(b'[' | b'"' | b'0'..=b'9' | b'-' | b't' | b'f' | b'n') = first {
+        return Err(SnapshotErrorKind::Parse {
+            path: String::new(),
+            line: 1,
+            column: 1,
+            message: "a snapshot must be a JSON object".into(),
+        });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let file: SnapshotFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

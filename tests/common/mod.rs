@@ -1,0 +1,63 @@
+//! Test harness: runs the real `driftmux` binary with a scrubbed environment (no `OS_*`,
+//! `CI`, `NO_COLOR` or a developer's clouds.yaml can leak in) and a temporary output dir.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub out_dir: tempfile::TempDir,
+}
+
+impl Run {
+    pub fn report(&self, ext: &str) -> String {
+        let path = self
+            .out_dir
+            .path()
+            .join(format!("driftmux-openstack-neutron-security-groups.{ext}"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    pub fn has_report(&self, ext: &str) -> bool {
+        self.out_dir
+            .path()
+            .join(format!("driftmux-openstack-neutron-security-groups.{ext}"))
+            .exists()
+    }
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Runs driftmux with `args`; `--output-dir` points at a fresh temp dir unless given.
+pub fn driftmux(args: &[&str]) -> Run {
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::cargo_bin("driftmux").unwrap();
+    cmd.env_clear()
+        .env("HOME", out_dir.path())
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if !args.contains(&"--output-dir") {
+        cmd.arg("--output-dir").arg(out_dir.path());
+    }
+    cmd.args(args);
+    let output = cmd.output().unwrap();
+    Run {
+        code: output.status.code().expect("exited normally, not by a signal"),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+        out_dir,
+    }
+}
+
+/// Writes `contents` to a temp file named `name` and returns (dir guard, path).
+pub fn temp_file(name: &str, contents: &[u8]) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, contents).unwrap();
+    (dir, path.to_str().unwrap().to_owned())
+}

@@ -8,44 +8,147 @@ use common::driftmux;
 /// (file in tests/bad-input, fragments the error message must contain)
 const SNAPSHOT_CASES: &[(&str, &[&str])] = &[
     ("snapshot-empty.json", &["EOF while parsing", "line 1"]),
-    ("snapshot-garbage.json", &["expected value", "line 1, column 1"]),
+    (
+        "snapshot-garbage.json",
+        &["expected value", "line 1, column 1"],
+    ),
     ("snapshot-not-object.json", &["must be a JSON object"]),
-    ("snapshot-missing-rules.json", &["missing field `security_group_rules`"]),
-    ("snapshot-rules-not-list.json", &["`security_group_rules`", "expected a sequence"]),
-    ("snapshot-port-as-string.json", &["`security_group_rules[0].port_range_min`", "line 9"]),
-    ("snapshot-rule-missing-id.json", &["`security_group_rules[0]`", "missing field `id`"]),
-    ("snapshot-bad-cidr.json", &["`security_group_rules[0].remote_ip_prefix`", "(id r1)", "300.1.2.3/8"]),
-    ("snapshot-cidr-too-long.json", &["`security_group_rules[0].remote_ip_prefix`", "10.0.0.0/33"]),
-    ("snapshot-reversed-ports.json", &["`security_group_rules[0].port_range_min`", "greater than"]),
-    ("snapshot-port-too-big.json", &["`security_group_rules[0].port_range_max`", "70000"]),
-    ("snapshot-negative-port.json", &["`security_group_rules[0].port_range_min`", "-1"]),
-    ("snapshot-enormous-port.json", &["`security_group_rules[0].port_range_min`", "out of range"]),
-    ("snapshot-bad-protocol.json", &["`security_group_rules[0].protocol`", "carrier-pigeon"]),
-    ("snapshot-protocol-number-too-big.json", &["`security_group_rules[0].protocol`", "300"]),
-    ("snapshot-protocol-bool.json", &["`security_group_rules[0].protocol`", "boolean"]),
-    ("snapshot-bad-direction.json", &["`security_group_rules[0].direction`", "inbound"]),
-    ("snapshot-missing-direction.json", &["`security_group_rules[0].direction`", "missing"]),
-    ("snapshot-bad-ethertype.json", &["`security_group_rules[0].ethertype`", "IPv5"]),
-    ("snapshot-unknown-version.json", &["`driftmux_snapshot`", "version 99"]),
-    ("snapshot-unknown-top-key.json", &["unknown field `security_group_rule`"]),
-    ("snapshot-bad-collected-at.json", &["`collected_at`", "RFC 3339"]),
+    (
+        "snapshot-missing-rules.json",
+        &["missing field `security_group_rules`"],
+    ),
+    (
+        "snapshot-rules-not-list.json",
+        &["`security_group_rules`", "expected a sequence"],
+    ),
+    (
+        "snapshot-port-as-string.json",
+        &["`security_group_rules[0].port_range_min`", "line 9"],
+    ),
+    (
+        "snapshot-rule-missing-id.json",
+        &["`security_group_rules[0]`", "missing field `id`"],
+    ),
+    (
+        "snapshot-bad-cidr.json",
+        &[
+            "`security_group_rules[0].remote_ip_prefix`",
+            "(id r1)",
+            "300.1.2.3/8",
+        ],
+    ),
+    (
+        "snapshot-cidr-too-long.json",
+        &["`security_group_rules[0].remote_ip_prefix`", "10.0.0.0/33"],
+    ),
+    (
+        "snapshot-reversed-ports.json",
+        &["`security_group_rules[0].port_range_min`", "greater than"],
+    ),
+    (
+        "snapshot-port-too-big.json",
+        &["`security_group_rules[0].port_range_max`", "70000"],
+    ),
+    (
+        "snapshot-negative-port.json",
+        &["`security_group_rules[0].port_range_min`", "-1"],
+    ),
+    (
+        "snapshot-enormous-port.json",
+        &["`security_group_rules[0].port_range_min`", "out of range"],
+    ),
+    (
+        "snapshot-bad-protocol.json",
+        &["`security_group_rules[0].protocol`", "carrier-pigeon"],
+    ),
+    (
+        "snapshot-protocol-number-too-big.json",
+        &["`security_group_rules[0].protocol`", "300"],
+    ),
+    (
+        "snapshot-protocol-bool.json",
+        &["`security_group_rules[0].protocol`", "boolean"],
+    ),
+    (
+        "snapshot-bad-direction.json",
+        &["`security_group_rules[0].direction`", "inbound"],
+    ),
+    (
+        "snapshot-missing-direction.json",
+        &["`security_group_rules[0].direction`", "missing"],
+    ),
+    (
+        "snapshot-bad-ethertype.json",
+        &["`security_group_rules[0].ethertype`", "IPv5"],
+    ),
+    (
+        "snapshot-unknown-version.json",
+        &["`driftmux_snapshot`", "version 99"],
+    ),
+    (
+        "snapshot-unknown-top-key.json",
+        &["unknown field `security_group_rule`"],
+    ),
+    (
+        "snapshot-bad-collected-at.json",
+        &["`collected_at`", "RFC 3339"],
+    ),
     ("snapshot-truncated.json", &["EOF while parsing", "line 3"]),
-    ("snapshot-trailing-garbage.json", &["trailing characters", "line 2"]),
-    ("snapshot-duplicate-key.json", &["duplicate field `security_group_rules`"]),
-    ("snapshot-ports-groups-not-list.json", &["`ports[0].security_groups`"]),
-    ("snapshot-bad-fixed-ip.json", &["`ports[0].fixed_ips[0].ip_address`", "999.1.1.1"]),
-    ("snapshot-bad-floating-ip.json", &["`floatingips[0].floating_ip_address`"]),
-    ("snapshot-bad-address-group.json", &["`address_groups[0].addresses[0]`"]),
-    ("snapshot-empty-group-id.json", &["`security_group_rules[0].security_group_id`"]),
-    ("snapshot-server-without-id.json", &["`servers[0]`", "missing field `id`"]),
+    (
+        "snapshot-trailing-garbage.json",
+        &["trailing characters", "line 2"],
+    ),
+    (
+        "snapshot-duplicate-key.json",
+        &["duplicate field `security_group_rules`"],
+    ),
+    (
+        "snapshot-ports-groups-not-list.json",
+        &["`ports[0].security_groups`"],
+    ),
+    (
+        "snapshot-bad-fixed-ip.json",
+        &["`ports[0].fixed_ips[0].ip_address`", "999.1.1.1"],
+    ),
+    (
+        "snapshot-bad-floating-ip.json",
+        &["`floatingips[0].floating_ip_address`"],
+    ),
+    (
+        "snapshot-bad-address-group.json",
+        &["`address_groups[0].addresses[0]`"],
+    ),
+    (
+        "snapshot-empty-group-id.json",
+        &["`security_group_rules[0].security_group_id`"],
+    ),
+    (
+        "snapshot-server-without-id.json",
+        &["`servers[0]`", "missing field `id`"],
+    ),
 ];
 
 const POLICY_CASES: &[(&str, &[&str])] = &[
-    ("policy-unknown-key.yaml", &["unknown field `report_webb`", "line 1"]),
-    ("policy-bad-port.yaml", &["critical_ports[0].ports", "70000"]),
-    ("policy-reversed-range.yaml", &["critical_ports[0].ports", "reversed"]),
-    ("policy-empty-service.yaml", &["critical_ports[0].service", "empty"]),
-    ("policy-missing-service.yaml", &["missing field `service`", "line 2"]),
+    (
+        "policy-unknown-key.yaml",
+        &["unknown field `report_webb`", "line 1"],
+    ),
+    (
+        "policy-bad-port.yaml",
+        &["critical_ports[0].ports", "70000"],
+    ),
+    (
+        "policy-reversed-range.yaml",
+        &["critical_ports[0].ports", "reversed"],
+    ),
+    (
+        "policy-empty-service.yaml",
+        &["critical_ports[0].service", "empty"],
+    ),
+    (
+        "policy-missing-service.yaml",
+        &["missing field `service`", "line 2"],
+    ),
     ("policy-not-a-map.yaml", &["line 1"]),
     ("policy-bad-bool.yaml", &["report_web: sometimes", "line 1"]),
     ("policy-bad-ignore.yaml", &["ignore_ports[0]", "ssh"]),
@@ -57,8 +160,16 @@ const POLICY_CASES: &[(&str, &[&str])] = &[
 fn assert_input_error(args: &[&str], file: &str, fragments: &[&str]) {
     let run = driftmux(args);
     assert_eq!(run.code, 2, "{file}: expected exit 2\n{}", run.stderr);
-    assert!(!run.stderr.contains("panicked"), "{file} panicked:\n{}", run.stderr);
-    assert!(run.stderr.contains(file), "{file}: message does not name the file:\n{}", run.stderr);
+    assert!(
+        !run.stderr.contains("panicked"),
+        "{file} panicked:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(file),
+        "{file}: message does not name the file:\n{}",
+        run.stderr
+    );
     for fragment in fragments {
         assert!(
             run.stderr.contains(fragment),
@@ -114,9 +225,18 @@ fn missing_and_unreadable_files() {
         "no-such-file.json",
         &["cannot read snapshot file", "No such file"],
     );
-    assert_input_error(&["--snapshot", "tests/bad-input"], "tests/bad-input", &["cannot read"]);
     assert_input_error(
-        &["--snapshot", "examples/demo-cloud.json", "--policy", "nope.yaml"],
+        &["--snapshot", "tests/bad-input"],
+        "tests/bad-input",
+        &["cannot read"],
+    );
+    assert_input_error(
+        &[
+            "--snapshot",
+            "examples/demo-cloud.json",
+            "--policy",
+            "nope.yaml",
+        ],
         "nope.yaml",
         &["cannot read"],
     );
@@ -126,7 +246,12 @@ fn missing_and_unreadable_files() {
 fn bad_flags_exit_2() {
     for args in [
         &["--snapshot", "examples/demo-cloud.json", "--format", "pdf"][..],
-        &["--snapshot", "examples/demo-cloud.json", "--fail-on", "severe"],
+        &[
+            "--snapshot",
+            "examples/demo-cloud.json",
+            "--fail-on",
+            "severe",
+        ],
         &["--snapshot", "examples/demo-cloud.json", "--no-such-flag"],
         &["--snapshot"],
         &["unexpected-positional"],
@@ -136,14 +261,29 @@ fn bad_flags_exit_2() {
         assert!(run.stderr.contains("error:"), "{args:?}: {}", run.stderr);
     }
     let run = driftmux(&["--snapshot", "examples/demo-cloud.json", "--format", "pdf"]);
-    assert!(run.stderr.contains("pdf") && run.stderr.contains("markdown"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("pdf") && run.stderr.contains("markdown"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn live_mode_without_collection_support_is_a_clear_usage_error() {
-    let run = driftmux(&["--openstack-sg-audit", "--os-cloud", "openstack", "--format", "markdown"]);
+    let run = driftmux(&[
+        "--openstack-sg-audit",
+        "--os-cloud",
+        "openstack",
+        "--format",
+        "markdown",
+    ]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("live OpenStack collection is not available"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("live OpenStack collection is not available"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("\"openstack\""), "{}", run.stderr);
     assert!(run.stderr.contains("--snapshot"), "{}", run.stderr);
 }

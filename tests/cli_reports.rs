@@ -36,7 +36,10 @@ fn default_formats_are_markdown_and_json() {
 fn fail_on_threshold_sets_the_exit_code() {
     // The demo has critical, high and medium findings.
     assert_eq!(driftmux(&["--snapshot", DEMO]).code, 1);
-    assert_eq!(driftmux(&["--snapshot", DEMO, "--fail-on", "critical"]).code, 1);
+    assert_eq!(
+        driftmux(&["--snapshot", DEMO, "--fail-on", "critical"]).code,
+        1
+    );
     assert_eq!(driftmux(&["--snapshot", DEMO, "--fail-on", "none"]).code, 0);
     let run = driftmux(&["--snapshot", DEMO, "--fail-on", "high"]);
     assert!(run.stderr.contains("at or above high"), "{}", run.stderr);
@@ -49,8 +52,14 @@ fn fail_on_threshold_sets_the_exit_code() {
             "remote_ip_prefix": "0.0.0.0/0"}], "ports": []}"#,
     );
     assert_eq!(driftmux(&["--snapshot", &snap]).code, 0);
-    assert_eq!(driftmux(&["--snapshot", &snap, "--fail-on", "medium"]).code, 1);
-    assert_eq!(driftmux(&["--snapshot", &snap, "--fail-on", "info"]).code, 1);
+    assert_eq!(
+        driftmux(&["--snapshot", &snap, "--fail-on", "medium"]).code,
+        1
+    );
+    assert_eq!(
+        driftmux(&["--snapshot", &snap, "--fail-on", "info"]).code,
+        1
+    );
 }
 
 #[test]
@@ -61,7 +70,9 @@ fn clean_cloud_passes_and_says_so() {
     );
     let run = driftmux(&["--snapshot", &snap, "--fail-on", "info", "--format", "md"]);
     assert_eq!(run.code, 0);
-    assert!(run.stdout.contains("Checked rules: 1\nFindings: 0\nErrors: 0"));
+    assert!(run
+        .stdout
+        .contains("Checked rules: 1\nFindings: 0\nErrors: 0"));
     assert!(run.report("md").contains("No ingress rule exposes"));
 }
 
@@ -93,7 +104,10 @@ fn output_dir_is_created_and_holds_no_temp_files() {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(names, vec!["driftmux-openstack-neutron-security-groups.csv"]);
+    assert_eq!(
+        names,
+        vec!["driftmux-openstack-neutron-security-groups.csv"]
+    );
 }
 
 #[test]
@@ -105,7 +119,11 @@ fn missing_ports_list_marks_usage_unknown_and_assumes_active() {
     );
     let run = driftmux(&["--snapshot", &snap, "--format", "json"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("ports were not collected"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("ports were not collected"),
+        "{}",
+        run.stderr
+    );
     let json: serde_json::Value = serde_json::from_str(&run.report("json")).unwrap();
     let f = &json["findings"][0];
     assert_eq!(f["severity"], "high");
@@ -118,7 +136,14 @@ fn missing_ports_list_marks_usage_unknown_and_assumes_active() {
 fn report_web_policy_yields_info_findings() {
     let (_d, policy) = temp_file("policy.yaml", b"report_web: true\n");
     let run = driftmux(&[
-        "--snapshot", DEMO, "--policy", &policy, "--format", "json", "--fail-on", "none",
+        "--snapshot",
+        DEMO,
+        "--policy",
+        &policy,
+        "--format",
+        "json",
+        "--fail-on",
+        "none",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let json: serde_json::Value = serde_json::from_str(&run.report("json")).unwrap();
@@ -148,7 +173,12 @@ fn broken_pipe_is_not_an_error() {
     use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("driftmux"))
-        .args(["--snapshot", common::repo_path(DEMO).to_str().unwrap(), "--fail-on", "none"])
+        .args([
+            "--snapshot",
+            common::repo_path(DEMO).to_str().unwrap(),
+            "--fail-on",
+            "none",
+        ])
         .arg("--output-dir")
         .arg(dir.path())
         .env_clear()
@@ -168,5 +198,8 @@ fn help_and_version() {
     insta::assert_snapshot!("help", run.stdout);
     let run = driftmux(&["--version"]);
     assert_eq!(run.code, 0);
-    assert_eq!(run.stdout, format!("driftmux {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        run.stdout,
+        format!("driftmux {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }

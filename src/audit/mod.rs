@@ -150,14 +150,19 @@ mod tests {
         assert_eq!(r.checked_rules, 2);
         assert_eq!(r.findings.len(), 1);
         let f = &r.findings[0];
-        assert_eq!((f.project_id.as_str(), f.project_name.as_deref()), ("p-t", Some("tenant")));
+        assert_eq!(
+            (f.project_id.as_str(), f.project_name.as_deref()),
+            ("p-t", Some("tenant"))
+        );
         assert_eq!(f.rule.project_id.as_deref(), Some("p-admin"));
         assert_eq!(f.group_display(), "bastion");
     }
 
     #[test]
     fn unknown_group_falls_back_to_the_rules_project_and_the_group_id() {
-        let r = audit(serde_json::json!({"security_group_rules": [ssh_rule("r1", "g-x")], "ports": []}));
+        let r = audit(
+            serde_json::json!({"security_group_rules": [ssh_rule("r1", "g-x")], "ports": []}),
+        );
         let f = &r.findings[0];
         assert_eq!(f.project_id, "p-admin");
         assert_eq!(f.project_display(), "p-admin");
@@ -187,14 +192,24 @@ mod tests {
         assert_eq!(vm.status, ExposureStatus::Active);
         assert_eq!(vm.severity, Severity::High);
         assert_eq!(vm.used_by_ports, vec!["p1", "p2", "p3", "p4"]);
-        assert_eq!(vm.used_by_servers.len(), 2, "distinct non-empty device ids of compute ports");
+        assert_eq!(
+            vm.used_by_servers.len(),
+            2,
+            "distinct non-empty device ids of compute ports"
+        );
         assert_eq!(vm.used_by_servers[0].server_name.as_deref(), Some("web-1"));
         assert_eq!(vm.used_by_servers[0].project_id.as_deref(), Some("p"));
-        assert_eq!(vm.used_by_servers[1].server_name, None, "partial (down cell) record");
+        assert_eq!(
+            vm.used_by_servers[1].server_name, None,
+            "partial (down cell) record"
+        );
         assert_eq!(vm.used_by_servers[1].status.as_deref(), Some("UNKNOWN"));
         let dhcp = by_rule("r-dhcp");
         assert_eq!(dhcp.status, ExposureStatus::Active);
-        assert_eq!((dhcp.used_by_ports.len(), dhcp.used_by_servers.len()), (1, 0));
+        assert_eq!(
+            (dhcp.used_by_ports.len(), dhcp.used_by_servers.len()),
+            (1, 0)
+        );
         let none = by_rule("r-none");
         assert_eq!(none.status, ExposureStatus::Unused);
         assert_eq!(none.severity, Severity::Medium);
@@ -217,12 +232,16 @@ mod tests {
         let any = serde_json::json!({"id": "a", "security_group_id": "g", "direction": "ingress", "remote_ip_prefix": "0.0.0.0/0"});
         let attached = serde_json::json!([{"id": "p", "security_groups": ["g"]}]);
         let sev = |rule: &serde_json::Value, ports: &serde_json::Value| {
-            audit(serde_json::json!({"security_group_rules": [rule], "ports": ports})).findings[0].severity
+            audit(serde_json::json!({"security_group_rules": [rule], "ports": ports})).findings[0]
+                .severity
         };
         assert_eq!(sev(&any, &attached), Severity::Critical);
         assert_eq!(sev(&any, &serde_json::json!([])), Severity::High);
         assert_eq!(sev(&ssh_rule("s", "g"), &attached), Severity::High);
-        assert_eq!(sev(&ssh_rule("s", "g"), &serde_json::json!([])), Severity::Medium);
+        assert_eq!(
+            sev(&ssh_rule("s", "g"), &serde_json::json!([])),
+            Severity::Medium
+        );
     }
 
     #[test]
@@ -254,11 +273,20 @@ mod tests {
         let mut rules = vec![ssh_rule("public", "g")];
         for (id, patch) in [
             ("egress", serde_json::json!({"direction": "egress"})),
-            ("private", serde_json::json!({"remote_ip_prefix": "10.0.0.0/8"})),
+            (
+                "private",
+                serde_json::json!({"remote_ip_prefix": "10.0.0.0/8"}),
+            ),
             ("remote-group", serde_json::json!({"remote_group_id": "g2"})),
-            ("address-group", serde_json::json!({"remote_address_group_id": "ag"})),
+            (
+                "address-group",
+                serde_json::json!({"remote_address_group_id": "ag"}),
+            ),
             ("icmp", serde_json::json!({"protocol": "icmp"})),
-            ("web", serde_json::json!({"port_range_min": 443, "port_range_max": 443})),
+            (
+                "web",
+                serde_json::json!({"port_range_min": 443, "port_range_max": 443}),
+            ),
         ] {
             let mut r = ssh_rule(id, "g");
             for (k, v) in patch.as_object().unwrap() {

@@ -44,9 +44,7 @@ impl<'a> UsageIndex<'a> {
                     let usage = by_group.entry(group.as_str()).or_default();
                     usage.ports.push(&port.id);
                     if let Some(server) = server {
-                        if !usage.servers.contains(&server) {
-                            usage.servers.push(server);
-                        }
+                        usage.servers.push(server);
                     }
                 }
             }
@@ -54,6 +52,7 @@ impl<'a> UsageIndex<'a> {
                 usage.ports.sort_unstable();
                 usage.ports.dedup();
                 usage.servers.sort_unstable();
+                usage.servers.dedup();
             }
             by_group
         });

@@ -47,7 +47,10 @@ pub fn driftmux(args: &[&str]) -> Run {
     cmd.args(args);
     let output = cmd.output().unwrap();
     Run {
-        code: output.status.code().expect("exited normally, not by a signal"),
+        code: output
+            .status
+            .code()
+            .expect("exited normally, not by a signal"),
         stdout: String::from_utf8(output.stdout).unwrap(),
         stderr: String::from_utf8(output.stderr).unwrap(),
         out_dir,

@@ -4,24 +4,29 @@
 //! threshold mapped to a domain `Severity`) reaches the rest of the program.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
 use crate::audit::policy::Policy;
 use crate::error::Error;
 use crate::finding::Severity;
-use crate::report::Format;
+use crate::gate::{baseline, suppressions, GateConfig};
+use crate::report::{Format, ReportOptions};
 
 const AFTER_HELP: &str = "\
 Examples:
   driftmux --openstack-sg-audit --snapshot examples/demo-cloud.json
   driftmux --openstack-sg-audit --os-cloud openstack --format markdown,json,csv
-  driftmux --snapshot cloud.json --fail-on critical --output-dir out --quiet
+  driftmux --snapshot cloud.json --baseline baselines/openstack-neutron-security-groups.json \\
+           --suppressions baselines/suppressions.yaml --format markdown,json,sarif,junit
+  driftmux --snapshot cloud.json --baseline baselines/openstack-neutron-security-groups.json --update-baseline
 
 Exit codes:
-  0  passed: no finding at or above --fail-on
-  1  failed: a finding at or above --fail-on
+  0  passed: no new or escalated finding at or above --fail-on (or --update-baseline succeeded)
+  1  failed: a new or escalated finding at or above --fail-on (or, with --strict-suppressions,
+     an expired or unused suppression)
   2  usage or input error (bad flag, unreadable or malformed file), or a report could not be written
   3  the audit is incomplete: part of the cloud could not be read";
 
@@ -50,6 +55,8 @@ pub struct Cli {
     pub policy: Option<PathBuf>,
 
     /// Report formats, repeatable or comma-separated [default: markdown,json].
+    ///
+    /// Files: DIR/driftmux-openstack-neutron-security-groups.{md,json,csv,sarif,junit.xml}.
     #[arg(
         long,
         value_enum,
@@ -72,7 +79,18 @@ pub struct Cli {
     #[arg(long, short, help_heading = "Output")]
     pub quiet: bool,
 
-    /// Exit 1 when a finding at or above this severity exists; `none` never fails.
+    /// The file every SARIF result points at (repository-relative; must exist)
+    /// [default: the baseline, else the suppression file].
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub sarif_location: Option<PathBuf>,
+
+    /// Also put suppressed findings in SARIF, marked with `suppressions` (GitHub would
+    /// open alerts for them, so they are left out by default).
+    #[arg(long, help_heading = "Output")]
+    pub sarif_include_suppressed: bool,
+
+    /// Exit 1 when a new or escalated finding at or above this severity exists; `none` never
+    /// fails. Without --baseline every finding is new.
     #[arg(
         long,
         value_enum,
@@ -81,6 +99,34 @@ pub struct Cli {
         help_heading = "Gate"
     )]
     pub fail_on: FailOn,
+
+    /// The committed baseline of approved findings (JSON), e.g.
+    /// baselines/openstack-neutron-security-groups.json. Must exist unless --update-baseline.
+    #[arg(long, value_name = "FILE", help_heading = "Gate")]
+    pub baseline: Option<PathBuf>,
+
+    /// The suppression file (YAML): accepted findings with a reason and an optional expiry.
+    #[arg(long, value_name = "FILE", help_heading = "Gate")]
+    pub suppressions: Option<PathBuf>,
+
+    /// Write the baseline from the current findings (keeping first_seen and notes), print
+    /// the diff, and exit 0. Refused when the audit is incomplete.
+    #[arg(long, requires = "baseline", help_heading = "Gate")]
+    pub update_baseline: bool,
+
+    /// Report suppressions expiring within this time (e.g. 14d, 72h).
+    #[arg(
+        long,
+        value_name = "WITHIN",
+        default_value = "14d",
+        value_parser = humantime::parse_duration,
+        help_heading = "Gate"
+    )]
+    pub warn_expiring: Duration,
+
+    /// Fail the gate on expired or unused suppressions too.
+    #[arg(long, help_heading = "Gate")]
+    pub strict_suppressions: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,6 +135,8 @@ pub enum FormatArg {
     Markdown,
     Json,
     Csv,
+    Sarif,
+    Junit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -107,6 +155,8 @@ impl From<FormatArg> for Format {
             FormatArg::Markdown => Format::Markdown,
             FormatArg::Json => Format::Json,
             FormatArg::Csv => Format::Csv,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Junit => Format::Junit,
         }
     }
 }
@@ -138,9 +188,11 @@ pub struct RunConfig {
     pub policy: Policy,
     pub formats: BTreeSet<Format>,
     pub output_dir: PathBuf,
-    /// `None`: the gate never fails on findings.
-    pub fail_on: Option<Severity>,
     pub quiet: bool,
+    pub gate: GateConfig,
+    /// Where to write the updated baseline (`--update-baseline`).
+    pub update_baseline: Option<PathBuf>,
+    pub report_options: ReportOptions,
 }
 
 impl RunConfig {
@@ -149,10 +201,32 @@ impl RunConfig {
             Some(path) => Policy::load(path)?,
             None => Policy::default(),
         };
-        let mut formats: BTreeSet<Format> = cli.format.into_iter().map(Format::from).collect();
+        let mut formats: BTreeSet<Format> = cli.format.iter().copied().map(Format::from).collect();
         if formats.is_empty() {
             formats = [Format::Markdown, Format::Json].into();
         }
+        let baseline = match &cli.baseline {
+            Some(path) => {
+                let loaded = baseline::load(path)?;
+                if loaded.is_none() && !cli.update_baseline {
+                    return Err(Error::Usage(format!(
+                        "baseline file {} does not exist (create it with --update-baseline)",
+                        path.display()
+                    )));
+                }
+                Some((display_path(path), loaded))
+            }
+            None => None,
+        };
+        let suppressions = match &cli.suppressions {
+            Some(path) => Some((display_path(path), suppressions::load(path)?)),
+            None => None,
+        };
+        let sarif_location = if formats.contains(&Format::Sarif) {
+            Some(sarif_location(&cli)?)
+        } else {
+            None
+        };
         let input = match cli.snapshot {
             Some(path) => Input::Snapshot(path),
             None => Input::Live {
@@ -164,10 +238,55 @@ impl RunConfig {
             policy,
             formats,
             output_dir: cli.output_dir,
-            fail_on: cli.fail_on.threshold(),
             quiet: cli.quiet,
+            gate: GateConfig {
+                fail_on: cli.fail_on.threshold(),
+                baseline,
+                suppressions,
+                strict_suppressions: cli.strict_suppressions,
+                warn_expiring: cli.warn_expiring,
+            },
+            update_baseline: cli.baseline.filter(|_| cli.update_baseline),
+            report_options: ReportOptions {
+                sarif_location,
+                sarif_include_suppressed: cli.sarif_include_suppressed,
+            },
         })
     }
+}
+
+/// The repository-relative file SARIF results point at.
+fn sarif_location(cli: &Cli) -> Result<String, Error> {
+    if let Some(path) = &cli.sarif_location {
+        if !path.is_file() {
+            return Err(Error::Usage(format!(
+                "--sarif-location {}: no such file (SARIF results must point at a file in the repository)",
+                path.display()
+            )));
+        }
+        return Ok(display_path(path));
+    }
+    cli.baseline
+        .as_deref()
+        .or(cli.suppressions.as_deref())
+        .map(display_path)
+        .ok_or_else(|| {
+            Error::Usage(
+                "--format sarif needs a repository file for result locations: pass --baseline, \
+                 --suppressions or --sarif-location PATH"
+                    .into(),
+            )
+        })
+}
+
+/// A path as shown in reports: relative to the current directory when possible, with `/`.
+fn display_path(path: &Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    let text = relative.to_string_lossy().replace('\\', "/");
+    text.strip_prefix("./").unwrap_or(&text).to_owned()
 }
 
 #[cfg(test)]
@@ -204,7 +323,9 @@ mod tests {
         let cli = Cli::try_parse_from(["driftmux", "--snapshot", "x.json"]).unwrap();
         let config = RunConfig::resolve(cli).unwrap();
         assert_eq!(config.formats.len(), 2);
-        assert_eq!(config.fail_on, Some(Severity::High));
+        assert_eq!(config.gate.fail_on, Some(Severity::High));
+        assert_eq!(config.gate.warn_expiring, Duration::from_secs(14 * 86400));
+        assert!(config.update_baseline.is_none());
         assert_eq!(config.output_dir, PathBuf::from("reports"));
     }
 }

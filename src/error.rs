@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use crate::audit::policy::PolicyError;
 use crate::collect::snapshot::SnapshotError;
+use crate::gate::baseline::BaselineError;
+use crate::gate::suppressions::SuppressionError;
 
 /// Exit codes: the contract with pipelines (documented in README.md).
 pub mod exit {
@@ -23,6 +25,12 @@ pub enum Error {
     Snapshot(#[from] SnapshotError),
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    #[error(transparent)]
+    Suppressions(#[from] SuppressionError),
+    #[error("{0}")]
+    Usage(String),
     #[error("live OpenStack collection is not available in this build yet{}", cloud.as_ref().map(|c| format!(" (cloud {c:?})")).unwrap_or_default())]
     LiveUnavailable { cloud: Option<String> },
     #[error("cannot write {}: {source}", path.display())]
@@ -37,6 +45,9 @@ impl Error {
         match self {
             Error::Snapshot(_)
             | Error::Policy(_)
+            | Error::Baseline(_)
+            | Error::Suppressions(_)
+            | Error::Usage(_)
             | Error::LiveUnavailable { .. }
             | Error::Write { .. } => exit::USAGE,
         }
@@ -53,7 +64,14 @@ impl Error {
             Error::LiveUnavailable { .. } => {
                 Some("no credentials are read yet: audit a saved inventory with --snapshot FILE")
             }
-            Error::Write { .. } => Some("check that --output-dir is writable"),
+            Error::Baseline(_) => Some(
+                "regenerate the baseline with --update-baseline, or fix it by hand; see README.md (Baseline file)",
+            ),
+            Error::Suppressions(_) => Some(
+                "each suppression needs a reason and a fingerprint or matcher; see README.md (Suppression file)",
+            ),
+            Error::Usage(_) => None,
+            Error::Write { .. } => Some("check that the directory is writable"),
         }
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Data flows one way:
 //! `collect` (snapshot file; live API later) → `inventory` (typed, validated model) →
-//! `audit` (policy, detection, usage enrichment → `finding`s) → `report` (one module per
-//! format) → `cli`/`main` (flags, files, exit code).
+//! `audit` (policy, detection, usage enrichment → `finding`s) → `gate` (baseline,
+//! suppressions, verdict) → `report` (one module per format) → `cli`/`main` (flags, files,
+//! exit code).
 
 pub mod audit;
 pub mod cli;
@@ -11,5 +12,6 @@ pub mod collect;
 pub mod error;
 pub mod finding;
 pub mod fsutil;
+pub mod gate;
 pub mod inventory;
 pub mod report;

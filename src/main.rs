@@ -1,4 +1,5 @@
-//! The `driftmux` binary: resolve flags, collect, audit, write reports, exit with the gate's code.
+//! The `driftmux` binary: resolve flags, collect, audit, gate, write reports, exit with the
+//! gate's code (or update the baseline and print its diff).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -10,6 +11,8 @@ use driftmux::cli::{Cli, Input, RunConfig};
 use driftmux::collect::snapshot;
 use driftmux::error::{exit, Error};
 use driftmux::fsutil;
+use driftmux::gate::{self, baseline, GateOutcome, Verdict};
+use driftmux::report::{self, Format, ReportInput};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -35,24 +38,55 @@ fn run(cli: Cli) -> Result<u8, Error> {
             })
         }
     };
-    let report = audit::run(&inventory, &config.policy);
-    let written = write_reports(&config, &report)?;
+    let audit = audit::run(&inventory, &config.policy);
+    let gate = gate::evaluate(&audit, &config.gate, jiff::Timestamp::now());
+    let input = ReportInput {
+        audit: &audit,
+        gate: &gate,
+        options: &config.report_options,
+    };
+    let written = write_reports(&config, &input)?;
     if !config.quiet {
-        print_stdout(&driftmux::report::console::render(&report));
+        print_stdout(&report::console::render(&input));
         eprintln!("driftmux: wrote {}", written.join(", "));
     }
-    for warning in &report.warnings {
+    for warning in &audit.warnings {
         eprintln!("driftmux: warning: {warning}");
     }
-    Ok(verdict(&config, &report))
+    if config.update_baseline.is_some() {
+        return update_baseline(&config, &audit, &gate);
+    }
+    Ok(match gate.verdict {
+        Verdict::Passed => exit::OK,
+        Verdict::Failed => {
+            eprintln!("driftmux: gate failed: {}", gate.reasons.join("; "));
+            exit::GATE_FAILED
+        }
+        Verdict::Incomplete => {
+            eprintln!(
+                "driftmux: the audit is incomplete ({} error(s)): not a pass",
+                audit.errors.len()
+            );
+            exit::INCOMPLETE
+        }
+    })
 }
 
 /// Renders every requested format first, then writes each file atomically; returns the paths.
-fn write_reports(config: &RunConfig, report: &AuditReport) -> Result<Vec<String>, Error> {
+fn write_reports(config: &RunConfig, input: &ReportInput) -> Result<Vec<String>, Error> {
+    if config.formats.contains(&Format::Sarif) {
+        let n = report::sarif::result_count(input);
+        if n > report::sarif::MAX_RESULTS {
+            eprintln!(
+                "driftmux: warning: SARIF holds the first {} of {n} results (GitHub's limit per run); failing findings come first",
+                report::sarif::MAX_RESULTS
+            );
+        }
+    }
     let rendered: Vec<_> = config
         .formats
         .iter()
-        .map(|f| (config.output_dir.join(f.file_name()), f.render(report)))
+        .map(|f| (config.output_dir.join(f.file_name()), f.render(input)))
         .collect();
     std::fs::create_dir_all(&config.output_dir).map_err(|source| Error::Write {
         path: config.output_dir.clone(),
@@ -70,29 +104,75 @@ fn write_reports(config: &RunConfig, report: &AuditReport) -> Result<Vec<String>
         .collect())
 }
 
-/// The exit code: incomplete beats everything, then the threshold.
-fn verdict(config: &RunConfig, report: &AuditReport) -> u8 {
-    if !report.is_complete() {
+/// `--update-baseline`: write the baseline from the current findings and print the diff
+/// that approving the change means reviewing. Never on an incomplete audit.
+fn update_baseline(
+    config: &RunConfig,
+    audit: &AuditReport,
+    gate: &GateOutcome,
+) -> Result<u8, Error> {
+    let path = config.update_baseline.as_ref().expect("checked by caller");
+    if !audit.is_complete() {
         eprintln!(
-            "driftmux: the audit is incomplete ({} error(s)): not a pass",
-            report.errors.len()
+            "driftmux: refusing to update the baseline {}: the audit is incomplete ({} error(s))",
+            path.display(),
+            audit.errors.len()
         );
-        return exit::INCOMPLETE;
+        return Ok(exit::INCOMPLETE);
     }
-    let Some(threshold) = config.fail_on else {
-        return exit::OK;
-    };
-    let failing = report
+    let (display, loaded) = config
+        .gate
+        .baseline
+        .as_ref()
+        .expect("--update-baseline requires --baseline");
+    let entries = loaded.as_ref().map_or(&[][..], |l| &l.baseline.findings);
+    let previous: Vec<_> = gate
         .findings
         .iter()
-        .filter(|f| f.severity >= threshold)
-        .count();
-    if failing > 0 {
-        eprintln!("driftmux: {failing} finding(s) at or above {threshold}: failed");
-        exit::GATE_FAILED
-    } else {
-        exit::OK
+        .map(|g| g.baseline_entry.map(|(i, _)| &entries[i]))
+        .collect();
+    let new = baseline::updated(&audit.findings, &previous, &today(audit));
+    let new_text = baseline::render(&new);
+    let old_text = loaded.as_ref().map_or("", |l| l.text.as_str());
+    let diff = baseline::diff(display, old_text, &new_text);
+    if diff.is_empty() {
+        eprintln!(
+            "driftmux: baseline {display} is up to date ({} entries)",
+            new.findings.len()
+        );
+        return Ok(exit::OK);
     }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Write {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    fsutil::write_atomic(path, new_text.as_bytes()).map_err(|source| Error::Write {
+        path: path.clone(),
+        source,
+    })?;
+    print_stdout(&diff);
+    let c = gate.counts();
+    eprintln!(
+        "driftmux: updated baseline {display}: {} entries ({} new, {} escalated, {} fixed removed); commit it and review the diff",
+        new.findings.len(),
+        c.new,
+        c.escalated,
+        c.fixed
+    );
+    Ok(exit::OK)
+}
+
+/// The date new baseline entries are first seen: the inventory's collection date, else today.
+fn today(audit: &AuditReport) -> String {
+    let ts = audit
+        .meta
+        .collected_at
+        .as_deref()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .unwrap_or_else(jiff::Timestamp::now);
+    ts.to_zoned(jiff::tz::TimeZone::UTC).date().to_string()
 }
 
 /// Writes to stdout; a closed pipe (`driftmux ... | head`) is not an error.

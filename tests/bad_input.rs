@@ -157,6 +157,83 @@ const POLICY_CASES: &[(&str, &[&str])] = &[
     ("policy-garbage.yaml", &["UTF-8"]),
 ];
 
+const BASELINE_CASES: &[(&str, &[&str])] = &[
+    ("baseline-empty.json", &["invalid JSON", "line 1"]),
+    ("baseline-garbage.json", &["UTF-8"]),
+    ("baseline-unknown-version.json", &["`version`", "version 7"]),
+    (
+        "baseline-missing-version.json",
+        &["missing field `version`"],
+    ),
+    (
+        "baseline-bad-severity.json",
+        &["`findings[0].severity`", "severe"],
+    ),
+    (
+        "baseline-duplicate-fingerprint.json",
+        &["`findings[1].fingerprint`", "duplicate"],
+    ),
+    (
+        "baseline-bad-first-seen.json",
+        &["`findings[0].first_seen`", "2026-13-01"],
+    ),
+    (
+        "baseline-unknown-field.json",
+        &["`findings[0].approved_by`"],
+    ),
+    (
+        "baseline-findings-not-list.json",
+        &["`findings`", "expected a sequence"],
+    ),
+    (
+        "baseline-missing-fingerprint.json",
+        &["`findings[0]`", "missing field `fingerprint`"],
+    ),
+    ("baseline-truncated.json", &["invalid JSON", "line 2"]),
+];
+
+const SUPPRESSION_CASES: &[(&str, &[&str])] = &[
+    ("suppressions-empty.yaml", &["empty"]),
+    ("suppressions-garbage.yaml", &["UTF-8"]),
+    (
+        "suppressions-no-reason.yaml",
+        &["suppressions[0].reason", "required"],
+    ),
+    (
+        "suppressions-unknown-key.yaml",
+        &["unknown field `expiry`", "line 5"],
+    ),
+    (
+        "suppressions-bad-date.yaml",
+        &["suppressions[0].expires", "31/03/2027"],
+    ),
+    (
+        "suppressions-bad-source.yaml",
+        &["suppressions[0].source", "everywhere"],
+    ),
+    (
+        "suppressions-no-matcher.yaml",
+        &["suppressions[0]", "suppress everything"],
+    ),
+    (
+        "suppressions-unknown-version.yaml",
+        &["`version`", "version 3"],
+    ),
+    (
+        "suppressions-missing-version.yaml",
+        &["missing field `version`"],
+    ),
+    (
+        "suppressions-duplicate-key.yaml",
+        &["duplicate", "reason", "line 4"],
+    ),
+    ("suppressions-not-a-list.yaml", &["line 3"]),
+    (
+        "suppressions-enormous-version.yaml",
+        &["line 1", "99999999999999999999999"],
+    ),
+];
+
 fn assert_input_error(args: &[&str], file: &str, fragments: &[&str]) {
     let run = driftmux(args);
     assert_eq!(run.code, 2, "{file}: expected exit 2\n{}", run.stderr);
@@ -203,10 +280,60 @@ fn every_bad_policy_exits_2_naming_file_and_key() {
 }
 
 #[test]
+fn every_bad_baseline_exits_2_naming_file_and_field() {
+    for (file, fragments) in BASELINE_CASES {
+        let path = format!("tests/bad-input/{file}");
+        assert_input_error(
+            &[
+                "--snapshot",
+                "examples/demo-cloud.json",
+                "--baseline",
+                &path,
+            ],
+            file,
+            fragments,
+        );
+        // Not even --update-baseline overwrites a baseline it cannot read.
+        let before = std::fs::read(common::repo_path(&path)).unwrap();
+        assert_input_error(
+            &[
+                "--snapshot",
+                "examples/demo-cloud.json",
+                "--baseline",
+                &path,
+                "--update-baseline",
+            ],
+            file,
+            fragments,
+        );
+        assert_eq!(std::fs::read(common::repo_path(&path)).unwrap(), before);
+    }
+}
+
+#[test]
+fn every_bad_suppression_file_exits_2_naming_file_and_entry() {
+    for (file, fragments) in SUPPRESSION_CASES {
+        let path = format!("tests/bad-input/{file}");
+        assert_input_error(
+            &[
+                "--snapshot",
+                "examples/demo-cloud.json",
+                "--suppressions",
+                &path,
+            ],
+            file,
+            fragments,
+        );
+    }
+}
+
+#[test]
 fn the_corpus_has_no_untested_file() {
     let mut listed: Vec<&str> = SNAPSHOT_CASES
         .iter()
         .chain(POLICY_CASES)
+        .chain(BASELINE_CASES)
+        .chain(SUPPRESSION_CASES)
         .map(|(f, _)| *f)
         .collect();
     listed.sort();
@@ -255,6 +382,17 @@ fn bad_flags_exit_2() {
         &["--snapshot", "examples/demo-cloud.json", "--no-such-flag"],
         &["--snapshot"],
         &["unexpected-positional"],
+        &[
+            "--snapshot",
+            "examples/demo-cloud.json",
+            "--warn-expiring",
+            "two weeks",
+        ],
+        &[
+            "--snapshot",
+            "examples/demo-cloud.json",
+            "--update-baseline",
+        ],
     ] {
         let run = driftmux(args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);

@@ -7,6 +7,8 @@
 //!   "floatingips": [...], "networks": [...], "address_groups": [...] }
 //! ```
 //! Only `security_group_rules` is required; a missing (or null) list means "not collected".
+//! An optional `errors` list (`{resource, endpoint, status, message}`) records what the
+//! collection could not read; auditing such a snapshot is incomplete (exit 3).
 //! Errors name the file, the field path and, for JSON syntax errors, the line and column.
 
 use std::fmt;
@@ -18,7 +20,7 @@ use super::wire::{
     RawAddressGroup, RawFloatingIp, RawNetwork, RawPort, RawProject, RawRule, RawSecurityGroup,
     RawServer,
 };
-use crate::inventory::{InvalidField, Inventory, InventoryMeta, RawInventory};
+use crate::inventory::{CollectionError, InvalidField, Inventory, InventoryMeta, RawInventory};
 
 /// The only snapshot format version this build reads and writes.
 pub const SNAPSHOT_VERSION: u32 = 1;
@@ -49,6 +51,21 @@ struct SnapshotFile {
     networks: Option<Vec<RawNetwork>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     address_groups: Option<Vec<RawAddressGroup>>,
+    /// What the collection that saved this snapshot could not read: the audit of the
+    /// snapshot is incomplete too, never a clean pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<SnapshotCollectionError>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotCollectionError {
+    resource: String,
+    #[serde(default)]
+    endpoint: Option<String>,
+    #[serde(default)]
+    status: Option<u16>,
+    message: String,
 }
 
 /// Why a snapshot file could not be used.
@@ -171,7 +188,16 @@ pub fn parse(bytes: &[u8]) -> Result<RawInventory, SnapshotErrorKind> {
         floating_ips: file.floatingips,
         networks: file.networks,
         address_groups: file.address_groups,
-        errors: Vec::new(),
+        errors: file
+            .errors
+            .into_iter()
+            .map(|e| CollectionError {
+                resource: e.resource,
+                endpoint: e.endpoint,
+                status: e.status,
+                message: e.message,
+            })
+            .collect(),
     })
 }
 

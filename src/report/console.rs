@@ -1,4 +1,4 @@
-//! The console summary, in the seed's shape:
+//! The console summary, in the seed's shape, followed by the gate's verdict:
 //!
 //! ```text
 //! OpenStack Neutron Security Group Audit
@@ -8,16 +8,27 @@
 //!
 //! [project-a] total=12 critical=1 high=11 id=<project id>
 //!   - CRITICAL sg=default ports=all src=0.0.0.0/0 match=all_ports used_by=3
+//!
+//! Gate: FAILED (fail-on high)
+//!   - 1 new finding(s) at or above high
+//!   new=1 escalated=0 unchanged=11 suppressed=0 fixed=2
+//!   NEW HIGH [project-a] sg=k8s-master ports=22 src=0.0.0.0/0 match=22/SSH fingerprint=...
 //! ```
-//! Critical and high counts are always shown; medium, low and info when non-zero.
+//! Critical and high counts are always shown; medium, low and info when non-zero. The gate
+//! lists the findings that fail it (at most `MAX_LISTED`), then fixed entries and
+//! suppressions that need attention.
 
 use std::fmt::Write;
 
-use super::by_project;
-use crate::audit::AuditReport;
-use crate::finding::Severity;
+use super::{by_project, ReportInput};
+use crate::finding::{Finding, Severity};
+use crate::gate::GateStatus;
 
-pub fn render(report: &AuditReport) -> String {
+/// Failing findings listed on the console; the reports have them all.
+const MAX_LISTED: usize = 50;
+
+pub fn render(input: &ReportInput) -> String {
+    let report = input.audit;
     let mut out = String::new();
     let _ = writeln!(out, "OpenStack Neutron Security Group Audit");
     let _ = writeln!(out, "Checked rules: {}", report.checked_rules);
@@ -65,13 +76,120 @@ pub fn render(report: &AuditReport) -> String {
             );
         }
     }
+    gate_section(input, &mut out);
     out
+}
+
+fn gate_section(input: &ReportInput, out: &mut String) {
+    let gate = input.gate;
+    let threshold = gate
+        .fail_on
+        .map_or_else(|| "none".to_owned(), |s| s.to_string());
+    let _ = writeln!(
+        out,
+        "\nGate: {} (fail-on {threshold})",
+        gate.verdict.label()
+    );
+    for reason in &gate.reasons {
+        let _ = writeln!(out, "  - {reason}");
+    }
+    let c = gate.counts();
+    let _ = write!(
+        out,
+        "  new={} escalated={} unchanged={} suppressed={} fixed={}",
+        c.new, c.escalated, c.unchanged, c.suppressed, c.fixed
+    );
+    if let Some(path) = &gate.baseline_path {
+        let _ = write!(out, " baseline={path}");
+    }
+    if let Some(path) = &gate.suppressions_path {
+        let _ = write!(out, " suppressions={path}");
+    }
+    out.push('\n');
+    let failing: Vec<(&Finding, &crate::gate::FindingGate)> = input
+        .audit
+        .findings
+        .iter()
+        .zip(&gate.findings)
+        .filter(|(_, g)| g.fails)
+        .collect();
+    for (f, g) in failing.iter().take(MAX_LISTED) {
+        let was = match (g.status, g.baseline_severity) {
+            (GateStatus::Escalated, Some(old)) => format!(" (was {})", old.label()),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {} {}{was} [{}] sg={} ports={} src={} match={} fingerprint={}",
+            g.status.as_str().to_ascii_uppercase(),
+            f.severity.label(),
+            f.project_display(),
+            f.group_display(),
+            f.ports,
+            f.source,
+            f.matched.join(","),
+            f.fingerprint
+        );
+    }
+    if failing.len() > MAX_LISTED {
+        let _ = writeln!(
+            out,
+            "  ... and {} more failing finding(s): see the reports",
+            failing.len() - MAX_LISTED
+        );
+    }
+    for e in &gate.fixed {
+        let _ = writeln!(
+            out,
+            "  FIXED {} [{}] sg={} ports={} src={} fingerprint={}",
+            e.severity().label(),
+            e.project_name.as_deref().unwrap_or(&e.project_id),
+            e.security_group_name
+                .as_deref()
+                .unwrap_or(&e.security_group_id),
+            e.ports,
+            e.source,
+            e.fingerprint
+        );
+    }
+    for s in gate.expired() {
+        let _ = writeln!(
+            out,
+            "  SUPPRESSION EXPIRED {}: {} (expired {})",
+            s.suppression.label(),
+            s.suppression.reason,
+            s.suppression.expires.as_ref().map_or("", |e| &e.text)
+        );
+    }
+    for s in gate.expiring() {
+        let _ = writeln!(
+            out,
+            "  SUPPRESSION EXPIRING {}: {} (expires {})",
+            s.suppression.label(),
+            s.suppression.reason,
+            s.suppression.expires.as_ref().map_or("", |e| &e.text)
+        );
+    }
+    for s in gate.unused() {
+        let _ = writeln!(
+            out,
+            "  SUPPRESSION UNUSED {}: matches no finding",
+            s.suppression.label()
+        );
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::report::sample;
+
     #[test]
     fn console_snapshot() {
-        insta::assert_snapshot!(super::render(&crate::report::sample::report()));
+        insta::assert_snapshot!(sample::render_plain(super::render));
+    }
+
+    #[test]
+    fn console_gated_snapshot() {
+        insta::assert_snapshot!(sample::render_gated(super::render));
     }
 }

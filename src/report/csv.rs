@@ -1,9 +1,9 @@
 //! The CSV report: one row per finding, with a header (written by the csv crate, so
 //! commas, quotes and newlines in names are quoted correctly).
 
-use crate::audit::AuditReport;
+use super::ReportInput;
 
-pub const HEADER: [&str; 14] = [
+pub const HEADER: [&str; 15] = [
     "project_id",
     "project_name",
     "severity",
@@ -18,12 +18,13 @@ pub const HEADER: [&str; 14] = [
     "exposure_status",
     "rule_id",
     "fingerprint",
+    "gate_status",
 ];
 
-pub fn render(report: &AuditReport) -> String {
+pub fn render(input: &ReportInput) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(HEADER).expect("write to memory");
-    for f in &report.findings {
+    for (f, g) in input.audit.findings.iter().zip(&input.gate.findings) {
         w.write_record([
             f.project_id.as_str(),
             f.project_name.as_deref().unwrap_or(""),
@@ -39,6 +40,7 @@ pub fn render(report: &AuditReport) -> String {
             f.status.as_str(),
             &f.rule.id,
             &f.fingerprint.0,
+            g.status.as_str(),
         ])
         .expect("write to memory");
     }
@@ -49,6 +51,11 @@ pub fn render(report: &AuditReport) -> String {
 mod tests {
     #[test]
     fn csv_snapshot() {
-        insta::assert_snapshot!(super::render(&crate::report::sample::report()));
+        insta::assert_snapshot!(crate::report::sample::render_plain(super::render));
+    }
+
+    #[test]
+    fn csv_gated_snapshot() {
+        insta::assert_snapshot!(crate::report::sample::render_gated(super::render));
     }
 }

@@ -1,19 +1,23 @@
 //! The JSON report: frozen wire types (version 1), separate from the internal model.
 //!
-//! `{"tool", "inventory", "summary", "errors", "warnings", "findings"}`; each finding uses the
-//! common Driftmux finding model of the seed (`scanner`, `host`, `title`, `severity`,
-//! `description`, `evidence`, `confidence`, `port`, `service`, `metadata`).
+//! `{"tool", "inventory", "summary", "gate", "errors", "warnings", "findings"}`; each finding
+//! uses the common Driftmux finding model of the seed (`scanner`, `host`, `title`,
+//! `severity`, `description`, `evidence`, `confidence`, `port`, `service`, `metadata`), and
+//! its metadata carries the gate's classification (`gate_status`).
 
 use serde::Serialize;
 
-use crate::audit::AuditReport;
+use super::ReportInput;
 use crate::finding::{ExposureStatus, Finding, FindingKind, Severity};
+use crate::gate::baseline::BaselineEntryV1;
+use crate::gate::{FindingGate, GateOutcome, SuppressionState};
 
 #[derive(Serialize)]
 struct Report<'a> {
     tool: Tool,
     inventory: InventoryInfo<'a>,
     summary: Summary,
+    gate: Gate<'a>,
     errors: Vec<ErrorEntry<'a>>,
     warnings: &'a [String],
     findings: Vec<JsonFinding<'a>>,
@@ -47,6 +51,40 @@ struct BySeverity {
     medium: usize,
     low: usize,
     info: usize,
+}
+
+#[derive(Serialize)]
+struct Gate<'a> {
+    verdict: &'static str,
+    reasons: &'a [String],
+    fail_on: Option<&'static str>,
+    strict_suppressions: bool,
+    baseline: Option<&'a str>,
+    suppressions_file: Option<&'a str>,
+    counts: GateCounts,
+    fixed: &'a [BaselineEntryV1],
+    suppressions: Vec<SuppressionEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct GateCounts {
+    new: usize,
+    escalated: usize,
+    unchanged: usize,
+    suppressed: usize,
+    fixed: usize,
+    failing: usize,
+}
+
+#[derive(Serialize)]
+struct SuppressionEntry<'a> {
+    entry: String,
+    state: &'static str,
+    reason: &'a str,
+    owner: Option<&'a str>,
+    expires: Option<&'a str>,
+    expiring: bool,
+    matched: usize,
 }
 
 #[derive(Serialize)]
@@ -94,6 +132,11 @@ struct Metadata<'a> {
     port_range_max: Option<u16>,
     ports: String,
     fingerprint: &'a str,
+    gate_status: &'static str,
+    gate_fails: bool,
+    baseline_severity: Option<&'static str>,
+    baseline_matched_by: Option<&'static str>,
+    suppression_reason: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -104,7 +147,8 @@ struct ServerEntry<'a> {
     project_id: Option<&'a str>,
 }
 
-pub fn render(report: &AuditReport) -> String {
+pub fn render(input: &ReportInput) -> String {
+    let report = input.audit;
     let count = |s| super::count(&report.findings, s);
     let wire = Report {
         tool: Tool {
@@ -128,6 +172,7 @@ pub fn render(report: &AuditReport) -> String {
                 info: count(Severity::Info),
             },
         },
+        gate: gate(input.gate),
         errors: report
             .errors
             .iter()
@@ -139,7 +184,12 @@ pub fn render(report: &AuditReport) -> String {
             })
             .collect(),
         warnings: &report.warnings,
-        findings: report.findings.iter().map(finding).collect(),
+        findings: report
+            .findings
+            .iter()
+            .enumerate()
+            .map(|(i, f)| finding(f, &input.gate.findings[i], input.gate))
+            .collect(),
     };
     let mut text = serde_json::to_string_pretty(&wire).expect("report serializes");
     text.push('\n');
@@ -194,7 +244,51 @@ pub fn description(kind: FindingKind) -> &'static str {
     }
 }
 
-pub(crate) fn finding(f: &Finding) -> JsonFinding<'_> {
+fn gate(g: &GateOutcome) -> Gate<'_> {
+    let c = g.counts();
+    Gate {
+        verdict: g.verdict.as_str(),
+        reasons: &g.reasons,
+        fail_on: g.fail_on.map(Severity::as_str),
+        strict_suppressions: g.strict_suppressions,
+        baseline: g.baseline_path.as_deref(),
+        suppressions_file: g.suppressions_path.as_deref(),
+        counts: GateCounts {
+            new: c.new,
+            escalated: c.escalated,
+            unchanged: c.unchanged,
+            suppressed: c.suppressed,
+            fixed: c.fixed,
+            failing: c.failing,
+        },
+        fixed: &g.fixed,
+        suppressions: g.suppressions.iter().map(suppression).collect(),
+    }
+}
+
+fn suppression(s: &SuppressionState) -> SuppressionEntry<'_> {
+    SuppressionEntry {
+        entry: s.suppression.label(),
+        state: if s.expired {
+            "expired"
+        } else if s.matched == 0 {
+            "unused"
+        } else {
+            "active"
+        },
+        reason: &s.suppression.reason,
+        owner: s.suppression.owner.as_deref(),
+        expires: s.suppression.expires.as_ref().map(|e| e.text.as_str()),
+        expiring: s.expiring,
+        matched: s.matched,
+    }
+}
+
+pub(crate) fn finding<'a>(
+    f: &'a Finding,
+    g: &FindingGate,
+    gate: &'a GateOutcome,
+) -> JsonFinding<'a> {
     JsonFinding {
         scanner: "openstack",
         host: "openstack:neutron",
@@ -236,14 +330,28 @@ pub(crate) fn finding(f: &Finding) -> JsonFinding<'_> {
             port_range_max: f.rule.port_range_max,
             ports: f.ports.to_string(),
             fingerprint: &f.fingerprint.0,
+            gate_status: g.status.as_str(),
+            gate_fails: g.fails,
+            baseline_severity: g.baseline_severity.map(Severity::as_str),
+            baseline_matched_by: g.baseline_entry.map(|(_, by)| by.as_str()),
+            suppression_reason: g
+                .suppression
+                .map(|i| gate.suppressions[i].suppression.reason.as_str()),
         },
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::report::sample;
+
     #[test]
     fn json_snapshot() {
-        insta::assert_snapshot!(super::render(&crate::report::sample::report()));
+        insta::assert_snapshot!(sample::render_plain(super::render));
+    }
+
+    #[test]
+    fn json_gated_snapshot() {
+        insta::assert_snapshot!(sample::render_gated(super::render));
     }
 }

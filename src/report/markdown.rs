@@ -1,16 +1,19 @@
-//! The Markdown report, in the seed's shape: a summary, then one section per project with
-//! severity counts and a findings table. Table cells are escaped so a group name holding
-//! `|` cannot break the table.
+//! The Markdown report: the gate's verdict first (it reads well as a GitHub job summary or
+//! a merge-request comment), then the seed's shape: a summary and one section per project
+//! with severity counts and a findings table. Table cells are escaped so a group name
+//! holding `|` cannot break the table.
 
 use std::fmt::Write;
 
-use super::by_project;
-use crate::audit::AuditReport;
-use crate::finding::Severity;
+use super::{by_project, ReportInput};
+use crate::finding::{Finding, Severity};
+use crate::gate::{FindingGate, GateStatus, SuppressionState, Verdict};
 
-pub fn render(report: &AuditReport) -> String {
+pub fn render(input: &ReportInput) -> String {
+    let report = input.audit;
     let mut out = String::new();
     let _ = writeln!(out, "# Driftmux report\n");
+    gate_section(input, &mut out);
     let _ = writeln!(out, "## Driftmux OpenStack Neutron Security Group Audit\n");
     let _ = writeln!(out, "- Checked rules: {}", report.checked_rules);
     let _ = writeln!(out, "- Findings: {}", report.findings.len());
@@ -79,6 +82,132 @@ pub fn render(report: &AuditReport) -> String {
     out
 }
 
+fn gate_section(input: &ReportInput, out: &mut String) {
+    let gate = input.gate;
+    let icon = match gate.verdict {
+        Verdict::Passed => "✅",
+        Verdict::Failed => "❌",
+        Verdict::Incomplete => "⚠️",
+    };
+    let _ = writeln!(out, "## Gate: {icon} {}\n", gate.verdict.label());
+    for reason in &gate.reasons {
+        let _ = writeln!(out, "- {}", cell(reason));
+    }
+    let c = gate.counts();
+    let _ = writeln!(
+        out,
+        "\n| New | Escalated | Unchanged | Suppressed | Fixed |"
+    );
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} | {} |\n",
+        c.new, c.escalated, c.unchanged, c.suppressed, c.fixed
+    );
+    let mut context = vec![format!(
+        "Fails on: `{}`",
+        gate.fail_on.map_or("none", |s| s.as_str())
+    )];
+    if let Some(path) = &gate.baseline_path {
+        context.push(format!("Baseline: `{path}`"));
+    }
+    if let Some(path) = &gate.suppressions_path {
+        context.push(format!("Suppressions: `{path}`"));
+    }
+    let _ = writeln!(out, "{}", context.join(" · "));
+
+    let pairs: Vec<(&Finding, &FindingGate)> =
+        input.audit.findings.iter().zip(&gate.findings).collect();
+    for (status, title) in [
+        (GateStatus::New, "New findings"),
+        (GateStatus::Escalated, "Escalated findings"),
+    ] {
+        let rows: Vec<_> = pairs.iter().filter(|(_, g)| g.status == status).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n### {title}\n");
+        let _ = writeln!(
+            out,
+            "| Severity | Gate | Project | Security group | Protocol | Ports | Source | Match | Used by servers | Fingerprint |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---:|---|");
+        for (f, g) in rows {
+            let severity = match g.baseline_severity {
+                Some(old) if status == GateStatus::Escalated => {
+                    format!("{} (was {})", f.severity.label(), old.label())
+                }
+                _ => f.severity.label().to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "| {severity} | {} | {} | {} | {} | {} | {} | {} | {} | `{}` |",
+                if g.fails {
+                    "**fails**"
+                } else {
+                    "below threshold"
+                },
+                cell(f.project_display()),
+                cell(f.group_display()),
+                f.rule.protocol,
+                f.ports,
+                f.source,
+                cell(&f.matched.join(", ")),
+                f.used_by_servers.len(),
+                f.fingerprint
+            );
+        }
+    }
+    if !gate.fixed.is_empty() {
+        let _ = writeln!(out, "\n### Fixed (in the baseline, no longer found)\n");
+        let _ = writeln!(
+            out,
+            "| Severity | Project | Security group | Protocol | Ports | Source | Match | Fingerprint |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+        for e in &gate.fixed {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | `{}` |",
+                e.severity().label(),
+                cell(e.project_name.as_deref().unwrap_or(&e.project_id)),
+                cell(
+                    e.security_group_name
+                        .as_deref()
+                        .unwrap_or(&e.security_group_id)
+                ),
+                cell(&e.protocol),
+                cell(&e.ports),
+                cell(&e.source),
+                cell(&e.matched.join(", ")),
+                e.fingerprint
+            );
+        }
+    }
+    let attention: Vec<(&str, &SuppressionState)> = gate
+        .expired()
+        .map(|s| ("expired", s))
+        .chain(gate.expiring().map(|s| ("expiring", s)))
+        .chain(gate.unused().map(|s| ("unused", s)))
+        .collect();
+    if !attention.is_empty() {
+        let _ = writeln!(out, "\n### Suppressions needing attention\n");
+        let _ = writeln!(out, "| State | Entry | Reason | Owner | Expires |");
+        let _ = writeln!(out, "|---|---|---|---|---|");
+        for (state, s) in attention {
+            let _ = writeln!(
+                out,
+                "| {state} | {} | {} | {} | {} |",
+                cell(&s.suppression.label()),
+                cell(&s.suppression.reason),
+                cell(s.suppression.owner.as_deref().unwrap_or("")),
+                cell(s.suppression.expires.as_ref().map_or("", |e| &e.text))
+            );
+        }
+    }
+    out.push('\n');
+}
+
 /// Escapes text for a Markdown table cell.
 pub fn cell(text: &str) -> String {
     text.replace('\\', "\\\\")
@@ -88,9 +217,16 @@ pub fn cell(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::report::sample;
+
     #[test]
     fn markdown_snapshot() {
-        insta::assert_snapshot!(super::render(&crate::report::sample::report()));
+        insta::assert_snapshot!(sample::render_plain(super::render));
+    }
+
+    #[test]
+    fn markdown_gated_snapshot() {
+        insta::assert_snapshot!(sample::render_gated(super::render));
     }
 
     #[test]
@@ -103,6 +239,6 @@ mod tests {
 mod incomplete_tests {
     #[test]
     fn markdown_incomplete_snapshot() {
-        insta::assert_snapshot!(super::render(&crate::report::sample::incomplete_report()));
+        insta::assert_snapshot!(crate::report::sample::render_incomplete(super::render));
     }
 }

@@ -6,9 +6,13 @@
 pub mod console;
 pub mod csv;
 pub mod json;
+pub mod junit;
 pub mod markdown;
+pub mod sarif;
 
+use crate::audit::AuditReport;
 use crate::finding::{Finding, Severity};
+use crate::gate::GateOutcome;
 
 /// Every report file is `DIR/<REPORT_STEM>.<extension>`.
 pub const REPORT_STEM: &str = "driftmux-openstack-neutron-security-groups";
@@ -19,6 +23,8 @@ pub enum Format {
     Markdown,
     Json,
     Csv,
+    Sarif,
+    Junit,
 }
 
 impl Format {
@@ -27,6 +33,8 @@ impl Format {
             Format::Markdown => "md",
             Format::Json => "json",
             Format::Csv => "csv",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit.xml",
         }
     }
 
@@ -34,17 +42,37 @@ impl Format {
         format!("{REPORT_STEM}.{}", self.extension())
     }
 
-    pub fn render(self, report: &crate::audit::AuditReport) -> String {
+    pub fn render(self, input: &ReportInput) -> String {
         match self {
-            Format::Markdown => markdown::render(report),
-            Format::Json => json::render(report),
-            Format::Csv => csv::render(report),
+            Format::Markdown => markdown::render(input),
+            Format::Json => json::render(input),
+            Format::Csv => csv::render(input),
+            Format::Sarif => sarif::render(input),
+            Format::Junit => junit::render(input),
         }
     }
 }
 
+/// Format-specific options from the command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportOptions {
+    /// The repository-relative file every SARIF result points at.
+    pub sarif_location: Option<String>,
+    /// Include suppressed results in SARIF (with `suppressions`).
+    pub sarif_include_suppressed: bool,
+}
+
+/// What every renderer reads: the audit, the gate's verdict on it, and options.
+pub struct ReportInput<'a> {
+    pub audit: &'a AuditReport,
+    pub gate: &'a GateOutcome,
+    pub options: &'a ReportOptions,
+}
+
 /// The findings of one project (a run of consecutive findings in report order).
 pub struct ProjectSection<'a> {
+    /// Index of the section's first finding in the report.
+    pub start: usize,
     pub id: &'a str,
     pub name: Option<&'a str>,
     pub findings: &'a [Finding],
@@ -63,12 +91,18 @@ impl ProjectSection<'_> {
 
 /// Splits sorted findings into per-project sections.
 pub fn by_project(findings: &[Finding]) -> Vec<ProjectSection<'_>> {
+    let mut start = 0;
     findings
         .chunk_by(|a, b| a.project_id == b.project_id)
-        .map(|chunk| ProjectSection {
-            id: &chunk[0].project_id,
-            name: chunk[0].project_name.as_deref(),
-            findings: chunk,
+        .map(|chunk| {
+            let section = ProjectSection {
+                start,
+                id: &chunk[0].project_id,
+                name: chunk[0].project_name.as_deref(),
+                findings: chunk,
+            };
+            start += chunk.len();
+            section
         })
         .collect()
 }

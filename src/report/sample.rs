@@ -1,8 +1,17 @@
-//! One shared sample of findings, rendered through every format (one snapshot per format).
+//! One shared sample of findings and gate outcomes, rendered through every format (one
+//! snapshot per format). The gate sample has every status: new, escalated, unchanged,
+//! suppressed and fixed, and expired, expiring and unused suppressions.
+
+use std::time::Duration;
 
 use crate::audit::{self, policy::Policy, AuditReport};
 use crate::collect::snapshot;
+use crate::finding::Severity;
+use crate::gate::baseline::{self, LoadedBaseline, SeverityV1};
+use crate::gate::{self, suppressions, GateConfig, GateOutcome};
 use crate::inventory::{CollectionError, Inventory};
+
+use super::{ReportInput, ReportOptions};
 
 pub fn report() -> AuditReport {
     let raw = snapshot::parse(include_bytes!("../../tests/fixtures/sample-cloud.json"))
@@ -21,4 +30,109 @@ pub fn incomplete_report() -> AuditReport {
         message: "Service Unavailable".into(),
     });
     report
+}
+
+/// The gate with no baseline and no suppressions: every finding is new.
+pub fn plain_gate(report: &AuditReport) -> GateOutcome {
+    let config = GateConfig {
+        fail_on: Some(Severity::High),
+        ..GateConfig::default()
+    };
+    gate::evaluate(report, &config, now())
+}
+
+fn now() -> jiff::Timestamp {
+    "2026-11-23T12:00:00Z".parse().expect("valid literal")
+}
+
+/// The gate against a baseline where `r-ssh` was MEDIUM (now escalated), `r-ssh6` and
+/// `r-web` are missing (new), an extra entry is fixed, and `r-vnc` is suppressed.
+pub fn full_gate(report: &AuditReport) -> GateOutcome {
+    let all: Vec<_> = report.findings.iter().map(|_| None).collect();
+    let mut b = baseline::updated(&report.findings, &all, "2026-01-15");
+    let fp = |rule: &str| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.rule.id == rule)
+            .map(|f| f.fingerprint.0.clone())
+            .expect("sample rule")
+    };
+    let (ssh6, web, ssh) = (fp("r-ssh6"), fp("r-web"), fp("r-ssh"));
+    b.findings
+        .retain(|e| e.fingerprint != ssh6 && e.fingerprint != web);
+    for e in &mut b.findings {
+        if e.fingerprint == ssh {
+            e.severity = SeverityV1::Medium;
+            e.note = Some("approved in MR !17".into());
+        }
+    }
+    let mut gone = b.findings[0].clone();
+    gone.fingerprint = "00000000000000000000000000000000".into();
+    gone.security_group_id = "sg-deleted".into();
+    gone.security_group_name = Some("old-redis".into());
+    gone.severity = SeverityV1::High;
+    gone.protocol = "tcp".into();
+    gone.ports = "6379".into();
+    gone.matched = vec!["6379/Redis".into()];
+    b.findings.push(gone);
+    let loaded = LoadedBaseline {
+        text: baseline::render(&b),
+        baseline: b,
+    };
+    let supp = suppressions::parse(
+        "version: 1\nsuppressions:\n  - security_group: vnc\n    reason: \"VNC lab, closed at semester end\"\n    expires: 2026-12-01\n    owner: teaching\n  - project: datalab\n    match: 5432/PostgreSQL\n    reason: migration window\n    expires: 2026-10-01\n  - fingerprint: ffffffffffffffffffffffffffffffff\n    reason: decommissioned host\n",
+    )
+    .expect("sample suppressions parse");
+    let config = GateConfig {
+        fail_on: Some(Severity::High),
+        baseline: Some((
+            "baselines/openstack-neutron-security-groups.json".into(),
+            Some(loaded),
+        )),
+        suppressions: Some(("baselines/suppressions.yaml".into(), supp)),
+        strict_suppressions: false,
+        warn_expiring: Duration::from_secs(14 * 86400),
+    };
+    gate::evaluate(report, &config, now())
+}
+
+/// Renders `render` over the plain sample (no baseline).
+pub fn render_plain(render: fn(&ReportInput) -> String) -> String {
+    let audit = report();
+    let gate = plain_gate(&audit);
+    render(&ReportInput {
+        audit: &audit,
+        gate: &gate,
+        options: &options(),
+    })
+}
+
+/// Renders `render` over the sample with the full gate (baseline and suppressions).
+pub fn render_gated(render: fn(&ReportInput) -> String) -> String {
+    let audit = report();
+    let gate = full_gate(&audit);
+    render(&ReportInput {
+        audit: &audit,
+        gate: &gate,
+        options: &options(),
+    })
+}
+
+/// Renders `render` over the incomplete sample.
+pub fn render_incomplete(render: fn(&ReportInput) -> String) -> String {
+    let audit = incomplete_report();
+    let gate = plain_gate(&audit);
+    render(&ReportInput {
+        audit: &audit,
+        gate: &gate,
+        options: &options(),
+    })
+}
+
+fn options() -> ReportOptions {
+    ReportOptions {
+        sarif_location: Some("baselines/openstack-neutron-security-groups.json".into()),
+        sarif_include_suppressed: false,
+    }
 }

@@ -1,0 +1,292 @@
+//! Gate classification tests on a small cloud.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::baseline::{self, LoadedBaseline};
+use super::suppressions;
+use super::*;
+use crate::audit::{self, policy::Policy};
+use crate::collect::snapshot;
+use crate::inventory::Inventory;
+
+fn now() -> Timestamp {
+    "2026-11-23T12:00:00Z".parse().unwrap()
+}
+
+fn rule(id: &str, group: &str, port: u16) -> serde_json::Value {
+    json!({"id": id, "security_group_id": group, "direction": "ingress", "protocol": "tcp",
+           "port_range_min": port, "port_range_max": port, "remote_ip_prefix": "0.0.0.0/0"})
+}
+
+/// ssh (g-ssh, attached: HIGH), pg (g-db, unused: MEDIUM), rdp (g-rdp, attached: HIGH).
+fn cloud(groups: serde_json::Value, ports: serde_json::Value) -> AuditReport {
+    let snap = json!({
+        "collected_at": "2026-11-23T08:00:00Z",
+        "projects": [{"id": "p", "name": "proj"}],
+        "security_groups": groups,
+        "security_group_rules": [rule("r-ssh", "g-ssh", 22), rule("r-pg", "g-db", 5432), rule("r-rdp", "g-rdp", 3389)],
+        "ports": ports,
+    });
+    let raw = snapshot::parse(snap.to_string().as_bytes()).unwrap();
+    audit::run(&Inventory::from_raw(raw).unwrap(), &Policy::default())
+}
+
+fn default_groups() -> serde_json::Value {
+    json!([{"id": "g-ssh", "name": "ssh", "project_id": "p"},
+           {"id": "g-db", "name": "db", "project_id": "p"},
+           {"id": "g-rdp", "name": "rdp", "project_id": "p"}])
+}
+
+fn attached(groups: &[&str]) -> serde_json::Value {
+    json!([{"id": "port", "device_id": "vm", "device_owner": "compute:nova", "security_groups": groups}])
+}
+
+fn baseline_of(report: &AuditReport) -> LoadedBaseline {
+    let b = baseline::updated(
+        &report.findings,
+        &vec![None; report.findings.len()],
+        "2026-01-01",
+    );
+    LoadedBaseline {
+        text: baseline::render(&b),
+        baseline: b,
+    }
+}
+
+fn config(baseline: Option<LoadedBaseline>, supp: Option<&str>) -> GateConfig {
+    GateConfig {
+        fail_on: Some(Severity::High),
+        baseline: baseline.map(|b| ("baselines/b.json".to_owned(), Some(b))),
+        suppressions: supp.map(|s| {
+            (
+                "baselines/s.yaml".to_owned(),
+                suppressions::parse(s).unwrap(),
+            )
+        }),
+        strict_suppressions: false,
+        warn_expiring: Duration::from_secs(14 * 86400),
+    }
+}
+
+fn status_of(report: &AuditReport, outcome: &GateOutcome, rule: &str) -> GateStatus {
+    let i = report
+        .findings
+        .iter()
+        .position(|f| f.rule.id == rule)
+        .unwrap();
+    outcome.findings[i].status
+}
+
+#[test]
+fn without_baseline_every_finding_is_new() {
+    let r = cloud(default_groups(), attached(&["g-ssh", "g-rdp"]));
+    let o = evaluate(&r, &config(None, None), now());
+    assert!(o.findings.iter().all(|g| g.status == GateStatus::New));
+    assert_eq!(o.verdict, Verdict::Failed);
+    assert_eq!(
+        o.counts().failing,
+        2,
+        "two HIGH, one MEDIUM below the threshold"
+    );
+    assert_eq!(o.reasons, vec!["2 new finding(s) at or above high"]);
+}
+
+#[test]
+fn unchanged_against_its_own_baseline_passes() {
+    let r = cloud(default_groups(), attached(&["g-ssh", "g-rdp"]));
+    let o = evaluate(&r, &config(Some(baseline_of(&r)), None), now());
+    assert!(o.findings.iter().all(|g| g.status == GateStatus::Unchanged));
+    assert!(o
+        .findings
+        .iter()
+        .all(|g| g.baseline_entry.unwrap().1 == MatchedBy::Fingerprint));
+    assert_eq!(o.verdict, Verdict::Passed);
+    assert!(o.fixed.is_empty());
+}
+
+#[test]
+fn new_escalated_fixed() {
+    // Baseline: ssh attached (HIGH), db unused (MEDIUM), rdp attached (HIGH).
+    let before = cloud(default_groups(), attached(&["g-ssh", "g-rdp"]));
+    let base = baseline_of(&before);
+    // Now: db attached (MEDIUM -> HIGH), rdp rule gone, a new SSH rule on port 2222? use g-new.
+    let mut groups = default_groups();
+    groups
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "g-new", "name": "new", "project_id": "p"}));
+    let snap = json!({
+        "projects": [{"id": "p", "name": "proj"}],
+        "security_groups": groups,
+        "security_group_rules": [rule("r-ssh", "g-ssh", 22), rule("r-pg", "g-db", 5432), rule("r-new", "g-new", 6379)],
+        "ports": attached(&["g-ssh", "g-db", "g-new"]),
+    });
+    let raw = snapshot::parse(snap.to_string().as_bytes()).unwrap();
+    let after = audit::run(&Inventory::from_raw(raw).unwrap(), &Policy::default());
+    let o = evaluate(&after, &config(Some(base), None), now());
+    assert_eq!(status_of(&after, &o, "r-ssh"), GateStatus::Unchanged);
+    assert_eq!(status_of(&after, &o, "r-pg"), GateStatus::Escalated);
+    assert_eq!(status_of(&after, &o, "r-new"), GateStatus::New);
+    assert_eq!(o.fixed.len(), 1);
+    assert_eq!(o.fixed[0].ports, "3389");
+    let c = o.counts();
+    assert_eq!(
+        (c.new, c.escalated, c.unchanged, c.fixed, c.failing),
+        (1, 1, 1, 1, 2)
+    );
+    assert_eq!(o.verdict, Verdict::Failed);
+    assert_eq!(
+        o.reasons,
+        vec![
+            "1 new finding(s) at or above high",
+            "1 escalated finding(s) at or above high"
+        ]
+    );
+}
+
+#[test]
+fn lower_severity_than_baseline_is_unchanged() {
+    let before = cloud(default_groups(), attached(&["g-ssh", "g-rdp"]));
+    let base = baseline_of(&before);
+    let after = cloud(default_groups(), attached(&[]));
+    let o = evaluate(&after, &config(Some(base), None), now());
+    assert!(o.findings.iter().all(|g| g.status == GateStatus::Unchanged));
+}
+
+#[test]
+fn recreated_group_matches_by_name_once() {
+    let before = cloud(default_groups(), attached(&["g-ssh"]));
+    let base = baseline_of(&before);
+    let groups = json!([{"id": "g-ssh-2", "name": "ssh", "project_id": "p"},
+                        {"id": "g-db", "name": "db", "project_id": "p"},
+                        {"id": "g-rdp", "name": "rdp", "project_id": "p"}]);
+    let snap = json!({"security_groups": groups, "projects": [{"id": "p", "name": "proj"}],
+        "security_group_rules": [rule("r-ssh", "g-ssh-2", 22), rule("r-pg", "g-db", 5432), rule("r-rdp", "g-rdp", 3389)],
+        "ports": attached(&["g-ssh-2"])});
+    let raw = snapshot::parse(snap.to_string().as_bytes()).unwrap();
+    let after = audit::run(&Inventory::from_raw(raw).unwrap(), &Policy::default());
+    let o = evaluate(&after, &config(Some(base), None), now());
+    let i = after
+        .findings
+        .iter()
+        .position(|f| f.rule.id == "r-ssh")
+        .unwrap();
+    assert_eq!(o.findings[i].status, GateStatus::Unchanged);
+    assert_eq!(o.findings[i].baseline_entry.unwrap().1, MatchedBy::Name);
+    assert!(o.fixed.is_empty());
+}
+
+#[test]
+fn ambiguous_name_match_is_new() {
+    // Two baseline entries share project, group name, protocol, ports and source.
+    let groups = json!([{"id": "g-a", "name": "dup", "project_id": "p"}, {"id": "g-b", "name": "dup", "project_id": "p"}]);
+    let snap = json!({"security_groups": groups, "security_group_rules": [rule("a", "g-a", 22), rule("b", "g-b", 22)], "ports": []});
+    let raw = snapshot::parse(snap.to_string().as_bytes()).unwrap();
+    let before = audit::run(&Inventory::from_raw(raw).unwrap(), &Policy::default());
+    let base = baseline_of(&before);
+    let groups = json!([{"id": "g-c", "name": "dup", "project_id": "p"}]);
+    let snap = json!({"security_groups": groups, "security_group_rules": [rule("c", "g-c", 22)], "ports": []});
+    let raw = snapshot::parse(snap.to_string().as_bytes()).unwrap();
+    let after = audit::run(&Inventory::from_raw(raw).unwrap(), &Policy::default());
+    let o = evaluate(&after, &config(Some(base), None), now());
+    assert_eq!(o.findings[0].status, GateStatus::New);
+    assert_eq!(o.fixed.len(), 2);
+}
+
+#[test]
+fn suppressions_active_expired_expiring_unused() {
+    let r = cloud(default_groups(), attached(&["g-ssh", "g-rdp"]));
+    let supp = "version: 1\nsuppressions:\n  - security_group: ssh\n    match: 22/ssh\n    reason: bastion behind MFA\n    expires: 2026-11-30\n  - security_group: rdp\n    reason: old\n    expires: 2026-01-01\n  - project: nobody\n    reason: stale\n";
+    let o = evaluate(&r, &config(None, Some(supp)), now());
+    assert_eq!(status_of(&r, &o, "r-ssh"), GateStatus::Suppressed);
+    assert_eq!(
+        status_of(&r, &o, "r-rdp"),
+        GateStatus::New,
+        "expired: no longer suppresses"
+    );
+    let states: Vec<_> = o
+        .suppressions
+        .iter()
+        .map(|s| (s.expired, s.expiring, s.is_unused(), s.matched))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (false, true, false, 1),
+            (true, false, false, 0),
+            (false, false, true, 0)
+        ]
+    );
+    assert_eq!(o.verdict, Verdict::Failed, "rdp is new and HIGH");
+    let i = r
+        .findings
+        .iter()
+        .position(|f| f.rule.id == "r-ssh")
+        .unwrap();
+    assert_eq!(o.suppression_of(i).unwrap().reason, "bastion behind MFA");
+}
+
+#[test]
+fn strict_suppressions_fail_on_expired_or_unused() {
+    let r = cloud(default_groups(), attached(&[]));
+    let supp = "version: 1\nsuppressions:\n  - project: nobody\n    reason: stale\n";
+    let mut c = config(Some(baseline_of(&r)), Some(supp));
+    assert_eq!(evaluate(&r, &c, now()).verdict, Verdict::Passed);
+    c.strict_suppressions = true;
+    let o = evaluate(&r, &c, now());
+    assert_eq!(o.verdict, Verdict::Failed);
+    assert_eq!(
+        o.reasons,
+        vec!["1 unused suppression(s) (--strict-suppressions)"]
+    );
+}
+
+#[test]
+fn suppressed_finding_keeps_its_baseline_entry_from_being_fixed() {
+    let r = cloud(default_groups(), attached(&["g-ssh"]));
+    let supp = "version: 1\nsuppressions:\n  - security_group: g-ssh\n    reason: r\n";
+    let o = evaluate(&r, &config(Some(baseline_of(&r)), Some(supp)), now());
+    assert!(o.fixed.is_empty());
+    assert_eq!(o.counts().suppressed, 1);
+}
+
+#[test]
+fn threshold_none_and_incomplete() {
+    let r = cloud(default_groups(), attached(&["g-ssh"]));
+    let mut c = config(None, None);
+    c.fail_on = None;
+    let o = evaluate(&r, &c, now());
+    assert_eq!(o.verdict, Verdict::Passed);
+    assert!(o.findings.iter().all(|g| !g.fails));
+    let mut incomplete = r.clone();
+    incomplete.errors.push(crate::inventory::CollectionError {
+        resource: "servers".into(),
+        endpoint: None,
+        status: Some(500),
+        message: "boom".into(),
+    });
+    assert_eq!(
+        evaluate(&incomplete, &c, now()).verdict,
+        Verdict::Incomplete
+    );
+}
+
+#[test]
+fn updated_baseline_keeps_first_seen_and_note_and_is_byte_identical() {
+    let r = cloud(default_groups(), attached(&["g-ssh"]));
+    let mut base = baseline_of(&r);
+    base.baseline.findings[0].note = Some("approved in !42".into());
+    base.text = baseline::render(&base.baseline);
+    let c = config(Some(base.clone()), None);
+    let o = evaluate(&r, &c, now());
+    let entries = &base.baseline.findings;
+    let previous: Vec<_> = o
+        .findings
+        .iter()
+        .map(|g| g.baseline_entry.map(|(i, _)| &entries[i]))
+        .collect();
+    let again = baseline::updated(&r.findings, &previous, "2026-11-23");
+    assert_eq!(baseline::render(&again), base.text);
+}

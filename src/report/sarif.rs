@@ -1,0 +1,443 @@
+//! SARIF 2.1.0 (built with serde-sarif), shaped for GitHub code scanning.
+//!
+//! GitHub reads a subset of SARIF, so: one rule per kind of exposure (all ports; each
+//! critical service; web) with `security-severity` as a string and a `security` tag; result
+//! `level` from severity; `partialFingerprints.primaryLocationLineHash` set from the stable
+//! finding fingerprint (GitHub keys alerts on it); every result located in one stable,
+//! repository-relative file (the baseline by default) plus a logical location naming
+//! cloud/region/project/group/rule; `automationDetails.id` per cloud and region. GitHub
+//! ignores SARIF `suppressions` and would open alerts for suppressed results, so those are
+//! left out unless `--sarif-include-suppressed`. At most `MAX_RESULTS` results (GitHub's
+//! per-run limit), failing ones first.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+use serde_sarif::sarif::{
+    ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
+    Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
+    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, RunAutomationDetails, Sarif,
+    Suppression, Tool, ToolComponent,
+};
+
+use super::{json::title, ReportInput};
+use crate::finding::{Finding, FindingKind, Severity};
+use crate::gate::{FindingGate, GateStatus};
+
+/// GitHub code scanning accepts at most this many results per run.
+pub const MAX_RESULTS: usize = 25_000;
+
+/// The schema URI written into `$schema`.
+pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+fn level(severity: Severity) -> ResultLevel {
+    match severity {
+        Severity::Critical | Severity::High => ResultLevel::Error,
+        Severity::Medium => ResultLevel::Warning,
+        Severity::Low | Severity::Info => ResultLevel::Note,
+    }
+}
+
+/// GitHub's `security-severity`: a number, written as a string.
+fn security_severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "1.0",
+    }
+}
+
+/// The rule a finding reports under: its kind, and for services the first (lowest) match.
+struct RuleKey {
+    id: String,
+    kind: FindingKind,
+    /// `22/SSH`, or `all_ports`.
+    label: String,
+}
+
+fn rule_key(f: &Finding) -> RuleKey {
+    let label = f.matched.first().cloned().unwrap_or_default();
+    let id = match f.kind {
+        FindingKind::AllPorts => "openstack-sg-public-all-ports".to_owned(),
+        _ => format!("openstack-sg-public-{}", slug(&label)),
+    };
+    RuleKey {
+        id,
+        kind: f.kind,
+        label,
+    }
+}
+
+/// `5900-5999/VNC` → `5900-5999-vnc`.
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_owned()
+}
+
+/// `PublicSshExposure`-style name from a label's service part.
+fn pascal(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut cs = w.chars();
+            let first = cs.next().map(|c| c.to_ascii_uppercase()).into_iter();
+            first
+                .chain(cs.map(|c| c.to_ascii_lowercase()))
+                .collect::<String>()
+        })
+        .collect()
+}
+
+fn descriptor(key: &RuleKey) -> ReportingDescriptor {
+    let (name, short, full, severity) = match key.kind {
+        FindingKind::AllPorts => (
+            "PublicAllPortsExposure".to_owned(),
+            "All ports open to a public source".to_owned(),
+            "An ingress security group rule admits every port (any protocol, or a port-based protocol with no or a full port range) from a public source such as 0.0.0.0/0 or ::/0.".to_owned(),
+            Severity::Critical,
+        ),
+        kind => {
+            let (ports, service) = key.label.split_once('/').unwrap_or((&key.label, &key.label));
+            (
+                format!("Public{}Exposure", pascal(service)),
+                format!("{service} ({ports}) open to a public source"),
+                format!(
+                    "An ingress security group rule exposes {service} (port {ports}) to a public source such as 0.0.0.0/0 or ::/0."
+                ),
+                if kind == FindingKind::Web { Severity::Info } else { Severity::High },
+            )
+        }
+    };
+    let help = format!(
+        "{full}\n\nRemediation: restrict the rule's source to the addresses that need access \
+         (a VPN or bastion range, or a remote security group), or delete the rule. If the \
+         group is unused, delete it before it is attached to a server. If the exposure is \
+         intended, record it in the baseline or the suppression file with a reason."
+    );
+    let help_md = format!(
+        "{full}\n\n**Remediation**\n\n\
+         - Restrict the rule's `remote_ip_prefix` to the addresses that need access (a VPN or \
+         bastion range), or use a remote security group instead of a CIDR.\n\
+         - Delete the rule if nothing needs it; delete an unused group before it gets attached.\n\
+         - If the exposure is intended, approve it: commit it to the baseline or add a \
+         suppression with a reason and an expiry.\n\n\
+         Find the rule with `openstack security group rule show <rule-id>` (the rule id is in \
+         the result's logical location)."
+    );
+    let mut props = BTreeMap::new();
+    props.insert(
+        "security-severity".to_owned(),
+        json!(security_severity(severity)),
+    );
+    props.insert("precision".to_owned(), json!("very-high"));
+    ReportingDescriptor::builder()
+        .id(key.id.clone())
+        .name(name)
+        .short_description(MultiformatMessageString::builder().text(short).build())
+        .full_description(MultiformatMessageString::builder().text(full).build())
+        .help(
+            MultiformatMessageString::builder()
+                .text(help)
+                .markdown(help_md)
+                .build(),
+        )
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(json!(level(severity).to_string()))
+                .build(),
+        )
+        .properties(
+            PropertyBag::builder()
+                .tags(vec![
+                    "security".to_owned(),
+                    "openstack".to_owned(),
+                    "network".to_owned(),
+                    "external/cwe/cwe-284".to_owned(),
+                ])
+                .additional_properties(props)
+                .build(),
+        )
+        .build()
+}
+
+pub fn render(input: &ReportInput) -> String {
+    serde_json::to_string_pretty(&build(input)).expect("SARIF serializes") + "\n"
+}
+
+/// The SARIF log for one run.
+pub fn build(input: &ReportInput) -> Sarif {
+    let audit = input.audit;
+    let gate = input.gate;
+    let cloud = audit.meta.cloud.as_deref().unwrap_or("default");
+    let region = audit.meta.region.as_deref().unwrap_or("default");
+    let uri = input
+        .options
+        .sarif_location
+        .clone()
+        .unwrap_or_else(|| "README.md".to_owned());
+    let baseline_used = gate.baseline_path.is_some();
+
+    // Failing first, then by report order; suppressed ones only on request.
+    let mut selected: Vec<(&Finding, &FindingGate)> = audit
+        .findings
+        .iter()
+        .zip(&gate.findings)
+        .filter(|(_, g)| {
+            g.status != GateStatus::Suppressed || input.options.sarif_include_suppressed
+        })
+        .collect();
+    selected.sort_by_key(|(_, g)| !g.fails);
+    let total = selected.len();
+    selected.truncate(MAX_RESULTS);
+
+    let mut rules: BTreeMap<String, RuleKey> = BTreeMap::new();
+    for (f, _) in &selected {
+        let key = rule_key(f);
+        rules.entry(key.id.clone()).or_insert(key);
+    }
+    let rule_index: BTreeMap<&str, i64> = rules
+        .keys()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i as i64))
+        .collect();
+
+    let results: Vec<SarifResult> = selected
+        .iter()
+        .map(|(f, g)| {
+            let key = rule_key(f);
+            let mut props = BTreeMap::new();
+            props.insert("severity".to_owned(), json!(f.severity.as_str()));
+            props.insert(
+                "security-severity".to_owned(),
+                json!(security_severity(f.severity)),
+            );
+            props.insert("gate_status".to_owned(), json!(g.status.as_str()));
+            props.insert("fails_gate".to_owned(), json!(g.fails));
+            props.insert("exposure_status".to_owned(), json!(f.status.as_str()));
+            props.insert("matched".to_owned(), json!(f.matched));
+            props.insert("project_id".to_owned(), json!(f.project_id));
+            props.insert("security_group_id".to_owned(), json!(f.security_group_id));
+            props.insert("rule_id".to_owned(), json!(f.rule.id));
+            let fqn = format!(
+                "{cloud}/{region}/{}/{}/{}",
+                f.project_display(),
+                f.group_display(),
+                f.rule.id
+            );
+            let location = Location::builder()
+                .physical_location(
+                    PhysicalLocation::builder()
+                        .artifact_location(ArtifactLocation::builder().uri(uri.clone()).build())
+                        .region(Region::builder().start_line(1).build())
+                        .build(),
+                )
+                .logical_locations(vec![LogicalLocation::builder()
+                    .name(f.rule.id.clone())
+                    .fully_qualified_name(fqn)
+                    .kind("resource")
+                    .build()])
+                .build();
+            let mut fingerprints = BTreeMap::new();
+            fingerprints.insert(
+                "primaryLocationLineHash".to_owned(),
+                f.fingerprint.0.clone(),
+            );
+            fingerprints.insert("driftmux/v1".to_owned(), f.fingerprint.0.clone());
+            let status = match g.status {
+                GateStatus::New => "new",
+                GateStatus::Escalated => "escalated",
+                GateStatus::Unchanged => "in the baseline",
+                GateStatus::Suppressed => "suppressed",
+            };
+            let mut result = SarifResult::builder()
+                .rule_id(key.id.clone())
+                .rule_index(rule_index[key.id.as_str()])
+                .level(level(f.severity))
+                .message(
+                    Message::builder()
+                        .text(format!(
+                            "{} Gate: {status}{}.",
+                            title(f),
+                            if g.fails { ", fails the gate" } else { "" }
+                        ))
+                        .build(),
+                )
+                .locations(vec![location])
+                .partial_fingerprints(fingerprints)
+                .properties(PropertyBag::builder().additional_properties(props).build())
+                .build();
+            if baseline_used {
+                result.baseline_state = Some(json!(match g.status {
+                    GateStatus::New => "new",
+                    GateStatus::Escalated => "updated",
+                    GateStatus::Unchanged => "unchanged",
+                    GateStatus::Suppressed if g.baseline_entry.is_some() => "unchanged",
+                    GateStatus::Suppressed => "new",
+                }));
+            }
+            if let Some(i) = g.suppression {
+                let s = &gate.suppressions[i].suppression;
+                result.suppressions = Some(vec![Suppression::builder()
+                    .kind(json!("external"))
+                    .status(json!("accepted"))
+                    .justification(s.reason.clone())
+                    .build()]);
+            }
+            result
+        })
+        .collect();
+
+    let notifications: Vec<Notification> = audit
+        .errors
+        .iter()
+        .map(|e| {
+            let mut text = format!("could not read {}", e.resource);
+            if let Some(endpoint) = &e.endpoint {
+                text.push_str(&format!(" from {endpoint}"));
+            }
+            if let Some(status) = e.status {
+                text.push_str(&format!(" (HTTP {status})"));
+            }
+            text.push_str(&format!(": {}", e.message));
+            Notification::builder()
+                .message(Message::builder().text(text).build())
+                .level(json!("error"))
+                .build()
+        })
+        .collect();
+    let mut invocation = Invocation::builder()
+        .execution_successful(audit.is_complete())
+        .build();
+    if !notifications.is_empty() {
+        invocation.tool_execution_notifications = Some(notifications);
+    }
+
+    let mut run_props = BTreeMap::new();
+    run_props.insert("verdict".to_owned(), json!(gate.verdict.as_str()));
+    if total > MAX_RESULTS {
+        run_props.insert("truncated".to_owned(), json!(true));
+        run_props.insert("total_results".to_owned(), json!(total));
+    }
+    let run = Run::builder()
+        .tool(
+            Tool::builder()
+                .driver(
+                    ToolComponent::builder()
+                        .name("driftmux")
+                        .semantic_version(env!("CARGO_PKG_VERSION"))
+                        .rules(rules.values().map(descriptor).collect::<Vec<_>>())
+                        .build(),
+                )
+                .build(),
+        )
+        .automation_details(
+            RunAutomationDetails::builder()
+                .id(format!("driftmux/{cloud}/{region}/"))
+                .build(),
+        )
+        .invocations(vec![invocation])
+        .results(results)
+        .properties(
+            PropertyBag::builder()
+                .additional_properties(run_props)
+                .build(),
+        )
+        .build();
+    Sarif::builder()
+        .schema(SCHEMA_URI)
+        .version(Value::from("2.1.0"))
+        .runs(vec![run])
+        .build()
+}
+
+/// How many results the SARIF file would hold before the cap.
+pub fn result_count(input: &ReportInput) -> usize {
+    input
+        .gate
+        .findings
+        .iter()
+        .filter(|g| g.status != GateStatus::Suppressed || input.options.sarif_include_suppressed)
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn sarif_snapshot() {
+        insta::assert_snapshot!(sample::render_gated(super::render));
+    }
+
+    #[test]
+    fn slugs_and_names() {
+        assert_eq!(
+            slug("9200/Elasticsearch/OpenSearch"),
+            "9200-elasticsearch-opensearch"
+        );
+        assert_eq!(slug("5900-5999/VNC"), "5900-5999-vnc");
+        assert_eq!(pascal("Docker API without TLS"), "DockerApiWithoutTls");
+    }
+
+    #[test]
+    fn suppressed_results_are_left_out_by_default() {
+        let sarif: serde_json::Value =
+            serde_json::from_str(&sample::render_gated(super::render)).unwrap();
+        let results = sarif["runs"][0]["results"].as_array().unwrap();
+        assert!(results.iter().all(|r| r.get("suppressions").is_none()));
+        assert!(results
+            .iter()
+            .all(|r| r["properties"]["gate_status"] != "suppressed"));
+    }
+}
+
+#[cfg(test)]
+mod schema_tests {
+    use crate::report::sample;
+
+    /// The official OASIS SARIF 2.1.0 schema (vendored in tests/schemas).
+    fn validator() -> jsonschema::Validator {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/schemas/sarif-2.1.0.json")).unwrap();
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("schema compiles")
+    }
+
+    fn assert_valid(text: &str) {
+        let doc: serde_json::Value = serde_json::from_str(text).unwrap();
+        let errors: Vec<String> = validator()
+            .iter_errors(&doc)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "SARIF is invalid:\n{}",
+            errors.join("\n")
+        );
+    }
+
+    #[test]
+    fn sarif_is_valid_against_the_official_schema() {
+        assert_valid(&sample::render_gated(super::render));
+        assert_valid(&sample::render_plain(super::render));
+        assert_valid(&sample::render_incomplete(super::render));
+    }
+
+    #[test]
+    fn the_validator_rejects_invalid_sarif() {
+        let doc = serde_json::json!({"version": "2.1.0", "runs": [{"tool": {}}]});
+        assert!(!validator().is_valid(&doc));
+    }
+}

@@ -1,0 +1,460 @@
+//! The CI gate end to end: baseline creation and approval, new/escalated findings failing
+//! the gate, suppressions, SARIF and JUnit files, and the exit-code contract.
+
+mod common;
+use common::{driftmux, temp_file};
+
+const DEMO: &str = "examples/demo-cloud.json";
+
+/// The demo cloud with one more public SSH rule in the datalab `postgres-legacy` group.
+fn demo_with_new_rule() -> String {
+    let mut snap: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(common::repo_path(DEMO)).unwrap()).unwrap();
+    let group = snap["security_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "k8s-nodes")
+        .unwrap()["id"]
+        .clone();
+    snap["security_group_rules"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "id": "rule-added-in-this-mr", "security_group_id": group, "direction": "ingress",
+            "ethertype": "IPv4", "protocol": "tcp", "port_range_min": 6379, "port_range_max": 6379,
+            "remote_ip_prefix": "0.0.0.0/0"
+        }));
+    snap.to_string()
+}
+
+#[test]
+fn baseline_approval_workflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("baselines/sg.json");
+    let b = baseline.to_str().unwrap();
+
+    // A missing baseline is an error unless it is being created.
+    let run = driftmux(&["--snapshot", DEMO, "--baseline", b]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("does not exist") && run.stderr.contains("--update-baseline"));
+
+    // Create it: exit 0, the diff on stdout, the file written.
+    let run = driftmux(&[
+        "--snapshot",
+        DEMO,
+        "--baseline",
+        b,
+        "--update-baseline",
+        "--quiet",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with(&format!("--- a/{b}\n+++ b/{b}\n")),
+        "{}",
+        run.stdout
+    );
+    let created = std::fs::read_to_string(&baseline).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&created).unwrap();
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["findings"].as_array().unwrap().len(), 26);
+    assert_eq!(
+        json["findings"][0]["first_seen"], "2026-11-20",
+        "the snapshot's collection date"
+    );
+
+    // Against its own baseline the demo passes at the default threshold.
+    let run = driftmux(&["--snapshot", DEMO, "--baseline", b, "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("Gate: PASSED"), "{}", run.stdout);
+    let report: serde_json::Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert_eq!(report["gate"]["counts"]["unchanged"], 26);
+    assert_eq!(
+        report["findings"][0]["metadata"]["gate_status"],
+        "unchanged"
+    );
+
+    // Updating again changes nothing, byte for byte.
+    let run = driftmux(&[
+        "--snapshot",
+        DEMO,
+        "--baseline",
+        b,
+        "--update-baseline",
+        "--quiet",
+    ]);
+    assert_eq!(run.code, 0);
+    assert_eq!(run.stdout, "");
+    assert!(run.stderr.contains("up to date"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&baseline).unwrap(), created);
+
+    // A merge request adds a public Redis rule: the gate fails and names it.
+    let (_d, changed) = temp_file("changed.json", demo_with_new_rule().as_bytes());
+    let run = driftmux(&["--snapshot", &changed, "--baseline", b, "--format", "md"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.contains("Gate: FAILED"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("NEW HIGH [k8s-platform] sg=k8s-nodes ports=6379"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("1 new finding(s) at or above high"),
+        "{}",
+        run.stderr
+    );
+    let md = run.report("md");
+    assert!(
+        md.starts_with("# Driftmux report\n\n## Gate: ❌ FAILED"),
+        "{md}"
+    );
+    assert!(md.contains("### New findings"));
+    // Below the threshold it passes.
+    assert_eq!(
+        driftmux(&[
+            "--snapshot",
+            &changed,
+            "--baseline",
+            b,
+            "--fail-on",
+            "critical"
+        ])
+        .code,
+        0
+    );
+
+    // Approving it: --update-baseline writes the new entry, and the diff shows exactly it.
+    let run = driftmux(&[
+        "--snapshot",
+        &changed,
+        "--baseline",
+        b,
+        "--update-baseline",
+        "--quiet",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let added: Vec<_> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .collect();
+    assert!(
+        added.iter().any(|l| l.contains("\"ports\": \"6379\"")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout
+            .lines()
+            .any(|l| l.starts_with('-') && !l.starts_with("---")),
+        "nothing removed:\n{}",
+        run.stdout
+    );
+    assert_eq!(driftmux(&["--snapshot", &changed, "--baseline", b]).code, 0);
+
+    // The rule is deleted again: the entry is reported fixed, and the gate passes.
+    let run = driftmux(&["--snapshot", DEMO, "--baseline", b, "--format", "json"]);
+    assert_eq!(run.code, 0);
+    let report: serde_json::Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert_eq!(report["gate"]["counts"]["fixed"], 1);
+    assert!(
+        run.stdout
+            .contains("FIXED HIGH [k8s-platform] sg=k8s-nodes ports=6379"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn baseline_keeps_notes_and_first_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("b.json");
+    let b = baseline.to_str().unwrap();
+    assert_eq!(
+        driftmux(&[
+            "--snapshot",
+            DEMO,
+            "--baseline",
+            b,
+            "--update-baseline",
+            "-q"
+        ])
+        .code,
+        0
+    );
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
+    json["findings"][0]["note"] = "approved by netsec in MR !42".into();
+    json["findings"][0]["first_seen"] = "2025-01-01".into();
+    let edited = serde_json::to_string_pretty(&json).unwrap() + "\n";
+    std::fs::write(&baseline, &edited).unwrap();
+    let (_d, changed) = temp_file("changed.json", demo_with_new_rule().as_bytes());
+    let run = driftmux(&[
+        "--snapshot",
+        &changed,
+        "--baseline",
+        b,
+        "--update-baseline",
+        "-q",
+    ]);
+    assert_eq!(run.code, 0);
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
+    assert_eq!(after["findings"][0]["note"], "approved by netsec in MR !42");
+    assert_eq!(after["findings"][0]["first_seen"], "2025-01-01");
+}
+
+#[test]
+fn incomplete_audit_exits_3_and_never_updates_the_baseline() {
+    let mut snap: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(common::repo_path(DEMO)).unwrap()).unwrap();
+    snap["errors"] = serde_json::json!([{"resource": "servers", "endpoint": "https://nova:8774/v2.1/servers/detail", "status": 503, "message": "Service Unavailable"}]);
+    let (_d, partial) = temp_file("partial.json", snap.to_string().as_bytes());
+    let run = driftmux(&[
+        "--snapshot",
+        &partial,
+        "--fail-on",
+        "none",
+        "--format",
+        "json,md",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("Errors: 1") && run.stdout.contains("Gate: INCOMPLETE"),
+        "{}",
+        run.stdout
+    );
+    let report: serde_json::Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert_eq!(report["gate"]["verdict"], "incomplete");
+    assert_eq!(report["summary"]["errors"], 1);
+    assert!(run.report("md").contains("**incomplete**"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("b.json");
+    std::fs::write(&baseline, "{\"version\": 1, \"findings\": []}\n").unwrap();
+    let run = driftmux(&[
+        "--snapshot",
+        &partial,
+        "--baseline",
+        baseline.to_str().unwrap(),
+        "--update-baseline",
+    ]);
+    assert_eq!(run.code, 3);
+    assert!(
+        run.stderr.contains("refusing to update the baseline"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&baseline).unwrap(),
+        "{\"version\": 1, \"findings\": []}\n"
+    );
+}
+
+#[test]
+fn bad_input_never_touches_the_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("b.json");
+    std::fs::write(&baseline, "{\"version\": 1, \"findings\": []}\n").unwrap();
+    let run = driftmux(&[
+        "--snapshot",
+        "tests/bad-input/snapshot-truncated.json",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        "--update-baseline",
+    ]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        std::fs::read_to_string(&baseline).unwrap(),
+        "{\"version\": 1, \"findings\": []}\n"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "no temp files left: {names:?}");
+}
+
+#[test]
+fn update_baseline_requires_baseline() {
+    let run = driftmux(&["--snapshot", DEMO, "--update-baseline"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--baseline"), "{}", run.stderr);
+}
+
+#[test]
+fn suppressions_expired_expiring_unused_and_strict() {
+    let tomorrow = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .tomorrow()
+        .unwrap();
+    let supp = format!(
+        "version: 1\nsuppressions:\n  - project: sandbox\n    security_group: vnc-desktops\n    reason: teaching lab\n    expires: {tomorrow}\n  - security_group: smb\n    reason: legacy share\n    expires: 2020-01-01\n  - fingerprint: ffffffffffffffffffffffffffffffff\n    reason: gone\n"
+    );
+    let (_d, s) = temp_file("suppressions.yaml", supp.as_bytes());
+    let run = driftmux(&[
+        "--snapshot",
+        DEMO,
+        "--suppressions",
+        &s,
+        "--fail-on",
+        "none",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("SUPPRESSION EXPIRING suppressions[0]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("SUPPRESSION EXPIRED suppressions[1]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("SUPPRESSION UNUSED suppressions[2]"),
+        "{}",
+        run.stdout
+    );
+    let report: serde_json::Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert_eq!(
+        report["gate"]["counts"]["suppressed"], 3,
+        "the three vnc-desktops findings"
+    );
+    let states: Vec<_> = report["gate"]["suppressions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(states, vec!["active", "expired", "unused"]);
+    // Strict: expired and unused suppressions fail the gate.
+    let run = driftmux(&[
+        "--snapshot",
+        DEMO,
+        "--suppressions",
+        &s,
+        "--fail-on",
+        "none",
+        "--strict-suppressions",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("1 expired suppression(s)")
+            && run.stderr.contains("1 unused suppression(s)"),
+        "{}",
+        run.stderr
+    );
+    // --warn-expiring 0s: nothing is "expiring".
+    let run = driftmux(&[
+        "--snapshot",
+        DEMO,
+        "--suppressions",
+        &s,
+        "--fail-on",
+        "none",
+        "--warn-expiring",
+        "0s",
+    ]);
+    assert!(!run.stdout.contains("EXPIRING"), "{}", run.stdout);
+}
+
+#[test]
+fn sarif_and_junit_are_written_beside_the_other_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("b.json");
+    let b = baseline.to_str().unwrap();
+    assert_eq!(
+        driftmux(&[
+            "--snapshot",
+            DEMO,
+            "--baseline",
+            b,
+            "--update-baseline",
+            "-q"
+        ])
+        .code,
+        0
+    );
+    let (_d, changed) = temp_file("changed.json", demo_with_new_rule().as_bytes());
+    let run = driftmux(&[
+        "--snapshot",
+        &changed,
+        "--baseline",
+        b,
+        "--format",
+        "sarif,junit",
+        "-q",
+    ]);
+    assert_eq!(run.code, 1);
+    let sarif: serde_json::Value = serde_json::from_str(&run.report("sarif")).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 27);
+    assert_eq!(
+        results[0]["baselineState"], "new",
+        "failing results come first"
+    );
+    assert_eq!(results[0]["ruleId"], "openstack-sg-public-6379-redis");
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        b
+    );
+    assert_eq!(
+        sarif["runs"][0]["automationDetails"]["id"],
+        "driftmux/demo/RegionOne/"
+    );
+    let xml = run.report("junit.xml");
+    assert_eq!(xml.matches("<failure").count(), 1, "{xml}");
+    assert!(xml.contains("type=\"NEW\""));
+    assert!(!xml.contains(" file="), "no file attribute on test cases");
+}
+
+#[test]
+fn sarif_needs_a_location() {
+    let run = driftmux(&["--snapshot", DEMO, "--format", "sarif"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--sarif-location"), "{}", run.stderr);
+    let run = driftmux(&[
+        "--snapshot",
+        DEMO,
+        "--format",
+        "sarif",
+        "--sarif-location",
+        "nope.txt",
+    ]);
+    assert_eq!(run.code, 2);
+    let run = driftmux(&[
+        "--snapshot",
+        DEMO,
+        "--format",
+        "sarif",
+        "--sarif-location",
+        "README.md",
+        "--fail-on",
+        "none",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sarif: serde_json::Value = serde_json::from_str(&run.report("sarif")).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+            ["uri"],
+        "README.md"
+    );
+}
+
+#[test]
+fn junit_for_a_clean_cloud_has_one_passing_case() {
+    let (_d, snap) = temp_file("s.json", br#"{"security_group_rules": []}"#);
+    let run = driftmux(&["--snapshot", &snap, "--format", "junit"]);
+    assert_eq!(run.code, 0);
+    let xml = run.report("junit.xml");
+    assert!(
+        xml.contains("name=\"no public exposure of critical ports\""),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<testcase").count(), 1);
+}

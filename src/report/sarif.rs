@@ -441,3 +441,39 @@ mod schema_tests {
         assert!(!validator().is_valid(&doc));
     }
 }
+
+#[cfg(test)]
+mod include_suppressed_tests {
+    use crate::report::{sample, ReportInput, ReportOptions};
+
+    #[test]
+    fn suppressed_results_on_request_carry_the_reason_and_stay_valid() {
+        let audit = sample::report();
+        let gate = sample::full_gate(&audit);
+        let options = ReportOptions {
+            sarif_location: Some("baselines/suppressions.yaml".into()),
+            sarif_include_suppressed: true,
+        };
+        let text = super::render(&ReportInput {
+            audit: &audit,
+            gate: &gate,
+            options: &options,
+        });
+        let sarif: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let suppressed: Vec<_> = sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r.get("suppressions").is_some())
+            .collect();
+        assert_eq!(suppressed.len(), 1);
+        assert_eq!(suppressed[0]["suppressions"][0]["kind"], "external");
+        assert_eq!(
+            suppressed[0]["suppressions"][0]["justification"],
+            "VNC lab, closed at semester end"
+        );
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/schemas/sarif-2.1.0.json")).unwrap();
+        assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&sarif));
+    }
+}

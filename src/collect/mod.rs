@@ -4,5 +4,6 @@
 //! JSON file. The live OpenStack client will produce the same `RawInventory`, so everything
 //! after collection runs offline and is tested from recorded JSON.
 
+pub mod openstack;
 pub mod snapshot;
 pub mod wire;

@@ -1,0 +1,336 @@
+//! Cloud configuration resolution, with a fake environment and temporary directories.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::*;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    env: HashMap<String, String>,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        Fixture {
+            dir: tempfile::tempdir().unwrap(),
+            env: HashMap::new(),
+        }
+    }
+
+    fn file(&self, rel: &str, text: &str) -> std::path::PathBuf {
+        let path = self.dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn env(mut self, pairs: &[(&str, &str)]) -> Fixture {
+        for (k, v) in pairs {
+            self.env.insert((*k).into(), (*v).into());
+        }
+        self
+    }
+
+    fn resolve(&self, cloud: Option<&str>) -> Result<Resolved, ConfigError> {
+        let env = |k: &str| self.env.get(k).cloned();
+        let lookup = Lookup {
+            env: &env,
+            dirs: vec![
+                self.dir.path().join("cwd"),
+                self.dir.path().join("home/.config/openstack"),
+                self.dir.path().join("etc/openstack"),
+            ],
+        };
+        resolve(cloud, &lookup)
+    }
+}
+
+const OPENRC: &[(&str, &str)] = &[
+    ("OS_AUTH_URL", "http://127.0.0.1:5000"),
+    ("OS_USERNAME", "admin"),
+    ("OS_PASSWORD", "canary-password-123"),
+    ("OS_PROJECT_NAME", "admin"),
+    ("OS_USER_DOMAIN_NAME", "Default"),
+    ("OS_PROJECT_DOMAIN_NAME", "Default"),
+    ("OS_REGION_NAME", "RegionOne"),
+];
+
+#[test]
+fn openrc_variables_form_the_cloud() {
+    let f = Fixture::new().env(OPENRC);
+    let r = f.resolve(None).unwrap();
+    let c = r.cloud;
+    assert_eq!(c.auth_url, "http://127.0.0.1:5000/v3");
+    assert_eq!(c.region.as_deref(), Some("RegionOne"));
+    assert_eq!(c.interface, "public");
+    assert!(c.verify);
+    let AuthMethod::Password {
+        user,
+        password,
+        scope,
+    } = c.auth
+    else {
+        panic!()
+    };
+    assert_eq!(
+        user,
+        UserRef::Name {
+            name: "admin".into(),
+            domain: NameOrId::Name("Default".into())
+        }
+    );
+    assert_eq!(password.expose(), "canary-password-123");
+    assert_eq!(
+        scope,
+        Scope::Project {
+            project: NameOrId::Name("admin".into()),
+            domain: Some(NameOrId::Name("Default".into()))
+        }
+    );
+    assert!(r.warnings.is_empty());
+}
+
+#[test]
+fn clouds_yaml_with_secure_yaml_merged_and_search_order() {
+    let f = Fixture::new();
+    f.file("home/.config/openstack/clouds.yaml", "clouds:\n  prod:\n    auth:\n      auth_url: https://home.example:5000/v3\n      username: u\n      project_id: p1\n      user_domain_id: default\n    region_name: R\n");
+    f.file(
+        "etc/openstack/clouds.yaml",
+        "clouds:\n  prod:\n    auth:\n      auth_url: https://etc.example\n",
+    );
+    f.file(
+        "home/.config/openstack/secure.yaml",
+        "clouds:\n  prod:\n    auth:\n      password: from-secure\n",
+    );
+    let c = f.resolve(Some("prod")).unwrap().cloud;
+    assert_eq!(
+        c.auth_url, "https://home.example:5000/v3",
+        "first directory with a file wins"
+    );
+    assert!(c.origin.contains("home/.config/openstack/clouds.yaml"));
+    let AuthMethod::Password {
+        password, scope, ..
+    } = c.auth
+    else {
+        panic!()
+    };
+    assert_eq!(password.expose(), "from-secure");
+    assert_eq!(
+        scope,
+        Scope::Project {
+            project: NameOrId::Id("p1".into()),
+            domain: None
+        }
+    );
+    // The current directory comes first; OS_CLIENT_CONFIG_FILE before everything.
+    f.file("cwd/clouds.yml", "clouds:\n  prod:\n    auth:\n      auth_url: https://cwd.example\n      user_id: uid\n      password: x\n");
+    assert_eq!(
+        f.resolve(Some("prod")).unwrap().cloud.auth_url,
+        "https://cwd.example/v3"
+    );
+    let explicit = f.file("elsewhere/my.yaml", "clouds:\n  prod:\n    auth:\n      auth_url: https://explicit.example/v3/\n      user_id: uid\n      password: x\n");
+    let f = f.env(&[("OS_CLIENT_CONFIG_FILE", explicit.to_str().unwrap())]);
+    assert_eq!(
+        f.resolve(Some("prod")).unwrap().cloud.auth_url,
+        "https://explicit.example/v3"
+    );
+}
+
+#[test]
+fn clouds_json_and_only_cloud() {
+    let f = Fixture::new();
+    f.file("cwd/clouds.json", r#"{"clouds": {"lab": {"auth": {"auth_url": "http://k:5000", "user_id": "u", "password": "p", "system_scope": "all"}, "interface": "internalURL", "verify": false}}}"#);
+    let r = f.resolve(None).unwrap();
+    assert_eq!(r.cloud.name.as_deref(), Some("lab"));
+    assert_eq!(r.cloud.interface, "internal");
+    assert!(!r.cloud.verify);
+    assert!(r.warnings.iter().any(|w| w.contains("verification is OFF")));
+    let AuthMethod::Password { scope, .. } = r.cloud.auth else {
+        panic!()
+    };
+    assert_eq!(scope, Scope::System);
+}
+
+#[test]
+fn named_cloud_and_os_variables_fill_only_missing_keys_with_a_warning() {
+    let f = Fixture::new().env(OPENRC);
+    f.file("cwd/clouds.yaml", "clouds:\n  prod:\n    auth:\n      auth_url: https://prod.example:5000\n      username: svc\n      user_domain_name: Default\n      project_name: audit\n      project_domain_name: Default\n");
+    let r = f.resolve(Some("prod")).unwrap();
+    assert_eq!(r.cloud.auth_url, "https://prod.example:5000/v3");
+    let AuthMethod::Password { password, user, .. } = &r.cloud.auth else {
+        panic!()
+    };
+    assert_eq!(
+        password.expose(),
+        "canary-password-123",
+        "filled from OS_PASSWORD"
+    );
+    assert_eq!(
+        *user,
+        UserRef::Name {
+            name: "svc".into(),
+            domain: NameOrId::Name("Default".into())
+        }
+    );
+    assert_eq!(r.cloud.region.as_deref(), Some("RegionOne"));
+    let w = r.warnings.join("\n");
+    assert!(
+        w.contains("OS_AUTH_URL") && w.contains("OS_USERNAME") && w.contains("OS_PROJECT_NAME"),
+        "{w}"
+    );
+    assert!(!w.contains("OS_PASSWORD") && !w.contains("canary"), "{w}");
+}
+
+#[test]
+fn domain_name_fills_user_and_project_domains_or_scopes_to_the_domain() {
+    let f = Fixture::new().env(&[
+        ("OS_AUTH_URL", "http://k/v3"),
+        ("OS_USERNAME", "u"),
+        ("OS_PASSWORD", "p"),
+        ("OS_PROJECT_NAME", "x"),
+        ("OS_DOMAIN_NAME", "corp"),
+    ]);
+    let AuthMethod::Password { user, scope, .. } = f.resolve(None).unwrap().cloud.auth else {
+        panic!()
+    };
+    assert_eq!(
+        user,
+        UserRef::Name {
+            name: "u".into(),
+            domain: NameOrId::Name("corp".into())
+        }
+    );
+    assert_eq!(
+        scope,
+        Scope::Project {
+            project: NameOrId::Name("x".into()),
+            domain: Some(NameOrId::Name("corp".into()))
+        }
+    );
+    let f = Fixture::new().env(&[
+        ("OS_AUTH_URL", "http://k/v3"),
+        ("OS_USERNAME", "u"),
+        ("OS_PASSWORD", "p"),
+        ("OS_DOMAIN_ID", "d1"),
+    ]);
+    let AuthMethod::Password { scope, .. } = f.resolve(None).unwrap().cloud.auth else {
+        panic!()
+    };
+    assert_eq!(scope, Scope::Domain(NameOrId::Id("d1".into())));
+}
+
+#[test]
+fn application_credentials_and_tokens() {
+    let f = Fixture::new().env(&[
+        ("OS_AUTH_URL", "http://k"),
+        ("OS_AUTH_TYPE", "v3applicationcredential"),
+        ("OS_APPLICATION_CREDENTIAL_ID", "ac1"),
+        ("OS_APPLICATION_CREDENTIAL_SECRET", "s3cret"),
+    ]);
+    let AuthMethod::ApplicationCredential {
+        id, user, secret, ..
+    } = f.resolve(None).unwrap().cloud.auth
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (id.as_deref(), user, secret.expose()),
+        (Some("ac1"), None, "s3cret")
+    );
+    // By name it needs the user.
+    let f = Fixture::new().env(&[
+        ("OS_AUTH_URL", "http://k"),
+        ("OS_APPLICATION_CREDENTIAL_NAME", "audit"),
+        ("OS_APPLICATION_CREDENTIAL_SECRET", "s"),
+    ]);
+    let e = f.resolve(None).unwrap_err().0;
+    assert!(e.contains("auth.username"), "{e}");
+    let f = Fixture::new().env(&[
+        ("OS_AUTH_URL", "http://k"),
+        ("OS_TOKEN", "tok"),
+        ("OS_PROJECT_ID", "p"),
+    ]);
+    let AuthMethod::Token { token, scope } = f.resolve(None).unwrap().cloud.auth else {
+        panic!()
+    };
+    assert_eq!(token.expose(), "tok");
+    assert_eq!(
+        scope,
+        Scope::Project {
+            project: NameOrId::Id("p".into()),
+            domain: None
+        }
+    );
+}
+
+#[test]
+fn missing_pieces_are_named_without_values() {
+    let f = Fixture::new();
+    let e = f.resolve(None).unwrap_err().0;
+    assert!(
+        e.contains("no OpenStack credentials")
+            && e.contains("OS_CLIENT_CONFIG_FILE unset")
+            && e.contains("clouds.yaml"),
+        "{e}"
+    );
+    let e = f.resolve(Some("prod")).unwrap_err().0;
+    assert!(
+        e.contains("\"prod\"") && e.contains("no clouds.yaml"),
+        "{e}"
+    );
+    f.file(
+        "cwd/clouds.yaml",
+        "clouds:\n  a: {auth: {auth_url: http://k}}\n  b: {auth: {auth_url: http://k}}\n",
+    );
+    let e = f.resolve(Some("c")).unwrap_err().0;
+    assert!(e.contains("a, b"), "{e}");
+    let e = f.resolve(None).unwrap_err().0;
+    assert!(e.contains("--os-cloud"), "{e}");
+    let e = f.resolve(Some("a")).unwrap_err().0;
+    assert!(
+        e.contains("auth.username") && e.contains("cloud \"a\""),
+        "{e}"
+    );
+    let f = Fixture::new().env(&[
+        ("OS_AUTH_URL", "http://k"),
+        ("OS_USERNAME", "u"),
+        ("OS_USER_DOMAIN_NAME", "d"),
+    ]);
+    assert!(f
+        .resolve(None)
+        .unwrap_err()
+        .0
+        .contains("auth.password (OS_PASSWORD)"));
+}
+
+#[test]
+fn malformed_files_never_echo_their_content() {
+    let f = Fixture::new();
+    f.file(
+        "cwd/clouds.yaml",
+        "clouds:\n  prod:\n    auth:\n      password: \"canary-password-123\n      username: [\n",
+    );
+    let e = f.resolve(Some("prod")).unwrap_err().0;
+    assert!(
+        e.contains("clouds.yaml") && e.contains("invalid YAML"),
+        "{e}"
+    );
+    assert!(!e.contains("canary"), "{e}");
+    let f = Fixture::new();
+    f.file(
+        "cwd/clouds.json",
+        "{\"clouds\": {\"p\": {\"auth\": {\"password\": \"canary-password-123\" ",
+    );
+    let e = f.resolve(Some("p")).unwrap_err().0;
+    assert!(e.contains("invalid JSON") && !e.contains("canary"), "{e}");
+}
+
+#[test]
+fn v3_urls() {
+    assert_eq!(v3_url("http://k:5000"), "http://k:5000/v3");
+    assert_eq!(v3_url("http://k:5000/"), "http://k:5000/v3");
+    assert_eq!(v3_url("http://k/identity/v3/"), "http://k/identity/v3");
+    assert_eq!(v3_url("http://k/identity"), "http://k/identity/v3");
+    let _ = Path::new("unused");
+}

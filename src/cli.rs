@@ -10,6 +10,8 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 
 use crate::audit::policy::Policy;
+use crate::collect::openstack::client::ClientSettings;
+use crate::collect::openstack::config::{self, CloudConfig, Lookup};
 use crate::error::Error;
 use crate::finding::Severity;
 use crate::gate::{baseline, suppressions, GateConfig};
@@ -46,9 +48,40 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", help_heading = "Input")]
     pub snapshot: Option<PathBuf>,
 
-    /// The clouds.yaml entry to audit (live mode).
+    /// The clouds.yaml entry to audit (live mode). Without it (and OS_CLOUD), the OS_*
+    /// variables of an openrc file, else the only cloud of clouds.yaml.
     #[arg(long, value_name = "NAME", env = "OS_CLOUD", help_heading = "Input")]
     pub os_cloud: Option<String>,
+
+    /// Save the collected inventory as a snapshot file (replayable with --snapshot).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "snapshot",
+        help_heading = "Input"
+    )]
+    pub save_snapshot: Option<PathBuf>,
+
+    /// Per-request timeout for OpenStack API calls (e.g. 30s, 2m).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration, help_heading = "Input")]
+    pub timeout: Duration,
+
+    /// Retries of a failed API call (connection errors, 5xx, 429) before giving up.
+    #[arg(long, value_name = "N", default_value_t = 3, help_heading = "Input")]
+    pub retries: u32,
+
+    /// Items asked for per page (`limit`).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000), help_heading = "Input")]
+    pub page_size: u32,
+
+    /// Do not verify TLS certificates (prints a warning). Prefer `cacert` in clouds.yaml.
+    #[arg(long, help_heading = "Input")]
+    pub insecure: bool,
+
+    /// Let the gate decide even when servers, project names or floating IPs could not be
+    /// read (the enrichment degrades; rules, groups and ports are always required).
+    #[arg(long, help_heading = "Gate")]
+    pub allow_partial: bool,
 
     /// Policy overrides (YAML): extra or replacement critical ports, report_web, ignore_ports.
     #[arg(long, value_name = "FILE", help_heading = "Audit")]
@@ -175,10 +208,20 @@ impl FailOn {
 }
 
 /// Where the inventory comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Input {
     Snapshot(PathBuf),
-    Live { cloud: Option<String> },
+    Live(Box<LiveInput>),
+}
+
+/// A resolved cloud and how to talk to it.
+#[derive(Debug, Clone)]
+pub struct LiveInput {
+    pub cloud: CloudConfig,
+    pub settings: ClientSettings,
+    /// Warnings from resolving the configuration (ignored OS_* variables, TLS off).
+    pub warnings: Vec<String>,
+    pub save_snapshot: Option<PathBuf>,
 }
 
 /// The resolved configuration of one run.
@@ -227,11 +270,9 @@ impl RunConfig {
         } else {
             None
         };
-        let input = match cli.snapshot {
+        let input = match cli.snapshot.clone() {
             Some(path) => Input::Snapshot(path),
-            None => Input::Live {
-                cloud: cli.os_cloud,
-            },
+            None => Input::Live(Box::new(live_input(&cli)?)),
         };
         Ok(RunConfig {
             input,
@@ -245,6 +286,7 @@ impl RunConfig {
                 suppressions,
                 strict_suppressions: cli.strict_suppressions,
                 warn_expiring: cli.warn_expiring,
+                allow_partial: cli.allow_partial,
             },
             update_baseline: cli.baseline.filter(|_| cli.update_baseline),
             report_options: ReportOptions {
@@ -253,6 +295,31 @@ impl RunConfig {
             },
         })
     }
+}
+
+/// Resolves the cloud (clouds.yaml, secure.yaml, OS_*) and the client settings.
+fn live_input(cli: &Cli) -> Result<LiveInput, Error> {
+    let resolved = config::resolve(cli.os_cloud.as_deref(), &Lookup::system())?;
+    let mut cloud = resolved.cloud;
+    let mut warnings = resolved.warnings;
+    if cli.insecure && cloud.verify {
+        cloud.verify = false;
+        warnings.push(format!(
+            "--insecure: TLS certificate verification is OFF for {}",
+            cloud.auth_url
+        ));
+    }
+    Ok(LiveInput {
+        cloud,
+        settings: ClientSettings {
+            timeout: cli.timeout,
+            retries: cli.retries,
+            page_size: cli.page_size as usize,
+            ..ClientSettings::default()
+        },
+        warnings,
+        save_snapshot: cli.save_snapshot.clone(),
+    })
 }
 
 /// The repository-relative file SARIF results point at.

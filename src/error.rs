@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use crate::audit::policy::PolicyError;
+use crate::collect::openstack::config::ConfigError;
+use crate::collect::openstack::LiveError;
 use crate::collect::snapshot::SnapshotError;
 use crate::gate::baseline::BaselineError;
 use crate::gate::suppressions::SuppressionError;
@@ -31,8 +33,12 @@ pub enum Error {
     Suppressions(#[from] SuppressionError),
     #[error("{0}")]
     Usage(String),
-    #[error("live OpenStack collection is not available in this build yet{}", cloud.as_ref().map(|c| format!(" (cloud {c:?})")).unwrap_or_default())]
-    LiveUnavailable { cloud: Option<String> },
+    #[error(transparent)]
+    Cloud(#[from] ConfigError),
+    #[error(transparent)]
+    Live(#[from] LiveError),
+    #[error("the OpenStack API returned data driftmux cannot audit: {0}")]
+    InvalidApiData(String),
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -48,8 +54,10 @@ impl Error {
             | Error::Baseline(_)
             | Error::Suppressions(_)
             | Error::Usage(_)
-            | Error::LiveUnavailable { .. }
+            | Error::Cloud(_)
+            | Error::Live(LiveError::Config(_))
             | Error::Write { .. } => exit::USAGE,
+            Error::Live(_) | Error::InvalidApiData(_) => exit::INCOMPLETE,
         }
     }
 
@@ -61,8 +69,14 @@ impl Error {
             Error::Policy(_) => Some(
                 "policy keys are critical_ports, replace_critical_ports, report_web and ignore_ports; see README.md (Policy)",
             ),
-            Error::LiveUnavailable { .. } => {
-                Some("no credentials are read yet: audit a saved inventory with --snapshot FILE")
+            Error::Cloud(_) => Some(
+                "pass --os-cloud NAME with a clouds.yaml, or source an openrc file (OS_AUTH_URL, OS_USERNAME, ...); or audit a saved inventory with --snapshot FILE",
+            ),
+            Error::Live(LiveError::Auth(_)) => {
+                Some("check the credentials (password, application credential or token) and their scope")
+            }
+            Error::Live(_) | Error::InvalidApiData(_) => {
+                Some("nothing was audited: this is not a pass")
             }
             Error::Baseline(_) => Some(
                 "regenerate the baseline with --update-baseline, or fix it by hand; see README.md (Baseline file)",

@@ -42,6 +42,10 @@ pub struct CollectionError {
     /// The HTTP status, when there was a response.
     pub status: Option<u16>,
     pub message: String,
+    /// Whether the findings themselves depend on it (rules, groups, ports). Without the
+    /// others (servers, projects, floating IPs) only the enrichment degrades, and
+    /// `--allow-partial` lets the gate decide.
+    pub required: bool,
 }
 
 /// Where and when the inventory was collected.

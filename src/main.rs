@@ -7,11 +7,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use driftmux::audit::{self, AuditReport};
-use driftmux::cli::{Cli, Input, RunConfig};
+use driftmux::cli::{Cli, Input, LiveInput, RunConfig};
+use driftmux::collect::openstack::{self, progress};
 use driftmux::collect::snapshot;
 use driftmux::error::{exit, Error};
 use driftmux::fsutil;
 use driftmux::gate::{self, baseline, GateOutcome, Verdict};
+use driftmux::inventory::Inventory;
 use driftmux::report::{self, Format, ReportInput};
 
 fn main() -> ExitCode {
@@ -32,11 +34,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
     let config = RunConfig::resolve(cli)?;
     let inventory = match &config.input {
         Input::Snapshot(path) => snapshot::read(path)?,
-        Input::Live { cloud } => {
-            return Err(Error::LiveUnavailable {
-                cloud: cloud.clone(),
-            })
-        }
+        Input::Live(live) => collect_live(live, config.quiet)?,
     };
     let audit = audit::run(&inventory, &config.policy);
     let gate = gate::evaluate(&audit, &config.gate, jiff::Timestamp::now());
@@ -69,6 +67,53 @@ fn run(cli: Cli) -> Result<u8, Error> {
             );
             exit::INCOMPLETE
         }
+    })
+}
+
+/// Collects from the live cloud (saving the snapshot when asked) and validates it.
+fn collect_live(live: &LiveInput, quiet: bool) -> Result<Inventory, Error> {
+    for warning in &live.warnings {
+        eprintln!("driftmux: warning: {warning}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    let progress = progress::for_run(quiet);
+    let (raw, stats) = runtime.block_on(openstack::collect(
+        live.cloud.clone(),
+        live.settings.clone(),
+        progress.as_ref(),
+    ))?;
+    if !quiet {
+        eprintln!(
+            "driftmux: collected from {} in {} request(s), {} KiB",
+            live.cloud.origin,
+            stats.requests,
+            stats.bytes / 1024
+        );
+    }
+    if let Some(path) = &live.save_snapshot {
+        fsutil::write_atomic(path, snapshot::render(&raw).as_bytes()).map_err(|source| {
+            Error::Write {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        if !quiet {
+            eprintln!("driftmux: saved snapshot {}", path.display());
+        }
+    }
+    Inventory::from_raw(raw).map_err(|problems| {
+        Error::InvalidApiData(
+            problems
+                .iter()
+                .take(10)
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
     })
 }
 

@@ -407,7 +407,8 @@ fn bad_flags_exit_2() {
 }
 
 #[test]
-fn live_mode_without_collection_support_is_a_clear_usage_error() {
+fn live_mode_without_credentials_is_a_clear_usage_error() {
+    // The seed's invocation, on a machine with no clouds.yaml and no OS_* variables.
     let run = driftmux(&[
         "--openstack-sg-audit",
         "--os-cloud",
@@ -415,15 +416,25 @@ fn live_mode_without_collection_support_is_a_clear_usage_error() {
         "--format",
         "markdown",
     ]);
-    assert_eq!(run.code, 2);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("\"openstack\""), "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains("live OpenStack collection is not available"),
+        run.stderr.contains("no clouds.yaml was found"),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("\"openstack\""), "{}", run.stderr);
-    assert!(run.stderr.contains("--snapshot"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("OS_CLIENT_CONFIG_FILE"),
+        "{}",
+        run.stderr
+    );
+    let run = driftmux(&["--openstack-sg-audit"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no OpenStack credentials"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

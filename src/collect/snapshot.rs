@@ -66,6 +66,12 @@ struct SnapshotCollectionError {
     #[serde(default)]
     status: Option<u16>,
     message: String,
+    #[serde(default = "yes")]
+    required: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Why a snapshot file could not be used.
@@ -196,9 +202,69 @@ pub fn parse(bytes: &[u8]) -> Result<RawInventory, SnapshotErrorKind> {
                 endpoint: e.endpoint,
                 status: e.status,
                 message: e.message,
+                required: e.required,
             })
             .collect(),
     })
+}
+
+/// Serializes a collected inventory as a snapshot file (pretty JSON).
+pub fn render(raw: &RawInventory) -> String {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        driftmux_snapshot: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        collected_at: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cloud: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        region: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        projects: Option<&'a [RawProject]>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        security_groups: Option<&'a [RawSecurityGroup]>,
+        security_group_rules: &'a [RawRule],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ports: Option<&'a [RawPort]>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        servers: Option<&'a [RawServer]>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        floatingips: Option<&'a [RawFloatingIp]>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        networks: Option<&'a [RawNetwork]>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        address_groups: Option<&'a [RawAddressGroup]>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        errors: Vec<SnapshotCollectionError>,
+    }
+    let out = Out {
+        driftmux_snapshot: SNAPSHOT_VERSION,
+        collected_at: raw.meta.collected_at.as_deref(),
+        cloud: raw.meta.cloud.as_deref(),
+        region: raw.meta.region.as_deref(),
+        projects: raw.projects.as_deref(),
+        security_groups: raw.security_groups.as_deref(),
+        security_group_rules: &raw.security_group_rules,
+        ports: raw.ports.as_deref(),
+        servers: raw.servers.as_deref(),
+        floatingips: raw.floating_ips.as_deref(),
+        networks: raw.networks.as_deref(),
+        address_groups: raw.address_groups.as_deref(),
+        errors: raw
+            .errors
+            .iter()
+            .map(|e| SnapshotCollectionError {
+                resource: e.resource.clone(),
+                endpoint: e.endpoint.clone(),
+                status: e.status,
+                message: e.message.clone(),
+                required: e.required,
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&out).expect("snapshot serializes");
+    text.push('\n');
+    text
 }
 
 fn json_error(path: String, e: serde_json::Error) -> SnapshotErrorKind {
@@ -271,6 +337,20 @@ mod tests {
             parse_err(r#"{"collected_at": "yesterday", "security_group_rules": []}"#),
             SnapshotErrorKind::Invalid(_)
         ));
+    }
+
+    #[test]
+    fn render_round_trips() {
+        let text = include_str!("../../examples/demo-cloud.json");
+        let raw = parse(text.as_bytes()).unwrap();
+        let rendered = render(&raw);
+        let again = parse(rendered.as_bytes()).unwrap();
+        assert_eq!(render(&again), rendered);
+        let a = Inventory::from_raw(raw).unwrap();
+        let b = Inventory::from_raw(again).unwrap();
+        assert_eq!(a.rules, b.rules);
+        assert_eq!(a.ports, b.ports);
+        assert_eq!(a.servers, b.servers);
     }
 
     #[test]

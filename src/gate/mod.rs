@@ -33,6 +33,9 @@ pub struct GateConfig {
     pub suppressions: Option<(String, Vec<Suppression>)>,
     pub strict_suppressions: bool,
     pub warn_expiring: Duration,
+    /// `--allow-partial`: collection errors that only degrade enrichment (servers, project
+    /// names, floating IPs) do not make the audit incomplete.
+    pub allow_partial: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -260,7 +263,7 @@ pub fn evaluate(report: &AuditReport, config: &GateConfig, now: Timestamp) -> Ga
         verdict: Verdict::Passed,
         reasons: Vec::new(),
     };
-    decide(&mut outcome, report);
+    decide(&mut outcome, report, config.allow_partial);
     outcome
 }
 
@@ -311,13 +314,22 @@ fn match_baseline(
     matches
 }
 
-fn decide(outcome: &mut GateOutcome, report: &AuditReport) {
+fn decide(outcome: &mut GateOutcome, report: &AuditReport, allow_partial: bool) {
     let mut reasons = Vec::new();
     let counts = outcome.counts();
-    let incomplete = !report.is_complete();
+    let blocking = report
+        .errors
+        .iter()
+        .filter(|e| e.required || !allow_partial)
+        .count();
+    let incomplete = blocking > 0;
     if incomplete {
         reasons.push(format!(
-            "the audit is incomplete: {} part(s) of the cloud could not be read",
+            "the audit is incomplete: {blocking} part(s) of the cloud could not be read"
+        ));
+    } else if !report.errors.is_empty() {
+        reasons.push(format!(
+            "--allow-partial: {} collection error(s) only degrade enrichment",
             report.errors.len()
         ));
     }

@@ -67,6 +67,7 @@ fn config(baseline: Option<LoadedBaseline>, supp: Option<&str>) -> GateConfig {
         }),
         strict_suppressions: false,
         warn_expiring: Duration::from_secs(14 * 86400),
+        allow_partial: false,
     }
 }
 
@@ -266,6 +267,7 @@ fn threshold_none_and_incomplete() {
         endpoint: None,
         status: Some(500),
         message: "boom".into(),
+        required: true,
     });
     assert_eq!(
         evaluate(&incomplete, &c, now()).verdict,

@@ -28,6 +28,7 @@ pub fn incomplete_report() -> AuditReport {
         endpoint: Some("https://nova.example:8774/v2.1/servers/detail".into()),
         status: Some(503),
         message: "Service Unavailable".into(),
+        required: false,
     });
     report
 }
@@ -93,6 +94,7 @@ pub fn full_gate(report: &AuditReport) -> GateOutcome {
         suppressions: Some(("baselines/suppressions.yaml".into(), supp)),
         strict_suppressions: false,
         warn_expiring: Duration::from_secs(14 * 86400),
+        allow_partial: false,
     };
     gate::evaluate(report, &config, now())
 }

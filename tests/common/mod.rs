@@ -36,10 +36,17 @@ pub fn repo_path(rel: &str) -> PathBuf {
 
 /// Runs driftmux with `args`; `--output-dir` points at a fresh temp dir unless given.
 pub fn driftmux(args: &[&str]) -> Run {
+    driftmux_env(args, &[])
+}
+
+/// Runs driftmux with `args` and only the given environment variables (plus HOME, set to
+/// an empty temp dir so no real clouds.yaml is found).
+pub fn driftmux_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let out_dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::cargo_bin("driftmux").unwrap();
     cmd.env_clear()
         .env("HOME", out_dir.path())
+        .envs(env.iter().copied())
         .current_dir(env!("CARGO_MANIFEST_DIR"));
     if !args.contains(&"--output-dir") {
         cmd.arg("--output-dir").arg(out_dir.path());

@@ -1,6 +1,446 @@
 //! Live collection from OpenStack: Keystone authentication and catalog, then paginated,
 //! concurrent reads of Neutron, Nova and Keystone into the same `RawInventory` a snapshot
-//! holds.
+//! holds (so `--save-snapshot` then `--snapshot` gives the same findings).
+//!
+//! Reads only: security groups are listed once, unfiltered (a `project_id` filter makes
+//! Neutron create a default group: an audit must not write). Every failure the audit could
+//! not absorb becomes a `CollectionError`: rules, groups and ports are required (the
+//! findings depend on them); servers, projects, floating IPs, networks and address groups
+//! only degrade the enrichment.
 
+pub mod auth;
+pub mod client;
 pub mod config;
+pub mod progress;
 pub mod secret;
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde::Deserialize;
+
+use super::wire::{
+    RawAddressGroup, RawFloatingIp, RawNetwork, RawPort, RawProject, RawRule, RawSecurityGroup,
+    RawServer,
+};
+use crate::inventory::{CollectionError, InventoryMeta, RawInventory};
+use client::{next_link, ClientSettings, FetchError, HasId, Link, Page, Session};
+use config::CloudConfig;
+use progress::Progress;
+
+/// The Nova microversion asked for: 2.69 returns partial records for servers in down cells
+/// instead of failing the listing.
+pub const NOVA_MICROVERSION: &str = "2.69";
+
+/// Why collection could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// Local configuration (cacert, client certificate): exit 2.
+    #[error("{0}")]
+    Config(String),
+    /// Keystone refused the credentials: exit 3, with Keystone's message.
+    #[error("authentication failed: {0}")]
+    Auth(String),
+    /// Keystone unreachable, or the catalog lacks a required service: exit 3.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// Figures about the collection, for `--verbose` and benchmarks.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub requests: u64,
+    pub bytes: u64,
+}
+
+macro_rules! neutron_page {
+    ($page:ident, $key:ident, $links:ident, $item:ty) => {
+        #[derive(Deserialize)]
+        pub struct $page {
+            $key: Vec<$item>,
+            #[serde(default)]
+            $links: Option<Vec<Link>>,
+        }
+        impl Page for $page {
+            type Item = $item;
+            fn into_parts(self) -> (Vec<$item>, Option<String>) {
+                (self.$key, next_link(self.$links.unwrap_or_default()))
+            }
+        }
+        impl HasId for $item {
+            fn id(&self) -> &str {
+                &self.id
+            }
+        }
+    };
+}
+
+neutron_page!(
+    RulesPage,
+    security_group_rules,
+    security_group_rules_links,
+    RawRule
+);
+neutron_page!(
+    GroupsPage,
+    security_groups,
+    security_groups_links,
+    RawSecurityGroup
+);
+neutron_page!(PortsPage, ports, ports_links, RawPort);
+neutron_page!(
+    FloatingIpsPage,
+    floatingips,
+    floatingips_links,
+    RawFloatingIp
+);
+neutron_page!(NetworksPage, networks, networks_links, RawNetwork);
+neutron_page!(
+    AddressGroupsPage,
+    address_groups,
+    address_groups_links,
+    RawAddressGroup
+);
+neutron_page!(ServersPage, servers, servers_links, RawServer);
+
+impl HasId for RawProject {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Keystone lists projects in one response with `links.next` (normally null) and
+/// `truncated` when its `list_limit` cut the list.
+#[derive(Deserialize)]
+pub struct KeystoneProjects {
+    projects: Vec<RawProject>,
+    #[serde(default)]
+    links: Option<KeystoneLinks>,
+    /// Keystone's `list_limit` cut the list: refuse it rather than miss projects.
+    #[serde(default, deserialize_with = "not_truncated", rename = "truncated")]
+    _truncated: bool,
+}
+
+fn not_truncated<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    if Option::<bool>::deserialize(d)?.unwrap_or(false) {
+        return Err(serde::de::Error::custom(
+            "Keystone truncated the project list (its list_limit is lower than the number of projects)",
+        ));
+    }
+    Ok(false)
+}
+
+#[derive(Deserialize, Default)]
+struct KeystoneLinks {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+impl Page for KeystoneProjects {
+    type Item = RawProject;
+    const PAGINATED: bool = false;
+    fn into_parts(self) -> (Vec<RawProject>, Option<String>) {
+        (self.projects, self.links.unwrap_or_default().next)
+    }
+}
+
+const RULE_FIELDS: &[&str] = &[
+    "id",
+    "security_group_id",
+    "project_id",
+    "direction",
+    "ethertype",
+    "protocol",
+    "port_range_min",
+    "port_range_max",
+    "remote_ip_prefix",
+    "remote_group_id",
+    "remote_address_group_id",
+];
+const GROUP_FIELDS: &[&str] = &["id", "name", "project_id"];
+const PORT_FIELDS: &[&str] = &[
+    "id",
+    "device_id",
+    "device_owner",
+    "security_groups",
+    "port_security_enabled",
+    "project_id",
+    "network_id",
+    "fixed_ips",
+];
+const FIP_FIELDS: &[&str] = &[
+    "id",
+    "floating_ip_address",
+    "port_id",
+    "fixed_ip_address",
+    "floating_network_id",
+];
+const NETWORK_FIELDS: &[&str] = &["id", "name", "router:external"];
+const ADDRESS_GROUP_FIELDS: &[&str] = &["id", "name", "addresses"];
+
+fn fields(names: &[&'static str]) -> Vec<(&'static str, &'static str)> {
+    names.iter().map(|f| ("fields", *f)).collect()
+}
+
+/// Authenticates and reads everything the audit needs.
+pub async fn collect(
+    cloud: CloudConfig,
+    settings: ClientSettings,
+    progress: &dyn Progress,
+) -> Result<(RawInventory, Stats), LiveError> {
+    let http = client::http_client(&cloud, &settings).map_err(LiveError::Config)?;
+    let session = Session::connect(cloud, settings, http)
+        .await
+        .map_err(|e| match e {
+            client::AuthError::Rejected(m) => LiveError::Auth(m),
+            client::AuthError::Failed(m) => LiveError::Unavailable(format!("Keystone: {m}")),
+        })?;
+    let token = session.token().await;
+    let cloud = session.cloud();
+    let region = cloud.region.as_deref();
+    let network = auth::endpoint(&token.catalog, "network", &cloud.interface, region)
+        .map(auth::neutron_base)
+        .ok_or_else(|| {
+            LiveError::Unavailable(format!(
+                "the Keystone catalog has no network (Neutron) endpoint for interface {:?}{}",
+                cloud.interface,
+                region
+                    .map(|r| format!(" in region {r:?}"))
+                    .unwrap_or_default()
+            ))
+        })?;
+    let compute = auth::endpoint(&token.catalog, "compute", &cloud.interface, region)
+        .map(|u| u.trim_end_matches('/').to_owned());
+    let identity = auth::endpoint(&token.catalog, "identity", &cloud.interface, region)
+        .map(config::v3_url)
+        .unwrap_or_else(|| cloud.auth_url.clone());
+
+    let none = HeaderMap::new();
+    let rule_fields = fields(RULE_FIELDS);
+    let group_fields = fields(GROUP_FIELDS);
+    let port_fields = fields(PORT_FIELDS);
+    let fip_fields = fields(FIP_FIELDS);
+    let mut network_query = fields(NETWORK_FIELDS);
+    network_query.push(("router:external", "true"));
+    let ag_fields = fields(ADDRESS_GROUP_FIELDS);
+    let s = &session;
+    let (rules, groups, ports, fips, networks, address_groups, servers, projects) = tokio::join!(
+        s.list::<RulesPage>(
+            "security_group_rules",
+            &network,
+            "/security-group-rules",
+            &rule_fields,
+            &none,
+            progress
+        ),
+        s.list::<GroupsPage>(
+            "security_groups",
+            &network,
+            "/security-groups",
+            &group_fields,
+            &none,
+            progress
+        ),
+        s.list::<PortsPage>("ports", &network, "/ports", &port_fields, &none, progress),
+        s.list::<FloatingIpsPage>(
+            "floatingips",
+            &network,
+            "/floatingips",
+            &fip_fields,
+            &none,
+            progress
+        ),
+        s.list::<NetworksPage>(
+            "networks",
+            &network,
+            "/networks",
+            &network_query,
+            &none,
+            progress
+        ),
+        s.list::<AddressGroupsPage>(
+            "address_groups",
+            &network,
+            "/address-groups",
+            &ag_fields,
+            &none,
+            progress
+        ),
+        servers(s, compute.as_deref(), progress),
+        projects(s, &identity, token.is_admin, progress),
+    );
+
+    let mut errors = Vec::new();
+    let at = |path: &str| format!("{network}{path}");
+    let rules = record(
+        &mut errors,
+        "security_group_rules",
+        true,
+        rules.map_err(|e| (at("/security-group-rules"), e)),
+    );
+    let groups = record(
+        &mut errors,
+        "security_groups",
+        true,
+        groups.map_err(|e| (at("/security-groups"), e)),
+    );
+    let ports = record(
+        &mut errors,
+        "ports",
+        true,
+        ports.map_err(|e| (at("/ports"), e)),
+    );
+    let fips = record(
+        &mut errors,
+        "floatingips",
+        false,
+        fips.map_err(|e| (at("/floatingips"), e)),
+    );
+    let networks = record(
+        &mut errors,
+        "networks",
+        false,
+        networks.map_err(|e| (at("/networks"), e)),
+    );
+    // Address groups are an optional extension: absent (404) means none.
+    let address_groups = match address_groups {
+        Err(FetchError {
+            status: Some(404), ..
+        }) => None,
+        other => record(
+            &mut errors,
+            "address_groups",
+            false,
+            other.map_err(|e| (at("/address-groups"), e)),
+        ),
+    };
+    let servers = record(&mut errors, "servers", false, servers);
+    let projects = record(&mut errors, "projects", false, projects);
+    let stats = Stats {
+        requests: session.requests.load(std::sync::atomic::Ordering::Relaxed),
+        bytes: session.bytes.load(std::sync::atomic::Ordering::Relaxed),
+    };
+    let inventory = RawInventory {
+        meta: InventoryMeta {
+            cloud: session.cloud().name.clone(),
+            region: session.cloud().region.clone(),
+            collected_at: Some(
+                jiff::Timestamp::now()
+                    .round(jiff::Unit::Second)
+                    .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string()),
+            ),
+        },
+        projects,
+        security_groups: groups,
+        security_group_rules: rules.unwrap_or_default(),
+        ports,
+        servers,
+        floating_ips: fips,
+        networks,
+        address_groups,
+        errors,
+    };
+    Ok((inventory, stats))
+}
+
+/// Keeps a listing, or records why it failed.
+fn record<T>(
+    errors: &mut Vec<CollectionError>,
+    resource: &str,
+    required: bool,
+    result: Result<Vec<T>, (String, FetchError)>,
+) -> Option<Vec<T>> {
+    match result {
+        Ok(list) => Some(list),
+        Err((endpoint, e)) => {
+            errors.push(CollectionError {
+                resource: resource.to_owned(),
+                endpoint: Some(endpoint),
+                status: e.status,
+                message: e.message,
+                required,
+            });
+            None
+        }
+    }
+}
+
+/// Nova's servers, all projects, with the pinned microversion (falling back to the base
+/// version on clouds too old for it).
+async fn servers(
+    session: &Session,
+    compute: Option<&str>,
+    progress: &dyn Progress,
+) -> Result<Vec<RawServer>, (String, FetchError)> {
+    let Some(compute) = compute else {
+        return Err((
+            "(Keystone catalog)".into(),
+            FetchError {
+                status: None,
+                message: "the catalog has no compute (Nova) endpoint: server names are unknown"
+                    .into(),
+            },
+        ));
+    };
+    let endpoint = format!("{compute}/servers/detail");
+    let mut headers = HeaderMap::new();
+    let version = |v: String| HeaderValue::from_str(&v).expect("ASCII header value");
+    headers.insert(
+        "OpenStack-API-Version",
+        version(format!("compute {NOVA_MICROVERSION}")),
+    );
+    headers.insert(
+        "X-OpenStack-Nova-API-Version",
+        version(NOVA_MICROVERSION.to_owned()),
+    );
+    let query = [("all_tenants", "1")];
+    match session
+        .list::<ServersPage>(
+            "servers",
+            compute,
+            "/servers/detail",
+            &query,
+            &headers,
+            progress,
+        )
+        .await
+    {
+        Err(FetchError {
+            status: Some(406), ..
+        }) => session
+            .list::<ServersPage>(
+                "servers",
+                compute,
+                "/servers/detail",
+                &query,
+                &HeaderMap::new(),
+                progress,
+            )
+            .await
+            .map_err(|e| (endpoint, e)),
+        other => other.map_err(|e| (endpoint, e)),
+    }
+}
+
+/// Keystone's projects: all of them for an admin, else the user's own
+/// (`/v3/auth/projects`); failing both, projects are shown by id.
+async fn projects(
+    session: &Session,
+    identity: &str,
+    is_admin: bool,
+    progress: &dyn Progress,
+) -> Result<Vec<RawProject>, (String, FetchError)> {
+    let none = HeaderMap::new();
+    let all = format!("{identity}/projects");
+    let first = session
+        .list::<KeystoneProjects>("projects", identity, "/projects", &[], &none, progress)
+        .await;
+    match first {
+        Ok(list) => Ok(list),
+        Err(FetchError {
+            status: Some(403), ..
+        }) if !is_admin => session
+            .list::<KeystoneProjects>("projects", identity, "/auth/projects", &[], &none, progress)
+            .await
+            .map_err(|e| (format!("{identity}/auth/projects"), e)),
+        Err(e) => Err((all, e)),
+    }
+}

@@ -1,0 +1,330 @@
+//! Keystone v3 authentication: the `POST /v3/auth/tokens` body for each method, the token
+//! (from `X-Subject-Token`) and the service catalog, and endpoint selection by service type,
+//! interface and region.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::config::{AuthMethod, NameOrId, Scope, UserRef};
+use super::secret::Secret;
+
+/// The body of `POST /v3/auth/tokens`. It holds the secret: never log it.
+pub fn request_body(auth: &AuthMethod) -> Value {
+    match auth {
+        AuthMethod::Password {
+            user,
+            password,
+            scope,
+        } => {
+            let mut user = user_json(user);
+            user["password"] = json!(password.expose());
+            with_scope(
+                json!({"identity": {"methods": ["password"], "password": {"user": user}}}),
+                scope,
+            )
+        }
+        AuthMethod::ApplicationCredential {
+            id,
+            name,
+            user,
+            secret,
+        } => {
+            let mut cred = json!({"secret": secret.expose()});
+            if let Some(id) = id {
+                cred["id"] = json!(id);
+            } else {
+                cred["name"] = json!(name);
+                if let Some(user) = user {
+                    cred["user"] = user_json(user);
+                }
+            }
+            // An application credential carries its own scope: none in the request.
+            json!({"auth": {"identity": {"methods": ["application_credential"], "application_credential": cred}}})
+        }
+        AuthMethod::Token { token, scope } => with_scope(
+            json!({"identity": {"methods": ["token"], "token": {"id": token.expose()}}}),
+            scope,
+        ),
+    }
+}
+
+fn name_or_id(v: &NameOrId) -> Value {
+    match v {
+        NameOrId::Id(id) => json!({"id": id}),
+        NameOrId::Name(name) => json!({"name": name}),
+    }
+}
+
+fn user_json(user: &UserRef) -> Value {
+    match user {
+        UserRef::Id(id) => json!({"id": id}),
+        UserRef::Name { name, domain } => json!({"name": name, "domain": name_or_id(domain)}),
+    }
+}
+
+fn with_scope(identity: Value, scope: &Scope) -> Value {
+    let scope = match scope {
+        Scope::Project { project, domain } => {
+            let mut p = name_or_id(project);
+            if let (NameOrId::Name(_), Some(d)) = (project, domain) {
+                p["domain"] = name_or_id(d);
+            }
+            Some(json!({"project": p}))
+        }
+        Scope::Domain(d) => Some(json!({"domain": name_or_id(d)})),
+        Scope::System => Some(json!({"system": {"all": true}})),
+        Scope::Unscoped => None,
+    };
+    let mut auth = identity;
+    if let Some(scope) = scope {
+        auth["scope"] = scope;
+    }
+    json!({ "auth": auth })
+}
+
+/// A Keystone token and what came with it.
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub value: Secret,
+    pub catalog: Vec<CatalogService>,
+    /// The project the token is scoped to, if any.
+    pub project_id: Option<String>,
+    /// Whether the token has the admin role (decides how projects are listed).
+    pub is_admin: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CatalogService {
+    #[serde(rename = "type")]
+    pub service_type: String,
+    #[serde(default)]
+    pub endpoints: Vec<CatalogEndpoint>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CatalogEndpoint {
+    #[serde(default)]
+    pub interface: Option<String>,
+    #[serde(default)]
+    pub region_id: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    pub url: String,
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: TokenInner,
+}
+
+#[derive(Deserialize)]
+struct TokenInner {
+    #[serde(default)]
+    catalog: Vec<CatalogService>,
+    #[serde(default)]
+    project: Option<IdOnly>,
+    #[serde(default)]
+    roles: Vec<NameOnly>,
+}
+
+#[derive(Deserialize)]
+struct IdOnly {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct NameOnly {
+    #[serde(default)]
+    name: String,
+}
+
+/// Parses Keystone's 201 response: the token from the header, the catalog from the body.
+pub fn parse_token(subject_token: Option<&str>, body: &[u8]) -> Result<Token, String> {
+    let value = subject_token
+        .filter(|t| !t.is_empty())
+        .ok_or("Keystone answered without an X-Subject-Token header")?;
+    let body: TokenBody = serde_json::from_slice(body)
+        .map_err(|e| format!("Keystone's token response is not valid: {e}"))?;
+    Ok(Token {
+        value: Secret::new(value),
+        catalog: body.token.catalog,
+        project_id: body.token.project.map(|p| p.id),
+        is_admin: body.token.roles.iter().any(|r| r.name == "admin"),
+    })
+}
+
+/// The first endpoint of `service_type` with the interface and (when given) region.
+pub fn endpoint<'a>(
+    catalog: &'a [CatalogService],
+    service_type: &str,
+    interface: &str,
+    region: Option<&str>,
+) -> Option<&'a str> {
+    catalog
+        .iter()
+        .filter(|s| s.service_type == service_type)
+        .flat_map(|s| &s.endpoints)
+        .find(|e| {
+            e.interface.as_deref().unwrap_or("public") == interface
+                && region.is_none_or(|r| {
+                    e.region_id.as_deref() == Some(r) || e.region.as_deref() == Some(r)
+                })
+        })
+        .map(|e| e.url.as_str())
+}
+
+/// Neutron's endpoint is unversioned in most catalogs: append `/v2.0` unless present.
+pub fn neutron_base(url: &str) -> String {
+    let trimmed = url.trim_end_matches('/');
+    if trimmed.rsplit('/').next() == Some("v2.0") {
+        trimmed.to_owned()
+    } else {
+        format!("{trimmed}/v2.0")
+    }
+}
+
+/// An error message from an OpenStack error body: Neutron's `NeutronError`, Keystone's
+/// `error`, Nova's `forbidden`/`computeFault`/`itemNotFound`/..., or the raw text.
+pub fn error_message(body: &[u8]) -> String {
+    if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
+        for (_, v) in map {
+            if let Some(m) = v.get("message").and_then(Value::as_str) {
+                return m.to_owned();
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    let mut short: String = text.chars().take(200).collect();
+    if text.chars().count() > 200 {
+        short.push_str("...");
+    }
+    short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn password(scope: Scope) -> AuthMethod {
+        AuthMethod::Password {
+            user: UserRef::Name {
+                name: "admin".into(),
+                domain: NameOrId::Name("Default".into()),
+            },
+            password: Secret::new("pw"),
+            scope,
+        }
+    }
+
+    #[test]
+    fn password_bodies_for_each_scope() {
+        let b = request_body(&password(Scope::Project {
+            project: NameOrId::Name("admin".into()),
+            domain: Some(NameOrId::Id("default".into())),
+        }));
+        assert_eq!(
+            b,
+            json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"name": "Default"}, "password": "pw"}}},
+                   "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
+        );
+        let b = request_body(&password(Scope::System));
+        assert_eq!(b["auth"]["scope"], json!({"system": {"all": true}}));
+        let b = request_body(&password(Scope::Domain(NameOrId::Name("corp".into()))));
+        assert_eq!(b["auth"]["scope"], json!({"domain": {"name": "corp"}}));
+        let b = request_body(&password(Scope::Unscoped));
+        assert!(b["auth"].get("scope").is_none());
+        let b = request_body(&password(Scope::Project {
+            project: NameOrId::Id("p1".into()),
+            domain: None,
+        }));
+        assert_eq!(b["auth"]["scope"], json!({"project": {"id": "p1"}}));
+    }
+
+    #[test]
+    fn application_credential_and_token_bodies() {
+        let b = request_body(&AuthMethod::ApplicationCredential {
+            id: Some("ac".into()),
+            name: None,
+            user: None,
+            secret: Secret::new("s"),
+        });
+        assert_eq!(
+            b,
+            json!({"auth": {"identity": {"methods": ["application_credential"], "application_credential": {"id": "ac", "secret": "s"}}}})
+        );
+        let b = request_body(&AuthMethod::ApplicationCredential {
+            id: None,
+            name: Some("audit".into()),
+            user: Some(UserRef::Id("u1".into())),
+            secret: Secret::new("s"),
+        });
+        assert_eq!(
+            b["auth"]["identity"]["application_credential"],
+            json!({"name": "audit", "user": {"id": "u1"}, "secret": "s"})
+        );
+        let b = request_body(&AuthMethod::Token {
+            token: Secret::new("t"),
+            scope: Scope::System,
+        });
+        assert_eq!(
+            b["auth"]["identity"],
+            json!({"methods": ["token"], "token": {"id": "t"}})
+        );
+    }
+
+    #[test]
+    fn token_and_catalog() {
+        let body = br#"{"token": {"project": {"id": "p1"}, "roles": [{"name": "reader"}, {"name": "admin"}],
+          "catalog": [{"type": "network", "endpoints": [
+             {"interface": "internal", "region_id": "R1", "url": "http://neutron-int:9696"},
+             {"interface": "public", "region_id": "R2", "url": "http://neutron-r2:9696"},
+             {"interface": "public", "region_id": "R1", "region": "R1", "url": "http://neutron:9696/"}]},
+           {"type": "compute", "endpoints": [{"interface": "public", "region": "R1", "url": "http://nova:8774/v2.1"}]}]}}"#;
+        let t = parse_token(Some("tok"), body).unwrap();
+        assert_eq!(t.value.expose(), "tok");
+        assert_eq!(t.project_id.as_deref(), Some("p1"));
+        assert!(t.is_admin);
+        assert_eq!(
+            endpoint(&t.catalog, "network", "public", Some("R1")),
+            Some("http://neutron:9696/")
+        );
+        assert_eq!(
+            endpoint(&t.catalog, "network", "public", None),
+            Some("http://neutron-r2:9696")
+        );
+        assert_eq!(
+            endpoint(&t.catalog, "network", "internal", Some("R1")),
+            Some("http://neutron-int:9696")
+        );
+        assert_eq!(
+            endpoint(&t.catalog, "compute", "public", Some("R1")),
+            Some("http://nova:8774/v2.1")
+        );
+        assert_eq!(endpoint(&t.catalog, "volume", "public", None), None);
+        assert!(parse_token(None, body).is_err());
+    }
+
+    #[test]
+    fn neutron_versions_and_error_messages() {
+        assert_eq!(neutron_base("http://n:9696"), "http://n:9696/v2.0");
+        assert_eq!(neutron_base("http://n:9696/v2.0/"), "http://n:9696/v2.0");
+        assert_eq!(
+            neutron_base("https://cloud/network"),
+            "https://cloud/network/v2.0"
+        );
+        assert_eq!(
+            error_message(br#"{"NeutronError": {"type": "X", "message": "bad", "detail": ""}}"#),
+            "bad"
+        );
+        assert_eq!(error_message(br#"{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}"#), "The request you have made requires authentication.");
+        assert_eq!(
+            error_message(br#"{"forbidden": {"code": 403, "message": "Policy doesn't allow"}}"#),
+            "Policy doesn't allow"
+        );
+        assert_eq!(
+            error_message(b"<html>502 Bad Gateway</html>"),
+            "<html>502 Bad Gateway</html>"
+        );
+    }
+}

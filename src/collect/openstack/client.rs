@@ -1,0 +1,562 @@
+//! The HTTP side of collection: one reqwest client (rustls) with timeouts, retries with
+//! backoff and jitter (connection errors, 5xx, 429 honouring `Retry-After`), one
+//! re-authentication on a 401, a bound on page size, and pagination that follows
+//! `*_links` `rel=next` while guarding against links that do not advance and listings that
+//! restart (Neutron restarts from the first page when a marker was deleted).
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::auth::{self, Token};
+use super::config::CloudConfig;
+use super::progress::Progress;
+use super::secret::Secret;
+
+/// Tunables of the HTTP client.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// Per request, body included.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Retries after the first attempt, for connection errors, 5xx and 429.
+    pub retries: u32,
+    /// `limit` sent with every list request.
+    pub page_size: usize,
+    /// A page larger than this is refused.
+    pub max_page_bytes: usize,
+    /// Longest wait honoured from a `Retry-After` header.
+    pub max_retry_after: Duration,
+    /// First backoff delay (doubled each retry, plus jitter).
+    pub backoff: Duration,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        ClientSettings {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retries: 3,
+            page_size: 1000,
+            max_page_bytes: 256 << 20,
+            max_retry_after: Duration::from_secs(60),
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Why a request failed for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchError {
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+impl FetchError {
+    fn msg(message: impl Into<String>) -> FetchError {
+        FetchError {
+            status: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// An authenticated session against one cloud.
+pub struct Session {
+    http: reqwest::Client,
+    cloud: CloudConfig,
+    settings: ClientSettings,
+    /// The current token and its generation (bumped on each re-authentication).
+    token: tokio::sync::RwLock<(u64, Arc<Token>)>,
+    pub requests: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+/// Builds the HTTP client: rustls with system roots plus `cacert`, or no verification when
+/// asked; a client certificate when configured.
+pub fn http_client(
+    cloud: &CloudConfig,
+    settings: &ClientSettings,
+) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .timeout(settings.timeout)
+        .connect_timeout(settings.connect_timeout.min(settings.timeout))
+        .user_agent(concat!("driftmux/", env!("CARGO_PKG_VERSION")))
+        .pool_idle_timeout(Duration::from_secs(30));
+    if let Some(path) = &cloud.cacert {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read cacert {}: {e}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            format!(
+                "cacert {}: not a PEM certificate bundle: {e}",
+                path.display()
+            )
+        })?;
+        if certs.is_empty() {
+            return Err(format!("cacert {}: no certificate found", path.display()));
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if let (Some(cert), Some(key)) = (&cloud.cert, &cloud.key) {
+        let mut pem =
+            std::fs::read(cert).map_err(|e| format!("cannot read cert {}: {e}", cert.display()))?;
+        pem.extend(
+            std::fs::read(key).map_err(|e| format!("cannot read key {}: {e}", key.display()))?,
+        );
+        let identity = reqwest::Identity::from_pem(&pem)
+            .map_err(|e| format!("cert/key {}: {e}", cert.display()))?;
+        builder = builder.identity(identity);
+    }
+    if !cloud.verify {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// What authentication failed with.
+#[derive(Debug)]
+pub enum AuthError {
+    /// Keystone refused the credentials (401): its message.
+    Rejected(String),
+    /// Keystone could not be reached or answered oddly.
+    Failed(String),
+}
+
+impl Session {
+    /// Authenticates and returns a session holding the token.
+    pub async fn connect(
+        cloud: CloudConfig,
+        settings: ClientSettings,
+        http: reqwest::Client,
+    ) -> Result<Session, AuthError> {
+        let token = authenticate(&http, &cloud, &settings).await?;
+        Ok(Session {
+            http,
+            cloud,
+            settings,
+            token: tokio::sync::RwLock::new((0, Arc::new(token))),
+            requests: AtomicU64::new(1),
+            bytes: AtomicU64::new(0),
+        })
+    }
+
+    pub fn cloud(&self) -> &CloudConfig {
+        &self.cloud
+    }
+
+    pub fn settings(&self) -> &ClientSettings {
+        &self.settings
+    }
+
+    pub async fn token(&self) -> Arc<Token> {
+        self.token.read().await.1.clone()
+    }
+
+    /// Re-authenticates unless another task already did since `generation`.
+    async fn reauthenticate(&self, generation: u64) -> Result<(), FetchError> {
+        let mut guard = self.token.write().await;
+        if guard.0 != generation {
+            return Ok(());
+        }
+        let token = authenticate(&self.http, &self.cloud, &self.settings)
+            .await
+            .map_err(|e| match e {
+                AuthError::Rejected(m) | AuthError::Failed(m) => FetchError {
+                    status: Some(401),
+                    message: format!("re-authentication failed: {m}"),
+                },
+            })?;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        *guard = (generation + 1, Arc::new(token));
+        Ok(())
+    }
+
+    /// GET with retries and one re-authentication; returns the body.
+    pub async fn get(&self, url: &str, headers: &HeaderMap) -> Result<Vec<u8>, FetchError> {
+        let mut attempt = 0u32;
+        let mut reauthenticated = false;
+        loop {
+            let (generation, token) = {
+                let guard = self.token.read().await;
+                (guard.0, guard.1.clone())
+            };
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let sent = self
+                .http
+                .get(url)
+                .header("X-Auth-Token", sensitive(&token.value))
+                .header("Accept", "application/json")
+                .headers(headers.clone())
+                .send()
+                .await;
+            let retry_in = match sent {
+                Err(e) => {
+                    let message = describe(&e);
+                    if attempt >= self.settings.retries {
+                        return Err(FetchError::msg(message));
+                    }
+                    self.backoff(attempt)
+                }
+                Ok(resp) => {
+                    let status = resp.status();
+                    if status.is_success() {
+                        match self.read_body(resp).await {
+                            Ok(body) => return Ok(body),
+                            Err(BodyError::TooLarge) => {
+                                return Err(FetchError {
+                                    status: Some(status.as_u16()),
+                                    message: format!(
+                                        "response larger than {} MiB: refused",
+                                        self.settings.max_page_bytes >> 20
+                                    ),
+                                })
+                            }
+                            Err(BodyError::Transport(m)) => {
+                                if attempt >= self.settings.retries {
+                                    return Err(FetchError::msg(m));
+                                }
+                                self.backoff(attempt)
+                            }
+                        }
+                    } else if status == StatusCode::UNAUTHORIZED && !reauthenticated {
+                        reauthenticated = true;
+                        self.reauthenticate(generation).await?;
+                        continue;
+                    } else if status == StatusCode::TOO_MANY_REQUESTS
+                        || matches!(status.as_u16(), 500 | 502 | 503 | 504)
+                    {
+                        let retry_after = retry_after(resp.headers());
+                        let body = resp.bytes().await.unwrap_or_default();
+                        if attempt >= self.settings.retries {
+                            return Err(FetchError {
+                                status: Some(status.as_u16()),
+                                message: auth::error_message(&body),
+                            });
+                        }
+                        match retry_after {
+                            Some(wait) => wait.min(self.settings.max_retry_after),
+                            None => self.backoff(attempt),
+                        }
+                    } else {
+                        let body = resp.bytes().await.unwrap_or_default();
+                        return Err(FetchError {
+                            status: Some(status.as_u16()),
+                            message: auth::error_message(&body),
+                        });
+                    }
+                }
+            };
+            attempt += 1;
+            tokio::time::sleep(retry_in).await;
+        }
+    }
+
+    async fn read_body(&self, mut resp: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+        let max = self.settings.max_page_bytes;
+        if resp.content_length().is_some_and(|n| n as usize > max) {
+            return Err(BodyError::TooLarge);
+        }
+        let mut body = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > max {
+                        return Err(BodyError::TooLarge);
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(BodyError::Transport(describe(&e))),
+            }
+        }
+        self.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+        Ok(body)
+    }
+
+    /// Exponential backoff with jitter: base * 2^attempt, plus up to the same again.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.settings.backoff.saturating_mul(1 << attempt.min(6));
+        base + base.mul_f64(jitter())
+    }
+
+    /// Lists a paginated collection: `base` + `path` with `query`, following next links.
+    pub async fn list<P: Page>(
+        &self,
+        resource: &'static str,
+        base: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &HeaderMap,
+        progress: &dyn Progress,
+    ) -> Result<Vec<P::Item>, FetchError> {
+        let endpoint = format!("{}{path}", base.trim_end_matches('/'));
+        let mut initial: Vec<(String, String)> = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        if P::PAGINATED {
+            initial.push(("limit".into(), self.settings.page_size.to_string()));
+        }
+        let initial = encode_query(&initial);
+        let mut restarted = false;
+        'listing: loop {
+            let mut items = Vec::new();
+            let mut seen_ids: HashSet<String> = HashSet::new();
+            let mut seen_queries: HashSet<String> = HashSet::new();
+            let mut query = initial.clone();
+            let mut pages = 0usize;
+            loop {
+                seen_queries.insert(query.clone());
+                let url = if query.is_empty() {
+                    endpoint.clone()
+                } else {
+                    format!("{endpoint}?{query}")
+                };
+                let body = self.get(&url, headers).await?;
+                pages += 1;
+                let page: P = serde_json::from_slice(&body)
+                    .map_err(|e| FetchError::msg(format!("invalid JSON in the response: {e}")))?;
+                let (page_items, next) = page.into_parts();
+                for item in &page_items {
+                    if !seen_ids.insert(item.id().to_owned()) {
+                        if restarted {
+                            return Err(FetchError::msg(format!(
+                                "the listing returned {} twice, again after a restart: objects changed while they were read",
+                                item.id()
+                            )));
+                        }
+                        // Neutron restarts from the first page when the marker was deleted.
+                        restarted = true;
+                        continue 'listing;
+                    }
+                }
+                items.extend(page_items);
+                progress.page(resource, items.len());
+                let Some(href) = next else { break };
+                let next_query = href
+                    .split_once('?')
+                    .map(|(_, q)| q)
+                    .unwrap_or("")
+                    .to_owned();
+                if next_query.is_empty()
+                    || next_query == query
+                    || seen_queries.contains(&next_query)
+                {
+                    return Err(FetchError::msg(format!(
+                        "the next link does not advance (page {pages}): pagination loop"
+                    )));
+                }
+                query = next_query;
+            }
+            progress.done(resource, items.len(), pages);
+            return Ok(items);
+        }
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Transport(String),
+}
+
+/// The token as a header value marked sensitive (never shown in debug output).
+fn sensitive(token: &Secret) -> reqwest::header::HeaderValue {
+    let mut v = reqwest::header::HeaderValue::from_str(token.expose())
+        .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("invalid"));
+    v.set_sensitive(true);
+    v
+}
+
+/// A short description of a transport error (the URL is printed separately).
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "the response body was cut off"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = None;
+    while let Some(s) = source {
+        detail = Some(s.to_string());
+        source = s.source();
+    }
+    match detail {
+        Some(d) => format!("{kind}: {d}"),
+        None => kind.to_owned(),
+    }
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is read as a short wait).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get("retry-after")?.to_str().ok()?.trim();
+    match value.parse::<u64>() {
+        Ok(secs) => Some(Duration::from_secs(secs)),
+        Err(_) => Some(Duration::from_secs(1)),
+    }
+}
+
+/// A pseudo-random fraction in [0, 1) for jitter (no need for a CSPRNG).
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn encode_query(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-encodes a query component (keeps unreserved characters and `:`).
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Authenticates against Keystone (with retries on connection errors and 5xx).
+async fn authenticate(
+    http: &reqwest::Client,
+    cloud: &CloudConfig,
+    settings: &ClientSettings,
+) -> Result<Token, AuthError> {
+    let url = format!("{}/auth/tokens", cloud.auth_url);
+    let body = serde_json::to_vec(&auth::request_body(&cloud.auth)).expect("serializes");
+    let mut attempt = 0;
+    loop {
+        let sent = http
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .body(body.clone())
+            .send()
+            .await;
+        let retryable = match sent {
+            Err(e) => format!("{url}: {}", describe(&e)),
+            Ok(resp) => {
+                let status = resp.status();
+                let subject = resp
+                    .headers()
+                    .get("x-subject-token")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let bytes = resp.bytes().await.unwrap_or_default();
+                if status.is_success() {
+                    return auth::parse_token(subject.as_deref(), &bytes)
+                        .map_err(|m| AuthError::Failed(format!("{url}: {m}")));
+                }
+                let message = auth::error_message(&bytes);
+                if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                    return Err(AuthError::Rejected(format!(
+                        "{url} (HTTP {}): {message}",
+                        status.as_u16()
+                    )));
+                }
+                if !(status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS) {
+                    return Err(AuthError::Failed(format!(
+                        "{url} (HTTP {}): {message}",
+                        status.as_u16()
+                    )));
+                }
+                format!("{url} (HTTP {}): {message}", status.as_u16())
+            }
+        };
+        if attempt >= settings.retries {
+            return Err(AuthError::Failed(retryable));
+        }
+        let base = settings.backoff.saturating_mul(1 << attempt.min(6));
+        tokio::time::sleep(base + base.mul_f64(jitter())).await;
+        attempt += 1;
+    }
+}
+
+/// Something with an `id`, to detect listings that repeat themselves.
+pub trait HasId {
+    fn id(&self) -> &str;
+}
+
+/// One page of a collection: its items and the next link, if any.
+pub trait Page: DeserializeOwned {
+    type Item: HasId;
+    /// Whether the API takes `limit` (Keystone does not paginate by marker).
+    const PAGINATED: bool = true;
+    fn into_parts(self) -> (Vec<Self::Item>, Option<String>);
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Link {
+    #[serde(default)]
+    pub href: String,
+    #[serde(default)]
+    pub rel: String,
+}
+
+/// The `next` href among `*_links`.
+pub fn next_link(links: Vec<Link>) -> Option<String> {
+    links.into_iter().find(|l| l.rel == "next").map(|l| l.href)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_encoding() {
+        assert_eq!(
+            encode_query(&[
+                ("fields".into(), "router:external".into()),
+                ("marker".into(), "a b/c".into())
+            ]),
+            "fields=router:external&marker=a%20b%2Fc"
+        );
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "3".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn jitter_is_a_fraction() {
+        for _ in 0..100 {
+            let j = jitter();
+            assert!((0.0..1.0).contains(&j));
+        }
+    }
+}

@@ -1,0 +1,624 @@
+//! A fake OpenStack on 127.0.0.1 that behaves like Keystone, Neutron and Nova where driftmux
+//! depends on it: token issuance with `X-Subject-Token` and a catalog, admin vs project
+//! scope, Neutron and Nova pagination (`limit`, `marker`, `*_links` with `next` and
+//! `previous`, an empty last page when the total is a multiple of the limit, a deleted
+//! marker restarting from the first page), `fields=`, error bodies in each service's shape,
+//! and scripted faults (status codes, `Retry-After`, stalls, truncated bodies, revoked
+//! tokens, looping links). Every request is logged for assertions.
+#![allow(dead_code)]
+#![allow(clippy::result_large_err)] // axum handlers answer with a Response either way
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Map, Value};
+
+/// One scripted misbehaviour, applied to the next request whose path matches.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Answer with this status (and a service-shaped error body).
+    Status(u16),
+    /// 429 with `Retry-After: secs`.
+    RetryAfter(u64),
+    /// Wait this long before answering normally.
+    Stall(Duration),
+    /// Send the first half of the normal body only (declared length kept: the client sees
+    /// the body cut off).
+    Truncate,
+    /// Answer 200 with a body that is not JSON.
+    Garbage,
+    /// Revoke every token before answering (the client must re-authenticate).
+    RevokeTokens,
+    /// Make the next link point back at the same page.
+    LoopLink,
+}
+
+#[derive(Clone)]
+pub struct User {
+    pub name: String,
+    pub password: String,
+    pub project: String,
+    pub admin: bool,
+}
+
+pub struct Config {
+    /// The cloud's content, in snapshot form (lists of raw API objects).
+    pub snapshot: Value,
+    pub users: Vec<User>,
+    /// Application credentials: id → (secret, user name).
+    pub app_credentials: HashMap<String, (String, String)>,
+    /// Leave the network service out of the catalog.
+    pub no_network_in_catalog: bool,
+    /// Answer 404 to address-groups (extension absent).
+    pub no_address_groups: bool,
+    /// Host written into pagination hrefs (as behind a proxy): never reachable.
+    pub link_host: String,
+}
+
+impl Config {
+    pub fn new(snapshot: Value) -> Config {
+        Config {
+            snapshot,
+            users: vec![
+                User {
+                    name: "admin".into(),
+                    password: "canary-password-123".into(),
+                    project: "admin".into(),
+                    admin: true,
+                },
+                User {
+                    name: "tenant".into(),
+                    password: "tenant-pass".into(),
+                    project: "datalab".into(),
+                    admin: false,
+                },
+            ],
+            app_credentials: HashMap::from([(
+                "appcred-1".to_owned(),
+                ("canary-appcred-secret".to_owned(), "admin".to_owned()),
+            )]),
+            no_network_in_catalog: false,
+            no_address_groups: false,
+            link_host: "http://neutron.internal.invalid:9696".into(),
+        }
+    }
+}
+
+pub struct Shared {
+    pub config: Config,
+    pub tokens: HashMap<String, User>,
+    pub token_counter: u64,
+    pub faults: Vec<(String, VecDeque<Fault>)>,
+    pub log: Vec<String>,
+    pub base: String,
+}
+
+#[derive(Clone)]
+pub struct FakeOpenStack {
+    pub base: String,
+    pub state: Arc<Mutex<Shared>>,
+}
+
+impl FakeOpenStack {
+    /// Starts the server on 127.0.0.1 (a random port) in a background thread.
+    pub fn start(config: Config) -> FakeOpenStack {
+        let state = Arc::new(Mutex::new(Shared {
+            config,
+            tokens: HashMap::new(),
+            token_counter: 0,
+            faults: Vec::new(),
+            log: Vec::new(),
+            base: String::new(),
+        }));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let st = state.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr: SocketAddr = listener.local_addr().unwrap();
+                st.lock().unwrap().base = format!("http://{addr}");
+                tx.send(addr).unwrap();
+                axum::serve(listener, router(st)).await.unwrap();
+            });
+        });
+        let addr = rx.recv().unwrap();
+        FakeOpenStack {
+            base: format!("http://{addr}"),
+            state,
+        }
+    }
+
+    pub fn auth_url(&self) -> String {
+        format!("{}/identity", self.base)
+    }
+
+    /// Queues faults for requests whose path contains `path`.
+    pub fn fault(&self, path: &str, faults: impl IntoIterator<Item = Fault>) {
+        self.state
+            .lock()
+            .unwrap()
+            .faults
+            .push((path.to_owned(), faults.into_iter().collect()));
+    }
+
+    pub fn log(&self) -> Vec<String> {
+        self.state.lock().unwrap().log.clone()
+    }
+
+    /// Requests whose path (with query) contains `needle`.
+    pub fn requests(&self, needle: &str) -> Vec<String> {
+        self.log()
+            .into_iter()
+            .filter(|l| l.contains(needle))
+            .collect()
+    }
+}
+
+fn router(state: Arc<Mutex<Shared>>) -> Router {
+    Router::new()
+        .route("/identity/v3/auth/tokens", post(issue_token))
+        .route("/identity/v3/projects", get(list_projects))
+        .route("/identity/v3/auth/projects", get(list_auth_projects))
+        .route("/network/v2.0/{collection}", get(list_neutron))
+        .route("/compute/v2.1/servers/detail", get(list_servers))
+        .with_state(state)
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Applies the next queued fault for this path, if any. `Ok(None)`: proceed normally;
+/// `Ok(Some(fault))`: a fault that shapes the normal answer; `Err(resp)`: answer this.
+async fn take_fault(
+    state: &Arc<Mutex<Shared>>,
+    method: &Method,
+    uri: &Uri,
+    service: &str,
+) -> Result<Option<Fault>, Response> {
+    let fault = {
+        let mut s = state.lock().unwrap();
+        s.log.push(format!("{method} {uri}"));
+        let path = uri.path().to_owned();
+        s.faults
+            .iter_mut()
+            .find(|(p, q)| path.contains(p.as_str()) && !q.is_empty())
+            .and_then(|(_, q)| q.pop_front())
+    };
+    match fault {
+        None => Ok(None),
+        Some(Fault::Status(code)) => {
+            let status = StatusCode::from_u16(code).unwrap();
+            let body = match service {
+                "network" => {
+                    json!({"NeutronError": {"type": "Fault", "message": format!("injected {code}"), "detail": ""}})
+                }
+                "compute" => {
+                    json!({"computeFault": {"code": code, "message": format!("injected {code}")}})
+                }
+                _ => {
+                    json!({"error": {"code": code, "title": "Fault", "message": format!("injected {code}")}})
+                }
+            };
+            Err(json_response(status, body))
+        }
+        Some(Fault::RetryAfter(secs)) => Err((
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", secs.to_string())],
+            "rate limited",
+        )
+            .into_response()),
+        Some(Fault::Stall(d)) => {
+            tokio::time::sleep(d).await;
+            Ok(None)
+        }
+        Some(Fault::RevokeTokens) => {
+            state.lock().unwrap().tokens.clear();
+            Ok(None)
+        }
+        Some(other) => Ok(Some(other)),
+    }
+}
+
+/// The normal body, shaped by a fault that acts on it.
+fn finish(fault: Option<Fault>, body: Value) -> Response {
+    match fault {
+        Some(Fault::Truncate) => {
+            let text = body.to_string();
+            let half = text[..text.len() / 2].to_owned();
+            // Declare the full length, send half: the client sees the connection cut.
+            let stream = futures_once(half);
+            Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .header("content-length", text.len().to_string())
+                .body(stream)
+                .unwrap()
+        }
+        Some(Fault::Garbage) => (StatusCode::OK, "<html>proxy error</html>").into_response(),
+        _ => json_response(StatusCode::OK, body),
+    }
+}
+
+fn futures_once(text: String) -> Body {
+    Body::from(text)
+}
+
+async fn issue_token(
+    State(state): State<Arc<Mutex<Shared>>>,
+    method: Method,
+    uri: Uri,
+    body: String,
+) -> Response {
+    if let Err(resp) = take_fault(&state, &method, &uri, "identity").await {
+        return resp;
+    }
+    let req: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let identity = &req["auth"]["identity"];
+    let mut s = state.lock().unwrap();
+    let user = match identity["methods"][0].as_str() {
+        Some("password") => {
+            let u = &identity["password"]["user"];
+            s.config
+                .users
+                .iter()
+                .find(|x| {
+                    Some(x.name.as_str()) == u["name"].as_str()
+                        && Some(x.password.as_str()) == u["password"].as_str()
+                })
+                .cloned()
+        }
+        Some("application_credential") => {
+            let c = &identity["application_credential"];
+            c["id"]
+                .as_str()
+                .and_then(|id| s.config.app_credentials.get(id))
+                .filter(|(secret, _)| Some(secret.as_str()) == c["secret"].as_str())
+                .and_then(|(_, name)| s.config.users.iter().find(|u| &u.name == name).cloned())
+        }
+        Some("token") => identity["token"]["id"]
+            .as_str()
+            .and_then(|t| s.tokens.get(t))
+            .cloned(),
+        _ => None,
+    };
+    let Some(user) = user else {
+        return json_response(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}),
+        );
+    };
+    s.token_counter += 1;
+    let token = format!("gAAAAA-fake-token-{}", s.token_counter);
+    s.tokens.insert(token.clone(), user.clone());
+    let base = s.base.clone();
+    let mut catalog = vec![
+        json!({"type": "identity", "name": "keystone", "endpoints": [
+            {"interface": "public", "region_id": "RegionOne", "region": "RegionOne", "url": format!("{base}/identity/v3")}]}),
+        json!({"type": "compute", "name": "nova", "endpoints": [
+            {"interface": "public", "region_id": "RegionOne", "region": "RegionOne", "url": format!("{base}/compute/v2.1")}]}),
+    ];
+    if !s.config.no_network_in_catalog {
+        catalog.push(json!({"type": "network", "name": "neutron", "endpoints": [
+            {"interface": "internal", "region_id": "RegionOne", "region": "RegionOne", "url": "http://neutron.internal.invalid:9696"},
+            {"interface": "public", "region_id": "RegionOne", "region": "RegionOne", "url": format!("{base}/network")}]}));
+    }
+    let roles = if user.admin {
+        json!([{"id": "r1", "name": "admin"}, {"id": "r2", "name": "member"}])
+    } else {
+        json!([{"id": "r2", "name": "member"}])
+    };
+    let body = json!({"token": {"methods": ["password"], "expires_at": "2099-01-01T00:00:00Z",
+        "project": {"id": format!("p-{}", user.project), "name": user.project},
+        "roles": roles, "catalog": catalog}});
+    (
+        StatusCode::CREATED,
+        [
+            ("x-subject-token", token.as_str()),
+            ("content-type", "application/json"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The user behind the request's token, or a 401 in the service's shape.
+fn authorize(
+    state: &Arc<Mutex<Shared>>,
+    headers: &HeaderMap,
+    service: &str,
+) -> Result<User, Response> {
+    let token = headers
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    state
+        .lock()
+        .unwrap()
+        .tokens
+        .get(token)
+        .cloned()
+        .ok_or_else(|| {
+            let body = match service {
+                "network" => json!({"NeutronError": {"type": "Unauthorized", "message": "Authentication required", "detail": ""}}),
+                _ => json!({"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}),
+            };
+            json_response(StatusCode::UNAUTHORIZED, body)
+        })
+}
+
+fn snapshot_list(state: &Arc<Mutex<Shared>>, key: &str) -> Vec<Value> {
+    state.lock().unwrap().config.snapshot[key]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn list_projects(
+    State(state): State<Arc<Mutex<Shared>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = take_fault(&state, &method, &uri, "identity").await {
+        return r;
+    }
+    let user = match authorize(&state, &headers, "identity") {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if !user.admin {
+        return json_response(
+            StatusCode::FORBIDDEN,
+            json!({"error": {"code": 403, "title": "Forbidden", "message": "You are not authorized to perform the requested action: identity:list_projects."}}),
+        );
+    }
+    let projects = snapshot_list(&state, "projects");
+    json_response(
+        StatusCode::OK,
+        json!({"projects": projects, "links": {"self": uri.to_string(), "next": null, "previous": null}}),
+    )
+}
+
+async fn list_auth_projects(
+    State(state): State<Arc<Mutex<Shared>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = take_fault(&state, &method, &uri, "identity").await {
+        return r;
+    }
+    let user = match authorize(&state, &headers, "identity") {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let projects: Vec<Value> = snapshot_list(&state, "projects")
+        .into_iter()
+        .filter(|p| p["name"] == user.project.as_str())
+        .collect();
+    json_response(
+        StatusCode::OK,
+        json!({"projects": projects, "links": {"next": null}}),
+    )
+}
+
+/// Parses repeated query parameters (`fields=a&fields=b`).
+fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+    uri.query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 3 <= b.len() {
+            if let Some(byte) = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// One page of `items` (sorted by id) after `marker`, with Neutron-style links.
+fn paginate(
+    items: Vec<Value>,
+    pairs: &[(String, String)],
+    link_base: &str,
+    key: &str,
+    loop_link: bool,
+) -> Value {
+    let mut items = items;
+    items.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    let limit: Option<usize> = pairs
+        .iter()
+        .find(|(k, _)| k == "limit")
+        .and_then(|(_, v)| v.parse().ok());
+    let marker = pairs
+        .iter()
+        .find(|(k, _)| k == "marker")
+        .map(|(_, v)| v.clone());
+    let fields: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "fields")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    // A marker that no longer exists restarts from the first page, as Neutron does.
+    let start = marker
+        .as_deref()
+        .and_then(|m| items.iter().position(|i| i["id"] == m).map(|p| p + 1))
+        .unwrap_or(0);
+    let end = limit.map_or(items.len(), |l| (start + l).min(items.len()));
+    let page: Vec<Value> = items[start..end]
+        .iter()
+        .map(|item| {
+            if fields.is_empty() {
+                item.clone()
+            } else {
+                let mut m = Map::new();
+                for f in &fields {
+                    if let Some(v) = item.get(*f) {
+                        m.insert((*f).to_owned(), v.clone());
+                    }
+                }
+                Value::Object(m)
+            }
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert(key.to_owned(), Value::Array(page.clone()));
+    if let Some(limit) = limit {
+        let keep: Vec<String> = pairs
+            .iter()
+            .filter(|(k, _)| k != "marker")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let mut links = Vec::new();
+        // A full page gets a next link (so a total that is a multiple of the limit ends
+        // with an empty page that has none).
+        if page.len() == limit {
+            let marker = if loop_link {
+                marker.clone().unwrap_or_default()
+            } else {
+                page.last().unwrap()["id"].as_str().unwrap().to_owned()
+            };
+            let mut q = keep.clone();
+            q.push(format!("marker={marker}"));
+            if loop_link && marker.is_empty() {
+                q.pop();
+            }
+            links.push(json!({"rel": "next", "href": format!("{link_base}?{}", q.join("&"))}));
+        }
+        if let Some(first) = page.first() {
+            let mut q = keep.clone();
+            q.push(format!("marker={}", first["id"].as_str().unwrap()));
+            q.push("page_reverse=True".into());
+            links.push(json!({"rel": "previous", "href": format!("{link_base}?{}", q.join("&"))}));
+        }
+        out.insert(format!("{key}_links"), Value::Array(links));
+    }
+    Value::Object(out)
+}
+
+async fn list_neutron(
+    State(state): State<Arc<Mutex<Shared>>>,
+    Path(collection): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let fault = match take_fault(&state, &method, &uri, "network").await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = authorize(&state, &headers, "network") {
+        return r;
+    }
+    let (key, snap_key) = match collection.as_str() {
+        "security-group-rules" => ("security_group_rules", "security_group_rules"),
+        "security-groups" => ("security_groups", "security_groups"),
+        "ports" => ("ports", "ports"),
+        "floatingips" => ("floatingips", "floatingips"),
+        "networks" => ("networks", "networks"),
+        "address-groups" => {
+            if state.lock().unwrap().config.no_address_groups {
+                return json_response(
+                    StatusCode::NOT_FOUND,
+                    json!({"NeutronError": {"type": "HTTPNotFound", "message": "The resource could not be found.", "detail": ""}}),
+                );
+            }
+            ("address_groups", "address_groups")
+        }
+        _ => {
+            return json_response(
+                StatusCode::NOT_FOUND,
+                json!({"NeutronError": {"type": "HTTPNotFound", "message": "The resource could not be found.", "detail": ""}}),
+            )
+        }
+    };
+    let pairs = query_pairs(&uri);
+    let mut items = snapshot_list(&state, snap_key);
+    for (k, v) in &pairs {
+        if k == "router:external" {
+            let want = v.eq_ignore_ascii_case("true");
+            items.retain(|n| n["router:external"].as_bool().unwrap_or(false) == want);
+        }
+    }
+    let link_host = state.lock().unwrap().config.link_host.clone();
+    let link_base = format!("{link_host}/v2.0/{collection}");
+    let loop_link = matches!(fault, Some(Fault::LoopLink));
+    finish(fault, paginate(items, &pairs, &link_base, key, loop_link))
+}
+
+async fn list_servers(
+    State(state): State<Arc<Mutex<Shared>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(_q): Query<HashMap<String, String>>,
+) -> Response {
+    let fault = match take_fault(&state, &method, &uri, "compute").await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let user = match authorize(&state, &headers, "compute") {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let pairs = query_pairs(&uri);
+    let all_tenants = pairs.iter().any(|(k, v)| k == "all_tenants" && v == "1");
+    if all_tenants && !user.admin {
+        return json_response(
+            StatusCode::FORBIDDEN,
+            json!({"forbidden": {"code": 403, "message": "Policy doesn't allow os_compute_api:servers:detail:get_all_tenants to be performed."}}),
+        );
+    }
+    let base = state.lock().unwrap().base.clone();
+    let link_base = format!("{base}/compute/v2.1/servers/detail");
+    let loop_link = matches!(fault, Some(Fault::LoopLink));
+    finish(
+        fault,
+        paginate(
+            snapshot_list(&state, "servers"),
+            &pairs,
+            &link_base,
+            "servers",
+            loop_link,
+        ),
+    )
+}

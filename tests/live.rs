@@ -1,0 +1,469 @@
+//! Live collection over real HTTP on 127.0.0.1, against a fake Keystone + Neutron + Nova:
+//! authentication paths, catalog, pagination, fields, errors and faults, and the
+//! `--save-snapshot` round trip.
+
+mod common;
+#[path = "common/fake_openstack.rs"]
+mod fake_openstack;
+
+use common::{driftmux, driftmux_env, temp_file, Run};
+use fake_openstack::{Config, FakeOpenStack, Fault};
+use serde_json::Value;
+
+const DEMO: &str = "examples/demo-cloud.json";
+
+fn demo() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(common::repo_path(DEMO)).unwrap()).unwrap()
+}
+
+fn start() -> FakeOpenStack {
+    FakeOpenStack::start(Config::new(demo()))
+}
+
+fn openrc(fake: &FakeOpenStack) -> Vec<(&'static str, String)> {
+    vec![
+        ("OS_AUTH_URL", fake.auth_url()),
+        ("OS_USERNAME", "admin".into()),
+        ("OS_PASSWORD", "canary-password-123".into()),
+        ("OS_PROJECT_NAME", "admin".into()),
+        ("OS_USER_DOMAIN_NAME", "Default".into()),
+        ("OS_PROJECT_DOMAIN_NAME", "Default".into()),
+        ("OS_REGION_NAME", "RegionOne".into()),
+    ]
+}
+
+fn run_live(fake: &FakeOpenStack, extra_env: &[(&str, &str)], args: &[&str]) -> Run {
+    let env = openrc(fake);
+    let mut pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pairs.extend_from_slice(extra_env);
+    let mut all = vec!["--openstack-sg-audit"];
+    if !args.contains(&"--retries") {
+        all.extend(["--retries", "2"]);
+    }
+    all.extend_from_slice(args);
+    driftmux_env(&all, &pairs)
+}
+
+fn findings(run: &Run) -> Value {
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    report["findings"].clone()
+}
+
+fn snapshot_findings() -> Value {
+    let run = driftmux(&["--snapshot", DEMO, "--format", "json", "--fail-on", "none"]);
+    findings(&run)
+}
+
+#[test]
+fn openrc_audit_matches_the_snapshot_audit() {
+    let fake = start();
+    let run = run_live(
+        &fake,
+        &[],
+        &[
+            "--format",
+            "json,md",
+            "--fail-on",
+            "none",
+            "--page-size",
+            "7",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("Errors: 0"), "{}", run.stdout);
+    assert_eq!(findings(&run), snapshot_findings());
+    // Pagination: limit on every list call, markers followed, hrefs' internal host ignored.
+    let rules = fake.requests("/network/v2.0/security-group-rules");
+    assert!(rules.len() > 5, "{rules:?}");
+    assert!(rules.iter().all(|r| r.contains("limit=7")), "{rules:?}");
+    assert!(
+        rules.iter().skip(1).all(|r| r.contains("marker=")),
+        "{rules:?}"
+    );
+    assert!(rules[0].contains("fields=remote_ip_prefix"), "{rules:?}");
+    // Never a project-filtered security-group listing (it would create default groups).
+    assert!(fake.requests("project_id=").is_empty());
+    let servers = fake.requests("/compute/v2.1/servers/detail");
+    assert!(
+        servers.iter().all(|r| r.contains("all_tenants=1")),
+        "{servers:?}"
+    );
+    // Progress in CI: one plain line per resource.
+    assert!(
+        run.stderr.contains("fetched 86 security_group_rules"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("canary"), "{}", run.stderr);
+}
+
+#[test]
+fn clouds_yaml_and_secure_yaml() {
+    let fake = start();
+    let dir = tempfile::tempdir().unwrap();
+    let clouds = dir.path().join("clouds.yaml");
+    std::fs::write(
+        &clouds,
+        format!(
+            "clouds:\n  lab:\n    auth:\n      auth_url: {}\n      username: admin\n      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: RegionOne\n  other:\n    auth:\n      auth_url: http://127.0.0.1:1\n",
+            fake.auth_url()
+        ),
+    )
+    .unwrap();
+    let secure = dir.path().join("secure.yaml");
+    std::fs::write(
+        &secure,
+        "clouds:\n  lab:\n    auth:\n      password: canary-password-123\n",
+    )
+    .unwrap();
+    let env = [
+        ("OS_CLIENT_CONFIG_FILE", clouds.to_str().unwrap()),
+        ("OS_CLIENT_SECURE_FILE", secure.to_str().unwrap()),
+    ];
+    let run = driftmux_env(
+        &[
+            "--openstack-sg-audit",
+            "--os-cloud",
+            "lab",
+            "--format",
+            "json",
+            "--fail-on",
+            "none",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert_eq!(report["inventory"]["cloud"], "lab");
+    // OS_CLOUD selects the same cloud.
+    let mut env2 = env.to_vec();
+    env2.push(("OS_CLOUD", "lab"));
+    let run = driftmux_env(
+        &[
+            "--openstack-sg-audit",
+            "--format",
+            "json",
+            "--fail-on",
+            "none",
+        ],
+        &env2,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn application_credential_auth() {
+    let fake = start();
+    let env = [
+        ("OS_AUTH_URL", fake.auth_url()),
+        ("OS_AUTH_TYPE", "v3applicationcredential".into()),
+        ("OS_APPLICATION_CREDENTIAL_ID", "appcred-1".into()),
+        (
+            "OS_APPLICATION_CREDENTIAL_SECRET",
+            "canary-appcred-secret".into(),
+        ),
+    ];
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = driftmux_env(
+        &[
+            "--openstack-sg-audit",
+            "--fail-on",
+            "none",
+            "--format",
+            "json",
+        ],
+        &pairs,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("canary") && !run.stdout.contains("canary"));
+}
+
+#[test]
+fn wrong_password_exits_3_with_keystones_message_and_no_secret() {
+    let fake = start();
+    let run = run_live(&fake, &[("OS_PASSWORD", "canary-wrong-password")], &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("authentication failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("The request you have made requires authentication."),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("canary"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_dir(run.out_dir.path()).unwrap().count(),
+        0,
+        "no report"
+    );
+}
+
+#[test]
+fn transient_5xx_is_retried_and_passes() {
+    let fake = start();
+    fake.fault(
+        "/network/v2.0/security-group-rules",
+        [Fault::Status(503), Fault::Status(502)],
+    );
+    fake.fault("/compute/v2.1/servers/detail", [Fault::Status(500)]);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+}
+
+#[test]
+fn persistent_5xx_on_rules_is_incomplete_never_a_pass() {
+    let fake = start();
+    fake.fault(
+        "/network/v2.0/security-group-rules",
+        vec![Fault::Status(500); 10],
+    );
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json,md"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stdout.contains("Errors: 1"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("security_group_rules"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("/network/v2.0/security-group-rules (HTTP 500)"),
+        "{}",
+        run.stdout
+    );
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert_eq!(report["gate"]["verdict"], "incomplete");
+    assert_eq!(report["errors"][0]["status"], 500);
+    // --allow-partial does not help: rules are required.
+    let fake = start();
+    fake.fault(
+        "/network/v2.0/security-group-rules",
+        vec![Fault::Status(500); 10],
+    );
+    assert_eq!(
+        run_live(&fake, &[], &["--fail-on", "none", "--allow-partial"]).code,
+        3
+    );
+}
+
+#[test]
+fn forbidden_servers_degrade_enrichment_and_allow_partial_lets_the_gate_decide() {
+    // A project-scoped (non-admin) user: Nova refuses all_tenants, Keystone refuses
+    // listing all projects (driftmux falls back to /v3/auth/projects).
+    let fake = start();
+    let env = [
+        ("OS_USERNAME", "tenant"),
+        ("OS_PASSWORD", "tenant-pass"),
+        ("OS_PROJECT_NAME", "datalab"),
+    ];
+    let run = run_live(&fake, &env, &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["resource"], "servers");
+    assert_eq!(errors[0]["status"], 403);
+    assert!(!fake.requests("/identity/v3/auth/projects").is_empty());
+    let run = run_live(
+        &fake,
+        &env,
+        &["--fail-on", "none", "--format", "json", "--allow-partial"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("Errors: 1"));
+    let run = run_live(&fake, &env, &["--allow-partial"]);
+    assert_eq!(
+        run.code, 1,
+        "the gate decides: the demo has new high findings"
+    );
+}
+
+#[test]
+fn token_revoked_mid_run_reauthenticates_once() {
+    let fake = start();
+    fake.fault("/network/v2.0/ports", [Fault::RevokeTokens]);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    assert!(fake.requests("/identity/v3/auth/tokens").len() >= 2);
+    // Revoked again after re-authentication: the second 401 is final.
+    let fake = start();
+    fake.fault(
+        "/network/v2.0/ports",
+        [Fault::RevokeTokens, Fault::RevokeTokens],
+    );
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert_eq!(report["errors"][0]["resource"], "ports");
+    assert_eq!(report["errors"][0]["status"], 401);
+}
+
+#[test]
+fn rate_limit_retry_after_is_honoured() {
+    let fake = start();
+    fake.fault("/network/v2.0/security-groups", [Fault::RetryAfter(1)]);
+    let started = std::time::Instant::now();
+    let run = run_live(&fake, &[], &["--fail-on", "none"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "waited for Retry-After"
+    );
+    assert_eq!(fake.requests("/network/v2.0/security-groups").len(), 2);
+}
+
+#[test]
+fn missing_address_group_extension_is_skipped_quietly() {
+    let mut config = Config::new(demo());
+    config.no_address_groups = true;
+    let fake = FakeOpenStack::start(config);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("Errors: 0"));
+}
+
+#[test]
+fn catalog_without_network_endpoint_exits_3() {
+    let mut config = Config::new(demo());
+    config.no_network_in_catalog = true;
+    let fake = FakeOpenStack::start(config);
+    let run = run_live(&fake, &[], &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no network (Neutron) endpoint"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn looping_next_link_is_detected() {
+    let fake = start();
+    fake.fault(
+        "/network/v2.0/security-group-rules",
+        [Fault::LoopLink, Fault::LoopLink, Fault::LoopLink],
+    );
+    let run = run_live(
+        &fake,
+        &[],
+        &["--fail-on", "none", "--page-size", "10", "--format", "json"],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert!(
+        report["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not advance"),
+        "{report}"
+    );
+}
+
+#[test]
+fn stalled_and_broken_responses_fail_closed() {
+    let fake = start();
+    fake.fault(
+        "/network/v2.0/ports",
+        vec![fake_openstack::Fault::Stall(std::time::Duration::from_secs(5)); 3],
+    );
+    let run = run_live(
+        &fake,
+        &[],
+        &[
+            "--fail-on",
+            "none",
+            "--timeout",
+            "1s",
+            "--retries",
+            "1",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert!(
+        report["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("timed out"),
+        "{report}"
+    );
+
+    let fake = start();
+    fake.fault("/network/v2.0/security-groups", vec![Fault::Garbage; 5]);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert!(
+        report["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid JSON"),
+        "{report}"
+    );
+
+    let fake = start();
+    fake.fault("/network/v2.0/security-group-rules", [Fault::Truncate]);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "a cut-off body is retried: {}", run.stderr);
+    assert_eq!(fake.requests("/network/v2.0/security-group-rules").len(), 2);
+}
+
+#[test]
+fn save_snapshot_round_trip_gives_identical_findings() {
+    let fake = start();
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("saved.json");
+    let run = run_live(
+        &fake,
+        &[],
+        &[
+            "--fail-on",
+            "none",
+            "--format",
+            "json",
+            "--save-snapshot",
+            snap.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let live = findings(&run);
+    let text = std::fs::read_to_string(&snap).unwrap();
+    assert!(
+        !text.contains("canary") && !text.contains("fake-token"),
+        "no secret in the snapshot"
+    );
+    let replay = driftmux(&[
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--format",
+        "json",
+        "--fail-on",
+        "none",
+    ]);
+    assert_eq!(replay.code, 0, "{}", replay.stderr);
+    assert_eq!(findings(&replay), live);
+}
+
+#[test]
+fn unreachable_keystone_exits_3() {
+    let env = [
+        ("OS_AUTH_URL", "http://127.0.0.1:9/v3"),
+        ("OS_USERNAME", "admin"),
+        ("OS_PASSWORD", "canary-password-123"),
+        ("OS_USER_DOMAIN_NAME", "Default"),
+    ];
+    let run = driftmux_env(&["--openstack-sg-audit", "--retries", "0"], &env);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("127.0.0.1:9"), "{}", run.stderr);
+    assert!(!run.stderr.contains("canary"));
+    let _ = temp_file;
+}

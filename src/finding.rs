@@ -199,7 +199,33 @@ pub struct Finding {
     pub status: ExposureStatus,
     pub used_by_ports: Vec<String>,
     pub used_by_servers: Vec<ServerRef>,
+    /// Whether a port using the group can be reached from outside the cloud.
+    pub reachable: Reachability,
+    /// Floating IPs of the ports using the group (sorted).
+    pub floating_ips: Vec<std::net::IpAddr>,
     pub fingerprint: Fingerprint,
+}
+
+/// Whether an exposure is reachable from the internet: a port using the group has a
+/// floating IP (IPv4 rules), a fixed IP on a `router:external` network, or (IPv6 rules) a
+/// global IPv6 address. Severity does not depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reachability {
+    Reachable,
+    NotReachable,
+    /// Ports, floating IPs or networks were not collected.
+    Unknown,
+}
+
+impl Reachability {
+    /// `true`, `false` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reachability::Reachable => "true",
+            Reachability::NotReachable => "false",
+            Reachability::Unknown => "unknown",
+        }
+    }
 }
 
 impl Finding {

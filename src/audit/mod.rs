@@ -74,7 +74,7 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
             .and_then(|g| g.project_id.as_deref())
             .or(rule.project_id.as_deref())
             .unwrap_or(UNKNOWN_PROJECT);
-        let used = usage.usage(&rule.security_group_id);
+        let used = usage.usage(&rule.security_group_id, rule.ethertype);
         findings.push(Finding {
             kind,
             severity: kind.severity(used.status),
@@ -96,6 +96,8 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
             status: used.status,
             used_by_ports: used.ports,
             used_by_servers: used.servers,
+            reachable: used.reachable,
+            floating_ips: used.floating_ips,
         });
     }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -213,6 +215,63 @@ mod tests {
         let none = by_rule("r-none");
         assert_eq!(none.status, ExposureStatus::Unused);
         assert_eq!(none.severity, Severity::Medium);
+    }
+
+    #[test]
+    fn reachability_from_floating_ips_external_networks_and_global_ipv6() {
+        let rule6 = |id: &str, g: &str| {
+            let mut r = ssh_rule(id, g);
+            r["ethertype"] = "IPv6".into();
+            r["remote_ip_prefix"] = "::/0".into();
+            r
+        };
+        let snap = serde_json::json!({
+            "security_group_rules": [ssh_rule("v4-fip", "g-fip"), ssh_rule("v4-ext", "g-ext"), ssh_rule("v4-none", "g-private"),
+                                     rule6("v6-global", "g-private"), rule6("v6-ula", "g-ula"), ssh_rule("unused", "g-unused")],
+            "ports": [
+                {"id": "p-fip", "security_groups": ["g-fip"], "network_id": "n-priv", "fixed_ips": [{"ip_address": "10.0.0.5"}]},
+                {"id": "p-ext", "security_groups": ["g-ext"], "network_id": "n-pub", "fixed_ips": [{"ip_address": "198.51.100.7"}]},
+                {"id": "p-priv", "security_groups": ["g-private"], "network_id": "n-priv", "fixed_ips": [{"ip_address": "10.0.0.6"}, {"ip_address": "2001:db8::6"}]},
+                {"id": "p-ula", "security_groups": ["g-ula"], "network_id": "n-priv", "fixed_ips": [{"ip_address": "fd00::6"}]}
+            ],
+            "floatingips": [{"id": "f1", "floating_ip_address": "203.0.113.9", "port_id": "p-fip"},
+                            {"id": "f2", "floating_ip_address": "203.0.113.10", "port_id": null}],
+            "networks": [{"id": "n-pub", "router:external": true}]
+        });
+        let r = audit(snap.clone());
+        let reach = |id: &str| {
+            let f = r.findings.iter().find(|f| f.rule.id == id).unwrap();
+            (
+                f.reachable,
+                f.floating_ips
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+            )
+        };
+        use crate::finding::Reachability::*;
+        assert_eq!(reach("v4-fip"), (Reachable, vec!["203.0.113.9".to_owned()]));
+        assert_eq!(reach("v4-ext").0, Reachable);
+        assert_eq!(
+            reach("v4-none").0,
+            NotReachable,
+            "IPv4 rule, private port, no floating IP"
+        );
+        assert_eq!(
+            reach("v6-global").0,
+            Reachable,
+            "same port has a global IPv6 address"
+        );
+        assert_eq!(reach("v6-ula").0, NotReachable);
+        assert_eq!(reach("unused").0, NotReachable);
+        // Without floating IPs or networks collected, an IPv4 exposure on a port is unknown.
+        let mut partial = snap;
+        partial.as_object_mut().unwrap().remove("floatingips");
+        let r = audit(partial);
+        let f = r.findings.iter().find(|f| f.rule.id == "v4-none").unwrap();
+        assert_eq!(f.reachable, Unknown);
+        let f = r.findings.iter().find(|f| f.rule.id == "unused").unwrap();
+        assert_eq!(f.reachable, NotReachable);
     }
 
     #[test]

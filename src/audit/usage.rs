@@ -4,15 +4,18 @@
 //! lookup instead of a scan (no rules x ports work). A group is active when any port lists
 //! it; its servers are the distinct `device_id`s of those ports owned by `compute:*`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 
-use crate::finding::{ExposureStatus, ServerRef};
-use crate::inventory::{Inventory, Server};
+use ipnet::IpNet;
+
+use crate::finding::{ExposureStatus, Reachability, ServerRef};
+use crate::inventory::{EtherType, Inventory, Port, Server};
 
 /// Ports and servers that use one group.
 #[derive(Debug, Default)]
 struct GroupUsage<'a> {
-    ports: Vec<&'a str>,
+    ports: Vec<&'a Port>,
     servers: Vec<&'a str>,
 }
 
@@ -22,12 +25,24 @@ pub struct Usage {
     pub status: ExposureStatus,
     pub ports: Vec<String>,
     pub servers: Vec<ServerRef>,
+    pub reachable: Reachability,
+    pub floating_ips: Vec<IpAddr>,
 }
 
 pub struct UsageIndex<'a> {
     /// `None` when ports were not collected.
     by_group: Option<HashMap<&'a str, GroupUsage<'a>>>,
     servers: HashMap<&'a str, &'a Server>,
+    /// Floating IP addresses by port id (`None`: floating IPs not collected).
+    floating: Option<HashMap<&'a str, Vec<IpAddr>>>,
+    /// `router:external` network ids (`None`: networks not collected).
+    external: Option<HashSet<&'a str>>,
+}
+
+/// IPv6 global unicast space.
+fn is_global_v6(ip: &IpAddr) -> bool {
+    let global: IpNet = "2000::/3".parse().expect("valid literal");
+    matches!(ip, IpAddr::V6(_)) && global.contains(ip)
 }
 
 impl<'a> UsageIndex<'a> {
@@ -42,15 +57,15 @@ impl<'a> UsageIndex<'a> {
                 });
                 for group in &port.security_groups {
                     let usage = by_group.entry(group.as_str()).or_default();
-                    usage.ports.push(&port.id);
+                    usage.ports.push(port);
                     if let Some(server) = server {
                         usage.servers.push(server);
                     }
                 }
             }
             for usage in by_group.values_mut() {
-                usage.ports.sort_unstable();
-                usage.ports.dedup();
+                usage.ports.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+                usage.ports.dedup_by(|a, b| a.id == b.id);
                 usage.servers.sort_unstable();
                 usage.servers.dedup();
             }
@@ -62,16 +77,80 @@ impl<'a> UsageIndex<'a> {
             .flatten()
             .map(|s| (s.id.as_str(), s))
             .collect();
-        UsageIndex { by_group, servers }
+        let floating = inventory.floating_ips.as_ref().map(|fips| {
+            let mut by_port: HashMap<&str, Vec<IpAddr>> = HashMap::new();
+            for fip in fips {
+                if let (Some(port), Some(addr)) = (fip.port_id.as_deref(), fip.address) {
+                    by_port.entry(port).or_default().push(addr);
+                }
+            }
+            by_port
+        });
+        let external = inventory.networks.as_ref().map(|nets| {
+            nets.iter()
+                .filter(|n| n.external)
+                .map(|n| n.id.as_str())
+                .collect()
+        });
+        UsageIndex {
+            by_group,
+            servers,
+            floating,
+            external,
+        }
     }
 
-    /// The usage of one group.
-    pub fn usage(&self, group_id: &str) -> Usage {
+    /// Whether any of `ports` is reachable from outside for a rule of `ethertype`.
+    fn reachability(&self, ports: &[&Port], ethertype: EtherType) -> (Reachability, Vec<IpAddr>) {
+        let mut fips: Vec<IpAddr> = ports
+            .iter()
+            .filter_map(|p| self.floating.as_ref()?.get(p.id.as_str()))
+            .flatten()
+            .copied()
+            .collect();
+        fips.sort_unstable();
+        fips.dedup();
+        let family = |ip: &IpAddr| match ethertype {
+            EtherType::IPv4 => ip.is_ipv4(),
+            EtherType::IPv6 => ip.is_ipv6(),
+        };
+        let reachable = ports.iter().any(|p| {
+            let on_external = self.external.as_ref().is_some_and(|ext| {
+                p.network_id.as_deref().is_some_and(|n| ext.contains(n))
+                    && p.fixed_ips.iter().any(family)
+            });
+            let by_address = match ethertype {
+                EtherType::IPv4 => self
+                    .floating
+                    .as_ref()
+                    .is_some_and(|f| f.contains_key(p.id.as_str())),
+                EtherType::IPv6 => p.fixed_ips.iter().any(is_global_v6),
+            };
+            on_external || by_address
+        });
+        let known = match ethertype {
+            EtherType::IPv4 => self.floating.is_some() && self.external.is_some(),
+            EtherType::IPv6 => self.external.is_some(),
+        };
+        let verdict = if reachable {
+            Reachability::Reachable
+        } else if known || ports.is_empty() {
+            Reachability::NotReachable
+        } else {
+            Reachability::Unknown
+        };
+        (verdict, fips)
+    }
+
+    /// The usage of one group, and its reachability for a rule of `ethertype`.
+    pub fn usage(&self, group_id: &str, ethertype: EtherType) -> Usage {
         let Some(by_group) = &self.by_group else {
             return Usage {
                 status: ExposureStatus::Unknown,
                 ports: Vec::new(),
                 servers: Vec::new(),
+                reachable: Reachability::Unknown,
+                floating_ips: Vec::new(),
             };
         };
         let Some(usage) = by_group.get(group_id) else {
@@ -79,8 +158,11 @@ impl<'a> UsageIndex<'a> {
                 status: ExposureStatus::Unused,
                 ports: Vec::new(),
                 servers: Vec::new(),
+                reachable: Reachability::NotReachable,
+                floating_ips: Vec::new(),
             };
         };
+        let (reachable, floating_ips) = self.reachability(&usage.ports, ethertype);
         let servers = usage
             .servers
             .iter()
@@ -100,8 +182,10 @@ impl<'a> UsageIndex<'a> {
             } else {
                 ExposureStatus::Active
             },
-            ports: usage.ports.iter().map(|&p| p.to_owned()).collect(),
+            ports: usage.ports.iter().map(|p| p.id.clone()).collect(),
             servers,
+            reachable,
+            floating_ips,
         }
     }
 }

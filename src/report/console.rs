@@ -7,14 +7,15 @@
 //! Errors: 0
 //!
 //! [project-a] total=12 critical=1 high=11 id=<project id>
-//!   - CRITICAL sg=default ports=all src=0.0.0.0/0 match=all_ports used_by=3
+//!   - CRITICAL sg=default ports=all src=0.0.0.0/0 match=all_ports used_by=3 reachable=true
 //!
 //! Gate: FAILED (fail-on high)
 //!   - 1 new finding(s) at or above high
 //!   new=1 escalated=0 unchanged=11 suppressed=0 fixed=2
 //!   NEW HIGH [project-a] sg=k8s-master ports=22 src=0.0.0.0/0 match=22/SSH fingerprint=...
 //! ```
-//! Critical and high counts are always shown; medium, low and info when non-zero. The gate
+//! `reachable` (true, false or unknown) extends the seed's line: whether a port using the
+//! group can be reached from the internet. Critical and high counts are always shown; medium, low and info when non-zero. The gate
 //! lists the findings that fail it (at most `MAX_LISTED`), then fixed entries and
 //! suppressions that need attention.
 
@@ -66,13 +67,14 @@ pub fn render(input: &ReportInput) -> String {
         for f in section.findings {
             let _ = writeln!(
                 out,
-                "  - {} sg={} ports={} src={} match={} used_by={}",
+                "  - {} sg={} ports={} src={} match={} used_by={} reachable={}",
                 f.severity.label(),
                 f.group_display(),
                 f.ports,
                 f.source,
                 f.matched.join(","),
-                f.used_by_ports.len()
+                f.used_by_ports.len(),
+                f.reachable.as_str()
             );
         }
     }

@@ -123,6 +123,9 @@ struct Metadata<'a> {
     used_by_ports: &'a [String],
     used_by_servers: Vec<ServerEntry<'a>>,
     exposure_status: &'static str,
+    /// `true`, `false`, or `"unknown"`.
+    internet_reachable: serde_json::Value,
+    floating_ips: Vec<String>,
     rule_id: &'a str,
     rule_project_id: Option<&'a str>,
     direction: &'static str,
@@ -321,6 +324,12 @@ pub(crate) fn finding<'a>(
                 })
                 .collect(),
             exposure_status: f.status.as_str(),
+            internet_reachable: match f.reachable {
+                crate::finding::Reachability::Reachable => true.into(),
+                crate::finding::Reachability::NotReachable => false.into(),
+                crate::finding::Reachability::Unknown => "unknown".into(),
+            },
+            floating_ips: f.floating_ips.iter().map(ToString::to_string).collect(),
             rule_id: &f.rule.id,
             rule_project_id: f.rule.project_id.as_deref(),
             direction: "ingress",

@@ -60,13 +60,13 @@ pub fn render(input: &ReportInput) -> String {
         }
         let _ = writeln!(
             out,
-            "\n| Severity | Security group | Protocol | Ports | Source | Match | Used by ports | Used by servers | Rule ID |"
+            "\n| Severity | Security group | Protocol | Ports | Source | Match | Used by ports | Used by servers | Rule ID | Internet reachable |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---:|---:|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---:|---:|---|---|");
         for f in section.findings {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 f.severity.label(),
                 cell(f.group_display()),
                 f.rule.protocol,
@@ -75,7 +75,8 @@ pub fn render(input: &ReportInput) -> String {
                 cell(&f.matched.join(", ")),
                 f.used_by_ports.len(),
                 f.used_by_servers.len(),
-                cell(&f.rule.id)
+                cell(&f.rule.id),
+                reachable(f.reachable)
             );
         }
     }
@@ -206,6 +207,14 @@ fn gate_section(input: &ReportInput, out: &mut String) {
         }
     }
     out.push('\n');
+}
+
+fn reachable(r: crate::finding::Reachability) -> &'static str {
+    match r {
+        crate::finding::Reachability::Reachable => "**yes**",
+        crate::finding::Reachability::NotReachable => "no",
+        crate::finding::Reachability::Unknown => "unknown",
+    }
 }
 
 /// Escapes text for a Markdown table cell.

@@ -367,6 +367,63 @@ fn looping_next_link_is_detected() {
 }
 
 #[test]
+fn empty_last_page_and_restarted_listing() {
+    // 86 rules, pages of 43: two full pages, then an empty one without a next link.
+    let fake = start();
+    let run = run_live(
+        &fake,
+        &[],
+        &["--fail-on", "none", "--format", "json", "--page-size", "43"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(fake.requests("/network/v2.0/security-group-rules").len(), 3);
+    assert_eq!(findings(&run), snapshot_findings());
+    // The marker was deleted between two pages: Neutron restarts from the first page;
+    // driftmux notices the repeated ids and reads the listing again, once.
+    let fake = start();
+    fake.fault(
+        "/network/v2.0/security-group-rules",
+        [Fault::Stall(std::time::Duration::ZERO), Fault::DropMarker],
+    );
+    let run = run_live(
+        &fake,
+        &[],
+        &["--fail-on", "none", "--format", "json", "--page-size", "20"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    assert_eq!(
+        fake.requests("/network/v2.0/security-group-rules").len(),
+        2 + 5
+    );
+    // It keeps restarting: an error, not a loop.
+    let fake = start();
+    fake.fault(
+        "/network/v2.0/security-group-rules",
+        [
+            Fault::Stall(std::time::Duration::ZERO),
+            Fault::DropMarker,
+            Fault::Stall(std::time::Duration::ZERO),
+            Fault::DropMarker,
+        ],
+    );
+    let run = run_live(
+        &fake,
+        &[],
+        &["--fail-on", "none", "--format", "json", "--page-size", "20"],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert!(
+        report["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("twice"),
+        "{report}"
+    );
+}
+
+#[test]
 fn stalled_and_broken_responses_fail_closed() {
     let fake = start();
     fake.fault(

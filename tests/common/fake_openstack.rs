@@ -39,6 +39,8 @@ pub enum Fault {
     RevokeTokens,
     /// Make the next link point back at the same page.
     LoopLink,
+    /// Treat the request's marker as deleted: Neutron then restarts from the first page.
+    DropMarker,
 }
 
 #[derive(Clone)]
@@ -459,6 +461,7 @@ fn decode(s: &str) -> String {
 fn paginate(
     items: Vec<Value>,
     pairs: &[(String, String)],
+    drop_marker: bool,
     link_base: &str,
     key: &str,
     loop_link: bool,
@@ -472,7 +475,8 @@ fn paginate(
     let marker = pairs
         .iter()
         .find(|(k, _)| k == "marker")
-        .map(|(_, v)| v.clone());
+        .map(|(_, v)| v.clone())
+        .filter(|_| !drop_marker);
     let fields: Vec<&str> = pairs
         .iter()
         .filter(|(k, _)| k == "fields")
@@ -582,7 +586,11 @@ async fn list_neutron(
     let link_host = state.lock().unwrap().config.link_host.clone();
     let link_base = format!("{link_host}/v2.0/{collection}");
     let loop_link = matches!(fault, Some(Fault::LoopLink));
-    finish(fault, paginate(items, &pairs, &link_base, key, loop_link))
+    let drop_marker = matches!(fault, Some(Fault::DropMarker));
+    finish(
+        fault,
+        paginate(items, &pairs, drop_marker, &link_base, key, loop_link),
+    )
 }
 
 async fn list_servers(
@@ -611,11 +619,13 @@ async fn list_servers(
     let base = state.lock().unwrap().base.clone();
     let link_base = format!("{base}/compute/v2.1/servers/detail");
     let loop_link = matches!(fault, Some(Fault::LoopLink));
+    let drop_marker = matches!(fault, Some(Fault::DropMarker));
     finish(
         fault,
         paginate(
             snapshot_list(&state, "servers"),
             &pairs,
+            drop_marker,
             &link_base,
             "servers",
             loop_link,

@@ -89,7 +89,8 @@ pub struct Cli {
 
     /// Report formats, repeatable or comma-separated [default: markdown,json].
     ///
-    /// Files: DIR/driftmux-openstack-neutron-security-groups.{md,json,csv,sarif,junit.xml}.
+    /// Files: DIR/driftmux-openstack-neutron-security-groups.{md,json,csv,sarif,junit.xml,
+    /// codequality.json}.
     #[arg(
         long,
         value_enum,
@@ -170,6 +171,8 @@ pub enum FormatArg {
     Csv,
     Sarif,
     Junit,
+    /// GitLab Code Quality.
+    Codequality,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -190,6 +193,7 @@ impl From<FormatArg> for Format {
             FormatArg::Csv => Format::Csv,
             FormatArg::Sarif => Format::Sarif,
             FormatArg::Junit => Format::Junit,
+            FormatArg::Codequality => Format::CodeQuality,
         }
     }
 }
@@ -265,11 +269,12 @@ impl RunConfig {
             Some(path) => Some((display_path(path), suppressions::load(path)?)),
             None => None,
         };
-        let sarif_location = if formats.contains(&Format::Sarif) {
-            Some(sarif_location(&cli)?)
-        } else {
-            None
-        };
+        let sarif_location =
+            if formats.contains(&Format::Sarif) || formats.contains(&Format::CodeQuality) {
+                Some(sarif_location(&cli)?)
+            } else {
+                None
+            };
         let input = match cli.snapshot.clone() {
             Some(path) => Input::Snapshot(path),
             None => Input::Live(Box::new(live_input(&cli)?)),
@@ -339,8 +344,8 @@ fn sarif_location(cli: &Cli) -> Result<String, Error> {
         .map(display_path)
         .ok_or_else(|| {
             Error::Usage(
-                "--format sarif needs a repository file for result locations: pass --baseline, \
-                 --suppressions or --sarif-location PATH"
+                "--format sarif and codequality need a repository file for result locations: \
+                 pass --baseline, --suppressions or --sarif-location PATH"
                     .into(),
             )
         })

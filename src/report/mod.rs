@@ -3,6 +3,7 @@
 //! Every renderer is a pure function to a `String`; writing files (atomically) is the CLI's
 //! job. Findings arrive sorted, so every format is deterministic.
 
+pub mod codequality;
 pub mod console;
 pub mod csv;
 pub mod json;
@@ -25,6 +26,7 @@ pub enum Format {
     Csv,
     Sarif,
     Junit,
+    CodeQuality,
 }
 
 impl Format {
@@ -35,6 +37,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Sarif => "sarif",
             Format::Junit => "junit.xml",
+            Format::CodeQuality => "codequality.json",
         }
     }
 
@@ -49,6 +52,7 @@ impl Format {
             Format::Csv => csv::render(input),
             Format::Sarif => sarif::render(input),
             Format::Junit => junit::render(input),
+            Format::CodeQuality => codequality::render(input),
         }
     }
 }
@@ -56,7 +60,7 @@ impl Format {
 /// Format-specific options from the command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReportOptions {
-    /// The repository-relative file every SARIF result points at.
+    /// The repository-relative file every SARIF result and Code Quality issue points at.
     pub sarif_location: Option<String>,
     /// Include suppressed results in SARIF (with `suppressions`).
     pub sarif_include_suppressed: bool,

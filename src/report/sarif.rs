@@ -71,7 +71,7 @@ fn rule_key(f: &Finding) -> RuleKey {
 }
 
 /// `5900-5999/VNC` → `5900-5999-vnc`.
-fn slug(text: &str) -> String {
+pub(crate) fn slug(text: &str) -> String {
     let mut out = String::new();
     for c in text.chars() {
         if c.is_ascii_alphanumeric() {

@@ -74,6 +74,11 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000), help_heading = "Input")]
     pub page_size: u32,
 
+    /// Log every API request (method, URL, status, time) and retry to stderr. Never a
+    /// header or body: no token or password is ever printed.
+    #[arg(long, short, help_heading = "Input")]
+    pub verbose: bool,
+
     /// Do not verify TLS certificates (prints a warning). Prefer `cacert` in clouds.yaml.
     #[arg(long, help_heading = "Input")]
     pub insecure: bool,
@@ -320,6 +325,7 @@ fn live_input(cli: &Cli) -> Result<LiveInput, Error> {
             timeout: cli.timeout,
             retries: cli.retries,
             page_size: cli.page_size as usize,
+            verbose: cli.verbose,
             ..ClientSettings::default()
         },
         warnings,

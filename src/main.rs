@@ -75,6 +75,16 @@ fn collect_live(live: &LiveInput, quiet: bool) -> Result<Inventory, Error> {
     for warning in &live.warnings {
         eprintln!("driftmux: warning: {warning}");
     }
+    if live.settings.verbose {
+        eprintln!(
+            "driftmux: using {}: {} at {}, region {}, interface {}",
+            live.cloud.origin,
+            live.cloud.auth.describe(),
+            live.cloud.auth_url,
+            live.cloud.region.as_deref().unwrap_or("(any)"),
+            live.cloud.interface
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -63,6 +63,8 @@ pub struct Config {
     pub no_address_groups: bool,
     /// Host written into pagination hrefs (as behind a proxy): never reachable.
     pub link_host: String,
+    /// Tokens valid from the start (for token authentication), and their user's name.
+    pub preset_tokens: HashMap<String, String>,
 }
 
 impl Config {
@@ -90,6 +92,7 @@ impl Config {
             no_network_in_catalog: false,
             no_address_groups: false,
             link_host: "http://neutron.internal.invalid:9696".into(),
+            preset_tokens: HashMap::from([("canary-token-4242".to_owned(), "admin".to_owned())]),
         }
     }
 }
@@ -112,9 +115,17 @@ pub struct FakeOpenStack {
 impl FakeOpenStack {
     /// Starts the server on 127.0.0.1 (a random port) in a background thread.
     pub fn start(config: Config) -> FakeOpenStack {
+        let tokens = config
+            .preset_tokens
+            .iter()
+            .filter_map(|(t, name)| {
+                let user = config.users.iter().find(|u| &u.name == name)?.clone();
+                Some((t.clone(), user))
+            })
+            .collect();
         let state = Arc::new(Mutex::new(Shared {
             config,
-            tokens: HashMap::new(),
+            tokens,
             token_counter: 0,
             faults: Vec::new(),
             log: Vec::new(),

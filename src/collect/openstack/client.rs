@@ -35,6 +35,9 @@ pub struct ClientSettings {
     pub max_retry_after: Duration,
     /// First backoff delay (doubled each retry, plus jitter).
     pub backoff: Duration,
+    /// Log every request (method, URL, status, time) and retry to stderr. Never a header
+    /// or a body: no token or password can appear.
+    pub verbose: bool,
 }
 
 impl Default for ClientSettings {
@@ -47,6 +50,7 @@ impl Default for ClientSettings {
             max_page_bytes: 256 << 20,
             max_retry_after: Duration::from_secs(60),
             backoff: Duration::from_millis(500),
+            verbose: false,
         }
     }
 }
@@ -192,6 +196,7 @@ impl Session {
                 (guard.0, guard.1.clone())
             };
             self.requests.fetch_add(1, Ordering::Relaxed);
+            let started = std::time::Instant::now();
             let sent = self
                 .http
                 .get(url)
@@ -200,6 +205,17 @@ impl Session {
                 .headers(headers.clone())
                 .send()
                 .await;
+            if self.settings.verbose {
+                let outcome = match &sent {
+                    Ok(r) => format!("HTTP {}", r.status().as_u16()),
+                    Err(e) => describe(e),
+                };
+                eprintln!(
+                    "driftmux: GET {url} -> {outcome} ({} ms, attempt {})",
+                    started.elapsed().as_millis(),
+                    attempt + 1
+                );
+            }
             let retry_in = match sent {
                 Err(e) => {
                     let message = describe(&e);
@@ -231,6 +247,9 @@ impl Session {
                         }
                     } else if status == StatusCode::UNAUTHORIZED && !reauthenticated {
                         reauthenticated = true;
+                        if self.settings.verbose {
+                            eprintln!("driftmux: {url}: HTTP 401, re-authenticating once");
+                        }
                         self.reauthenticate(generation).await?;
                         continue;
                     } else if status == StatusCode::TOO_MANY_REQUESTS
@@ -258,6 +277,9 @@ impl Session {
                 }
             };
             attempt += 1;
+            if self.settings.verbose {
+                eprintln!("driftmux: retrying {url} in {} ms", retry_in.as_millis());
+            }
             tokio::time::sleep(retry_in).await;
         }
     }
@@ -460,6 +482,16 @@ async fn authenticate(
             .body(body.clone())
             .send()
             .await;
+        if settings.verbose {
+            let outcome = match &sent {
+                Ok(r) => format!("HTTP {}", r.status().as_u16()),
+                Err(e) => describe(e),
+            };
+            eprintln!(
+                "driftmux: POST {url} -> {outcome} (attempt {})",
+                attempt + 1
+            );
+        }
         let retryable = match sent {
             Err(e) => format!("{url}: {}", describe(&e)),
             Ok(resp) => {

@@ -54,6 +54,41 @@ pub enum AuthMethod {
     },
 }
 
+impl AuthMethod {
+    /// What kind of credentials, for whom: safe to print (never the secret).
+    pub fn describe(&self) -> String {
+        let user = |u: &UserRef| match u {
+            UserRef::Id(id) => format!("user id {id}"),
+            UserRef::Name { name, .. } => format!("user {name}"),
+        };
+        let scope = |s: &Scope| match s {
+            Scope::Project {
+                project: NameOrId::Id(p),
+                ..
+            } => format!("project id {p}"),
+            Scope::Project {
+                project: NameOrId::Name(p),
+                ..
+            } => format!("project {p}"),
+            Scope::Domain(_) => "domain scope".to_owned(),
+            Scope::System => "system scope".to_owned(),
+            Scope::Unscoped => "unscoped".to_owned(),
+        };
+        match self {
+            AuthMethod::Password {
+                user: u, scope: s, ..
+            } => {
+                format!("password, {}, {}", user(u), scope(s))
+            }
+            AuthMethod::ApplicationCredential { id, name, .. } => format!(
+                "application credential {}",
+                id.as_deref().or(name.as_deref()).unwrap_or("?")
+            ),
+            AuthMethod::Token { scope: s, .. } => format!("token, {}", scope(s)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserRef {
     Id(String),

@@ -74,6 +74,10 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000), help_heading = "Input")]
     pub page_size: u32,
 
+    /// Refuse API responses larger than this many bytes (default 256 MiB).
+    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20, hide = true)]
+    pub max_page_bytes: usize,
+
     /// Log every API request (method, URL, status, time) and retry to stderr. Never a
     /// header or body: no token or password is ever printed.
     #[arg(long, short, help_heading = "Input")]
@@ -326,6 +330,7 @@ fn live_input(cli: &Cli) -> Result<LiveInput, Error> {
             retries: cli.retries,
             page_size: cli.page_size as usize,
             verbose: cli.verbose,
+            max_page_bytes: cli.max_page_bytes,
             ..ClientSettings::default()
         },
         warnings,

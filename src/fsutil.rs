@@ -24,12 +24,32 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     };
     tmp.as_file().set_permissions(permissions)?;
     tmp.as_file().sync_all()?;
+    crash_point(path);
     tmp.persist(path).map_err(|e| e.error)?;
     if let Ok(d) = File::open(dir) {
         // Makes the rename durable; not every filesystem supports syncing a directory.
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Test builds only: `DRIFTMUX_TEST_CRASH_BEFORE_RENAME=SUFFIX` kills the process (abort,
+/// like a SIGKILL: no destructor runs) when writing a file whose name ends with SUFFIX, after
+/// the new content is written and synced but before the rename: the worst moment for a
+/// non-atomic writer. Compiled out of release builds.
+fn crash_point(path: &Path) {
+    #[cfg(debug_assertions)]
+    if let Some(suffix) = std::env::var_os("DRIFTMUX_TEST_CRASH_BEFORE_RENAME") {
+        if path
+            .as_os_str()
+            .to_string_lossy()
+            .ends_with(&*suffix.to_string_lossy())
+        {
+            std::process::abort();
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = path;
 }
 
 #[cfg(unix)]

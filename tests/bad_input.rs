@@ -234,8 +234,43 @@ const SUPPRESSION_CASES: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// clouds.yaml (and clouds.json) files, used through OS_CLIENT_CONFIG_FILE with --os-cloud lab.
+const CLOUDS_CASES: &[(&str, &[&str])] = &[
+    ("clouds-no-auth-url.yaml", &["missing auth.auth_url"]),
+    ("clouds-not-a-map.yaml", &["mapping with a `clouds` key"]),
+    (
+        "clouds-clouds-not-a-map.yaml",
+        &["`clouds` must be a mapping"],
+    ),
+    ("clouds-invalid-yaml.yaml", &["invalid YAML", "line 4"]),
+    (
+        "clouds-unknown-auth-type.yaml",
+        &["auth_type", "v3oidcpassword"],
+    ),
+    ("clouds-identity-v2.yaml", &["identity_api_version 2"]),
+    ("clouds-no-password.yaml", &["missing auth.password"]),
+    (
+        "clouds-no-user-domain.yaml",
+        &["missing auth.user_domain_name"],
+    ),
+    (
+        "clouds-project-name-without-domain.yaml",
+        &["missing auth.project_domain_name"],
+    ),
+    ("clouds-truncated.json", &["invalid JSON", "line 1"]),
+    ("clouds-garbage.yaml", &["UTF-8"]),
+    (
+        "clouds-no-such-cloud.yaml",
+        &["cloud \"lab\" is not in", "other"],
+    ),
+];
+
 fn assert_input_error(args: &[&str], file: &str, fragments: &[&str]) {
-    let run = driftmux(args);
+    assert_input_error_env(args, &[], file, fragments);
+}
+
+fn assert_input_error_env(args: &[&str], env: &[(&str, &str)], file: &str, fragments: &[&str]) {
+    let run = common::driftmux_env(args, env);
     assert_eq!(run.code, 2, "{file}: expected exit 2\n{}", run.stderr);
     assert!(
         !run.stderr.contains("panicked"),
@@ -328,12 +363,29 @@ fn every_bad_suppression_file_exits_2_naming_file_and_entry() {
 }
 
 #[test]
+fn every_bad_clouds_yaml_exits_2_naming_file_and_key_without_secrets() {
+    for (file, fragments) in CLOUDS_CASES {
+        let path = common::repo_path(&format!("tests/bad-input/{file}"));
+        let path = path.to_str().unwrap();
+        assert_input_error_env(
+            &["--openstack-sg-audit", "--os-cloud", "lab"],
+            &[("OS_CLIENT_CONFIG_FILE", path)],
+            file,
+            fragments,
+        );
+        let run = common::driftmux_env(&["--os-cloud", "lab"], &[("OS_CLIENT_CONFIG_FILE", path)]);
+        assert!(!run.stderr.contains("canary"), "{file}: {}", run.stderr);
+    }
+}
+
+#[test]
 fn the_corpus_has_no_untested_file() {
     let mut listed: Vec<&str> = SNAPSHOT_CASES
         .iter()
         .chain(POLICY_CASES)
         .chain(BASELINE_CASES)
         .chain(SUPPRESSION_CASES)
+        .chain(CLOUDS_CASES)
         .map(|(f, _)| *f)
         .collect();
     listed.sort();

@@ -468,6 +468,30 @@ fn stalled_and_broken_responses_fail_closed() {
     );
 
     let fake = start();
+    fake.fault("/network/v2.0/ports", [Fault::Huge]);
+    let run = run_live(
+        &fake,
+        &[],
+        &[
+            "--fail-on",
+            "none",
+            "--format",
+            "json",
+            "--max-page-bytes",
+            "1048576",
+        ],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert!(
+        report["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than"),
+        "{report}"
+    );
+
+    let fake = start();
     fake.fault("/network/v2.0/security-group-rules", [Fault::Truncate]);
     let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
     assert_eq!(run.code, 0, "a cut-off body is retried: {}", run.stderr);
@@ -523,4 +547,44 @@ fn unreachable_keystone_exits_3() {
     assert!(run.stderr.contains("127.0.0.1:9"), "{}", run.stderr);
     assert!(!run.stderr.contains("canary"));
     let _ = temp_file;
+}
+
+#[test]
+fn tls_with_a_self_signed_ca() {
+    let (fake, ca_pem) = FakeOpenStack::start_tls(Config::new(demo()));
+    assert!(fake.auth_url().starts_with("https://127.0.0.1:"));
+    // Without the CA: the certificate is refused, nothing is audited.
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--retries", "0"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        run.stderr
+    );
+    // With the CA (OS_CACERT, as openrc files set it): verified, and the audit completes.
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &ca_pem).unwrap();
+    let run = run_live(
+        &fake,
+        &[("OS_CACERT", ca.to_str().unwrap())],
+        &["--fail-on", "none", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    // --insecure: works, with a warning.
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--insecure"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("warning: --insecure: TLS certificate verification is OFF"),
+        "{}",
+        run.stderr
+    );
+    // A cacert that is not a certificate: a configuration error.
+    std::fs::write(&ca, "not a certificate").unwrap();
+    let run = run_live(&fake, &[("OS_CACERT", ca.to_str().unwrap())], &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("cacert"), "{}", run.stderr);
 }

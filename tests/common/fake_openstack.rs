@@ -41,6 +41,8 @@ pub enum Fault {
     LoopLink,
     /// Treat the request's marker as deleted: Neutron then restarts from the first page.
     DropMarker,
+    /// A 3 MiB page (larger than the bound the tests set with --max-page-bytes).
+    Huge,
 }
 
 #[derive(Clone)]
@@ -257,22 +259,28 @@ fn finish(fault: Option<Fault>, body: Value) -> Response {
         Some(Fault::Truncate) => {
             let text = body.to_string();
             let half = text[..text.len() / 2].to_owned();
-            // Declare the full length, send half: the client sees the connection cut.
-            let stream = futures_once(half);
+            // Half the body, then the stream fails: the connection is cut mid-body.
+            let chunks: Vec<Result<String, std::io::Error>> =
+                vec![Ok(half), Err(std::io::Error::other("connection reset"))];
             Response::builder()
                 .status(200)
                 .header("content-type", "application/json")
-                .header("content-length", text.len().to_string())
-                .body(stream)
+                .body(Body::from_stream(futures_util::stream::iter(chunks)))
                 .unwrap()
         }
         Some(Fault::Garbage) => (StatusCode::OK, "<html>proxy error</html>").into_response(),
+        Some(Fault::Huge) => {
+            // The normal page padded to 3 MiB (tests lower the bound to 1 MiB).
+            let mut text = body.to_string();
+            text.push_str(&" ".repeat(3 << 20));
+            json_response_text(text)
+        }
         _ => json_response(StatusCode::OK, body),
     }
 }
 
-fn futures_once(text: String) -> Body {
-    Body::from(text)
+fn json_response_text(text: String) -> Response {
+    (StatusCode::OK, [("content-type", "application/json")], text).into_response()
 }
 
 async fn issue_token(
@@ -642,4 +650,72 @@ async fn list_servers(
             loop_link,
         ),
     )
+}
+
+/// The same fake OpenStack behind TLS: a certificate for 127.0.0.1 signed by a fresh CA.
+/// Returns the server (its `base` is the https URL) and the CA certificate (PEM).
+impl FakeOpenStack {
+    pub fn start_tls(config: Config) -> (FakeOpenStack, String) {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        use tokio_rustls::rustls;
+
+        let plain = FakeOpenStack::start(config);
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        let server_config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
+        let backend = plain.base.trim_start_matches("http://").to_owned();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                loop {
+                    let Ok((tcp, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let acceptor = acceptor.clone();
+                    let backend = backend.clone();
+                    tokio::spawn(async move {
+                        // A client that rejects the certificate aborts the handshake: fine.
+                        let Ok(mut tls) = acceptor.accept(tcp).await else {
+                            return;
+                        };
+                        let Ok(mut up) = tokio::net::TcpStream::connect(backend).await else {
+                            return;
+                        };
+                        let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+                    });
+                }
+            });
+        });
+        let addr = rx.recv().unwrap();
+        let base = format!("https://{addr}");
+        plain.state.lock().unwrap().base = base.clone();
+        (
+            FakeOpenStack {
+                base,
+                state: plain.state,
+            },
+            ca.pem(),
+        )
+    }
 }

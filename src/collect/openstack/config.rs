@@ -459,7 +459,7 @@ fn to_cloud_config(
 ) -> Result<CloudConfig, ConfigError> {
     let missing = |what: &str| {
         ConfigError(format!(
-            "incomplete credentials in {origin}: {what} is missing"
+            "incomplete credentials in {origin}: missing {what}"
         ))
     };
     if let Some(v) = string(entry, "identity_api_version") {

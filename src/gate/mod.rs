@@ -14,7 +14,7 @@ pub mod suppressions;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use jiff::Timestamp;
+pub use jiff::Timestamp;
 
 use crate::audit::AuditReport;
 use crate::finding::Severity;

@@ -314,26 +314,24 @@ fn searched(lookup: &Lookup, env_var: &str, names: &[&str]) -> String {
 fn read_clouds(path: &Path) -> Result<Map<String, Value>, ConfigError> {
     let err = |m: String| ConfigError(format!("{}: {m}", path.display()));
     let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-    let value: Value = if path.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text).map_err(|e| {
-            err(format!(
-                "invalid JSON at line {} column {}",
-                e.line(),
-                e.column()
-            ))
+    parse_clouds(&text, path.extension().is_some_and(|e| e == "json")).map_err(err)
+}
+
+/// Parses clouds.yaml / secure.yaml (or their JSON form) into the `clouds` map.
+pub fn parse_clouds(text: &str, json: bool) -> Result<Map<String, Value>, String> {
+    let value: Value = if json {
+        serde_json::from_str(text).map_err(|e| {
+            format!("invalid JSON at line {} column {}", e.line(), e.column())
         })?
     } else if text.trim().is_empty() {
         Value::Null
     } else {
-        serde_saphyr::from_str(&text).map_err(|e| {
+        serde_saphyr::from_str(text).map_err(|e| {
             // The first line holds the position and the kind of error; the rest quotes the
             // file, which may hold secrets.
             let first = e.to_string();
             let first = first.lines().next().unwrap_or("invalid YAML").to_owned();
-            err(format!(
-                "invalid YAML: {}",
-                first.trim_start_matches("error: ")
-            ))
+            format!("invalid YAML: {}", first.trim_start_matches("error: "))
         })?
     };
     match value {
@@ -341,10 +339,15 @@ fn read_clouds(path: &Path) -> Result<Map<String, Value>, ConfigError> {
         Value::Object(mut top) => match top.remove("clouds") {
             Some(Value::Object(clouds)) => Ok(clouds),
             Some(Value::Null) | None => Ok(Map::new()),
-            Some(_) => Err(err("`clouds` must be a mapping of cloud names".into())),
+            Some(_) => Err("`clouds` must be a mapping of cloud names".into()),
         },
-        _ => Err(err("expected a mapping with a `clouds` key".into())),
+        _ => Err("expected a mapping with a `clouds` key".into()),
     }
+}
+
+/// Resolves one cloud entry (as parsed from clouds.yaml) into a `CloudConfig`.
+pub fn cloud_from_entry(name: &str, entry: &Value) -> Result<CloudConfig, ConfigError> {
+    to_cloud_config(Some(name.to_owned()), format!("cloud {name:?}"), entry)
 }
 
 fn deep_merge(target: &mut Value, overlay: Value) {

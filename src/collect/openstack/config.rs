@@ -326,13 +326,7 @@ pub fn parse_clouds(text: &str, json: bool) -> Result<Map<String, Value>, String
     } else if text.trim().is_empty() {
         Value::Null
     } else {
-        serde_saphyr::from_str(text).map_err(|e| {
-            // The first line holds the position and the kind of error; the rest quotes the
-            // file, which may hold secrets.
-            let first = e.to_string();
-            let first = first.lines().next().unwrap_or("invalid YAML").to_owned();
-            format!("invalid YAML: {}", first.trim_start_matches("error: "))
-        })?
+        serde_saphyr::from_str(text).map_err(|e| yaml_error(&e.to_string()))?
     };
     match value {
         Value::Null => Ok(Map::new()),
@@ -342,6 +336,22 @@ pub fn parse_clouds(text: &str, json: bool) -> Result<Map<String, Value>, String
             Some(_) => Err("`clouds` must be a mapping of cloud names".into()),
         },
         _ => Err("expected a mapping with a `clouds` key".into()),
+    }
+}
+
+/// A YAML error reduced to its position and kind. The parser's message can quote the file
+/// (a snippet, or a key such as in "duplicate mapping key: ..."), and the file may hold a
+/// password: only "line L column C: <kind>" is kept, the kind cut at its first colon.
+fn yaml_error(message: &str) -> String {
+    let first = message.lines().next().unwrap_or_default();
+    let first = first.trim_start_matches("error: ");
+    let mut parts = first.splitn(3, ": ");
+    let position = parts.next().unwrap_or_default();
+    let kind = parts.next().unwrap_or("syntax error");
+    if position.starts_with("line ") {
+        format!("invalid YAML at {position}: {kind}")
+    } else {
+        "invalid YAML".to_owned()
     }
 }
 
@@ -602,3 +612,17 @@ pub fn v3_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod yaml_error_tests {
+    /// Regression (found by fuzzing, clouds_yaml target): a duplicate key quoted the key.
+    #[test]
+    fn yaml_errors_never_quote_the_file() {
+        let text = "clouds:\n  lab:\nhunter2-secret  lab:\n    x: 1\nhunter2-secret  lab:\n    x: 2\n";
+        let e = super::parse_clouds(text, false).unwrap_err();
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(e.starts_with("invalid YAML at line "), "{e}");
+        let e = super::parse_clouds("clouds:\n  lab:\n    password: \"hunter2\n", false).unwrap_err();
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+}

@@ -1,0 +1,207 @@
+//! A fast fake Keystone + Neutron + Nova for benchmarks: serves a snapshot's lists with real
+//! pagination (`limit`, `marker`, `*_links`, an empty last page when the total is a multiple
+//! of the limit) and `fields=`, rendering each distinct page once and then serving it from
+//! memory, so the server is not the bottleneck. Counts requests and bytes (`GET /_stats`,
+//! `POST /_reset`). Listens on 127.0.0.1 only and prints its port.
+//!
+//! `cargo run --release --example bench-server -- SNAPSHOT.json`
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Map, Value};
+
+struct Collection {
+    key: &'static str,
+    items: Vec<Value>,
+    index: HashMap<String, usize>,
+}
+
+struct Server {
+    base: String,
+    collections: HashMap<&'static str, Collection>,
+    cache: RwLock<HashMap<String, Bytes>>,
+    requests: AtomicU64,
+    bytes: AtomicU64,
+}
+
+fn collection(snapshot: &mut Value, snap_key: &str, key: &'static str) -> Collection {
+    let mut items: Vec<Value> = snapshot
+        .get_mut(snap_key)
+        .and_then(|v| v.as_array_mut())
+        .map(std::mem::take)
+        .unwrap_or_default();
+    items.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    let index = items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v["id"].as_str().unwrap_or_default().to_owned(), i))
+        .collect();
+    Collection { key, items, index }
+}
+
+impl Server {
+    fn page(&self, name: &str, uri: &Uri) -> Option<Bytes> {
+        let cache_key = format!("{name}?{}", uri.query().unwrap_or(""));
+        if let Some(hit) = self.cache.read().unwrap().get(&cache_key) {
+            return Some(hit.clone());
+        }
+        let c = self.collections.get(name)?;
+        let mut limit = None;
+        let mut marker = None;
+        let mut fields = Vec::new();
+        let mut external = None;
+        for pair in uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match k {
+                "limit" => limit = v.parse::<usize>().ok(),
+                "marker" => marker = Some(v.to_owned()),
+                "fields" => fields.push(v.to_owned()),
+                "router:external" | "router%3Aexternal" => external = Some(v == "true" || v == "True"),
+                _ => {}
+            }
+        }
+        let start = marker.as_ref().and_then(|m| c.index.get(m)).map_or(0, |i| i + 1);
+        let mut page = Vec::new();
+        let mut i = start;
+        while i < c.items.len() && limit.is_none_or(|l| page.len() < l) {
+            let item = &c.items[i];
+            i += 1;
+            if let Some(want) = external {
+                if item["router:external"].as_bool().unwrap_or(false) != want {
+                    continue;
+                }
+            }
+            page.push(if fields.is_empty() {
+                item.clone()
+            } else {
+                let mut m = Map::new();
+                for f in &fields {
+                    let f = f.replace("%3A", ":");
+                    if let Some(v) = item.get(&f) {
+                        m.insert(f, v.clone());
+                    }
+                }
+                Value::Object(m)
+            });
+        }
+        let mut out = Map::new();
+        let full = limit.is_some_and(|l| page.len() == l);
+        let last_id = page.last().and_then(|p| p["id"].as_str().map(str::to_owned));
+        out.insert(c.key.to_owned(), Value::Array(page));
+        if let Some(l) = limit {
+            let mut links = Vec::new();
+            if full {
+                let keep: Vec<&str> = uri
+                    .query()
+                    .unwrap_or("")
+                    .split('&')
+                    .filter(|p| !p.starts_with("marker=") && !p.is_empty())
+                    .collect();
+                let path = if name == "servers-detail" {
+                    "compute/v2.1/servers/detail".to_owned()
+                } else {
+                    format!("network/v2.0/{name}")
+                };
+                links.push(json!({"rel": "next", "href": format!("{}/{path}?{}&marker={}", self.base, keep.join("&"), last_id.unwrap_or_default())}));
+            }
+            let _ = l;
+            out.insert(format!("{}_links", c.key), Value::Array(links));
+        }
+        let body = Bytes::from(serde_json::to_vec(&Value::Object(out)).unwrap());
+        self.cache.write().unwrap().insert(cache_key, body.clone());
+        Some(body)
+    }
+
+    fn answer(&self, body: Bytes) -> Response {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+        (StatusCode::OK, [("content-type", "application/json")], body).into_response()
+    }
+}
+
+async fn token(State(s): State<Arc<Server>>) -> Response {
+    s.requests.fetch_add(1, Ordering::Relaxed);
+    let base = &s.base;
+    let body = json!({"token": {"project": {"id": "admin"}, "roles": [{"name": "admin"}], "catalog": [
+        {"type": "identity", "endpoints": [{"interface": "public", "region_id": "RegionOne", "url": format!("{base}/identity/v3")}]},
+        {"type": "network", "endpoints": [{"interface": "public", "region_id": "RegionOne", "url": format!("{base}/network")}]},
+        {"type": "compute", "endpoints": [{"interface": "public", "region_id": "RegionOne", "url": format!("{base}/compute/v2.1")}]}]}});
+    (StatusCode::CREATED, [("x-subject-token", "bench-token"), ("content-type", "application/json")], body.to_string()).into_response()
+}
+
+async fn neutron(State(s): State<Arc<Server>>, Path(name): Path<String>, uri: Uri) -> Response {
+    match s.page(&name, &uri) {
+        Some(body) => s.answer(body),
+        None => (StatusCode::NOT_FOUND, "{\"NeutronError\": {\"message\": \"not found\"}}").into_response(),
+    }
+}
+
+async fn servers(State(s): State<Arc<Server>>, uri: Uri) -> Response {
+    let body = s.page("servers-detail", &uri).expect("servers");
+    s.answer(body)
+}
+
+async fn projects(State(s): State<Arc<Server>>, uri: Uri) -> Response {
+    let body = s.page("projects", &uri).expect("projects");
+    s.answer(body)
+}
+
+async fn stats(State(s): State<Arc<Server>>) -> String {
+    json!({"requests": s.requests.load(Ordering::Relaxed), "bytes": s.bytes.load(Ordering::Relaxed)}).to_string()
+}
+
+async fn reset(State(s): State<Arc<Server>>) -> &'static str {
+    s.requests.store(0, Ordering::Relaxed);
+    s.bytes.store(0, Ordering::Relaxed);
+    "ok"
+}
+
+fn main() {
+    let path = std::env::args().nth(1).expect("SNAPSHOT");
+    let mut snapshot: Value = serde_json::from_slice(&std::fs::read(path).expect("read")).expect("JSON");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut collections = HashMap::new();
+        for (name, snap_key, key) in [
+            ("security-group-rules", "security_group_rules", "security_group_rules"),
+            ("security-groups", "security_groups", "security_groups"),
+            ("ports", "ports", "ports"),
+            ("floatingips", "floatingips", "floatingips"),
+            ("networks", "networks", "networks"),
+            ("address-groups", "address_groups", "address_groups"),
+            ("servers-detail", "servers", "servers"),
+            ("projects", "projects", "projects"),
+        ] {
+            collections.insert(name, collection(&mut snapshot, snap_key, key));
+        }
+        let server = Arc::new(Server {
+            base: base.clone(),
+            collections,
+            cache: RwLock::new(HashMap::new()),
+            requests: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        });
+        let app = Router::new()
+            .route("/identity/v3/auth/tokens", post(token))
+            .route("/identity/v3/projects", get(projects))
+            .route("/network/v2.0/{name}", get(neutron))
+            .route("/compute/v2.1/servers/detail", get(servers))
+            .route("/_stats", get(stats))
+            .route("/_reset", post(reset))
+            .with_state(server);
+        println!("{base}");
+        use std::io::Write;
+        std::io::stdout().flush().unwrap();
+        axum::serve(listener, app).await.unwrap();
+    });
+}

@@ -27,7 +27,11 @@ fn main() {
     let t = Instant::now();
     let gate = gate::evaluate(&report, &GateConfig::default(), jiff::Timestamp::now());
     let options = ReportOptions::default();
-    let input = ReportInput { audit: &report, gate: &gate, options: &options };
+    let input = ReportInput {
+        audit: &report,
+        gate: &gate,
+        options: &options,
+    };
     let json = Format::Json.render(&input);
     let md = Format::Markdown.render(&input);
     let render = t.elapsed();

@@ -21,15 +21,25 @@ const LISTS: &[(&str, &str)] = &[
 fn next_query(body: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(body).ok()?;
     let at = text.rfind("\"rel\":\"next\"")?;
-    let href = text[..at].rfind("\"href\":\"").map(|i| i + 8).or_else(|| text[at..].find("\"href\":\"").map(|i| at + i + 8))?;
+    let href = text[..at]
+        .rfind("\"href\":\"")
+        .map(|i| i + 8)
+        .or_else(|| text[at..].find("\"href\":\"").map(|i| at + i + 8))?;
     let end = text[href..].find('"')? + href;
     text[href..end].split_once('?').map(|(_, q)| q.to_owned())
 }
 
 fn main() {
     let base = std::env::args().nth(1).expect("BASE_URL");
-    let page_size: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let page_size: usize = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let started = Instant::now();
     let (requests, bytes) = rt.block_on(async {
         let client = reqwest::Client::new();
@@ -73,5 +83,8 @@ fn main() {
         }
         total
     });
-    println!("{{\"requests\": {requests}, \"bytes\": {bytes}, \"seconds\": {:.4}}}", started.elapsed().as_secs_f64());
+    println!(
+        "{{\"requests\": {requests}, \"bytes\": {bytes}, \"seconds\": {:.4}}}",
+        started.elapsed().as_secs_f64()
+    );
 }

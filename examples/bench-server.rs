@@ -58,17 +58,27 @@ impl Server {
         let mut marker = None;
         let mut fields = Vec::new();
         let mut external = None;
-        for pair in uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        for pair in uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             match k {
                 "limit" => limit = v.parse::<usize>().ok(),
                 "marker" => marker = Some(v.to_owned()),
                 "fields" => fields.push(v.to_owned()),
-                "router:external" | "router%3Aexternal" => external = Some(v == "true" || v == "True"),
+                "router:external" | "router%3Aexternal" => {
+                    external = Some(v == "true" || v == "True")
+                }
                 _ => {}
             }
         }
-        let start = marker.as_ref().and_then(|m| c.index.get(m)).map_or(0, |i| i + 1);
+        let start = marker
+            .as_ref()
+            .and_then(|m| c.index.get(m))
+            .map_or(0, |i| i + 1);
         let mut page = Vec::new();
         let mut i = start;
         while i < c.items.len() && limit.is_none_or(|l| page.len() < l) {
@@ -94,7 +104,9 @@ impl Server {
         }
         let mut out = Map::new();
         let full = limit.is_some_and(|l| page.len() == l);
-        let last_id = page.last().and_then(|p| p["id"].as_str().map(str::to_owned));
+        let last_id = page
+            .last()
+            .and_then(|p| p["id"].as_str().map(str::to_owned));
         out.insert(c.key.to_owned(), Value::Array(page));
         if let Some(l) = limit {
             let mut links = Vec::new();
@@ -134,13 +146,25 @@ async fn token(State(s): State<Arc<Server>>) -> Response {
         {"type": "identity", "endpoints": [{"interface": "public", "region_id": "RegionOne", "url": format!("{base}/identity/v3")}]},
         {"type": "network", "endpoints": [{"interface": "public", "region_id": "RegionOne", "url": format!("{base}/network")}]},
         {"type": "compute", "endpoints": [{"interface": "public", "region_id": "RegionOne", "url": format!("{base}/compute/v2.1")}]}]}});
-    (StatusCode::CREATED, [("x-subject-token", "bench-token"), ("content-type", "application/json")], body.to_string()).into_response()
+    (
+        StatusCode::CREATED,
+        [
+            ("x-subject-token", "bench-token"),
+            ("content-type", "application/json"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 async fn neutron(State(s): State<Arc<Server>>, Path(name): Path<String>, uri: Uri) -> Response {
     match s.page(&name, &uri) {
         Some(body) => s.answer(body),
-        None => (StatusCode::NOT_FOUND, "{\"NeutronError\": {\"message\": \"not found\"}}").into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "{\"NeutronError\": {\"message\": \"not found\"}}",
+        )
+            .into_response(),
     }
 }
 
@@ -166,14 +190,23 @@ async fn reset(State(s): State<Arc<Server>>) -> &'static str {
 
 fn main() {
     let path = std::env::args().nth(1).expect("SNAPSHOT");
-    let mut snapshot: Value = serde_json::from_slice(&std::fs::read(path).expect("read")).expect("JSON");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let mut snapshot: Value =
+        serde_json::from_slice(&std::fs::read(path).expect("read")).expect("JSON");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let mut collections = HashMap::new();
         for (name, snap_key, key) in [
-            ("security-group-rules", "security_group_rules", "security_group_rules"),
+            (
+                "security-group-rules",
+                "security_group_rules",
+                "security_group_rules",
+            ),
             ("security-groups", "security_groups", "security_groups"),
             ("ports", "ports", "ports"),
             ("floatingips", "floatingips", "floatingips"),

@@ -66,20 +66,42 @@ pub fn write_snapshot(shape: &Shape, seed: u64, out: &mut impl Write) -> io::Res
     write!(out, "{{\"driftmux_snapshot\":1,\"collected_at\":\"2026-11-20T08:00:00Z\",\"cloud\":\"synthetic\",\"region\":\"RegionOne\",\"projects\":[")?;
     for p in 0..shape.projects {
         let sep = if p > 0 { "," } else { "" };
-        write!(out, "{sep}{{\"id\":\"{}\",\"name\":\"project-{p}\",\"domain_id\":\"default\"}}", project(p))?;
+        write!(
+            out,
+            "{sep}{{\"id\":\"{}\",\"name\":\"project-{p}\",\"domain_id\":\"default\"}}",
+            project(p)
+        )?;
     }
     write!(out, "],\"security_groups\":[")?;
     for g in 0..shape.groups {
         let sep = if g > 0 { "," } else { "" };
-        let name = if g % 10 == 0 { "default".to_owned() } else { format!("group-{g}") };
-        write!(out, "{sep}{{\"id\":\"{}\",\"name\":\"{name}\",\"project_id\":\"{}\"}}", uuid(2, g), project(g))?;
+        let name = if g % 10 == 0 {
+            "default".to_owned()
+        } else {
+            format!("group-{g}")
+        };
+        write!(
+            out,
+            "{sep}{{\"id\":\"{}\",\"name\":\"{name}\",\"project_id\":\"{}\"}}",
+            uuid(2, g),
+            project(g)
+        )?;
     }
     write!(out, "],\"security_group_rules\":[")?;
-    const PRIVATE: [&str; 4] = ["10.0.0.0/8", "192.168.0.0/16", "172.16.0.0/12", "203.0.113.0/24"];
+    const PRIVATE: [&str; 4] = [
+        "10.0.0.0/8",
+        "192.168.0.0/16",
+        "172.16.0.0/12",
+        "203.0.113.0/24",
+    ];
     const PORTS: [u16; 10] = [22, 80, 443, 3306, 5432, 6379, 8080, 9200, 30080, 3389];
     for r in 0..shape.rules {
         let g = rng.below(shape.groups);
-        let direction = if rng.below(3) == 0 { "egress" } else { "ingress" };
+        let direction = if rng.below(3) == 0 {
+            "egress"
+        } else {
+            "ingress"
+        };
         let ethertype = if rng.below(5) == 0 { "IPv6" } else { "IPv4" };
         let (protocol, lo, hi) = match rng.below(10) {
             0 => ("null".to_owned(), "null".to_owned(), "null".to_owned()),
@@ -87,20 +109,32 @@ pub fn write_snapshot(shape: &Shape, seed: u64, out: &mut impl Write) -> io::Res
             2 => ("\"udp\"".to_owned(), "53".to_owned(), "53".to_owned()),
             3 => {
                 let lo = 1 + rng.below(60000);
-                ("\"tcp\"".to_owned(), lo.to_string(), (lo + rng.below(2000)).to_string())
+                (
+                    "\"tcp\"".to_owned(),
+                    lo.to_string(),
+                    (lo + rng.below(2000)).to_string(),
+                )
             }
             _ => {
                 let p = PORTS[rng.below(PORTS.len() as u64) as usize];
                 ("\"tcp\"".to_owned(), p.to_string(), p.to_string())
             }
         };
-        let any = if ethertype == "IPv6" { "::/0" } else { "0.0.0.0/0" };
+        let any = if ethertype == "IPv6" {
+            "::/0"
+        } else {
+            "0.0.0.0/0"
+        };
         let (prefix, remote_group) = match rng.below(20) {
             0 => (format!("\"{any}\""), "null".to_owned()),
             1 => ("null".to_owned(), "null".to_owned()),
             2..=11 => ("null".to_owned(), format!("\"{}\"", uuid(2, g))),
             n => {
-                let p = if ethertype == "IPv6" { "fd00::/8" } else { PRIVATE[n as usize % 4] };
+                let p = if ethertype == "IPv6" {
+                    "fd00::/8"
+                } else {
+                    PRIVATE[n as usize % 4]
+                };
                 (format!("\"{p}\""), "null".to_owned())
             }
         };
@@ -165,7 +199,12 @@ pub fn write_snapshot(shape: &Shape, seed: u64, out: &mut impl Write) -> io::Res
     write!(out, "],\"networks\":[")?;
     for n in 0..20u64 {
         let sep = if n > 0 { "," } else { "" };
-        write!(out, "{sep}{{\"id\":\"{}\",\"name\":\"net-{n}\",\"router:external\":{}}}", uuid(6, n), n < 2)?;
+        write!(
+            out,
+            "{sep}{{\"id\":\"{}\",\"name\":\"net-{n}\",\"router:external\":{}}}",
+            uuid(6, n),
+            n < 2
+        )?;
     }
     write!(out, "],\"address_groups\":[]}}")?;
     Ok(())

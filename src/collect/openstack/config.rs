@@ -320,9 +320,8 @@ fn read_clouds(path: &Path) -> Result<Map<String, Value>, ConfigError> {
 /// Parses clouds.yaml / secure.yaml (or their JSON form) into the `clouds` map.
 pub fn parse_clouds(text: &str, json: bool) -> Result<Map<String, Value>, String> {
     let value: Value = if json {
-        serde_json::from_str(text).map_err(|e| {
-            format!("invalid JSON at line {} column {}", e.line(), e.column())
-        })?
+        serde_json::from_str(text)
+            .map_err(|e| format!("invalid JSON at line {} column {}", e.line(), e.column()))?
     } else if text.trim().is_empty() {
         Value::Null
     } else {
@@ -618,11 +617,13 @@ mod yaml_error_tests {
     /// Regression (found by fuzzing, clouds_yaml target): a duplicate key quoted the key.
     #[test]
     fn yaml_errors_never_quote_the_file() {
-        let text = "clouds:\n  lab:\nhunter2-secret  lab:\n    x: 1\nhunter2-secret  lab:\n    x: 2\n";
+        let text =
+            "clouds:\n  lab:\nhunter2-secret  lab:\n    x: 1\nhunter2-secret  lab:\n    x: 2\n";
         let e = super::parse_clouds(text, false).unwrap_err();
         assert!(!e.contains("hunter2"), "{e}");
         assert!(e.starts_with("invalid YAML at line "), "{e}");
-        let e = super::parse_clouds("clouds:\n  lab:\n    password: \"hunter2\n", false).unwrap_err();
+        let e =
+            super::parse_clouds("clouds:\n  lab:\n    password: \"hunter2\n", false).unwrap_err();
         assert!(!e.contains("hunter2"), "{e}");
     }
 }

@@ -2,6 +2,9 @@
 //! gate's code (or update the baseline and print its diff).
 
 use std::io::Write;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 use clap::Parser;

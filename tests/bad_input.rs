@@ -263,6 +263,11 @@ const CLOUDS_CASES: &[(&str, &[&str])] = &[
         "clouds-no-such-cloud.yaml",
         &["cloud \"lab\" is not in", "other"],
     ),
+    // Found by fuzzing: the YAML error quoted the duplicated key.
+    (
+        "clouds-duplicate-key.yaml",
+        &["invalid YAML at line 5", "duplicate mapping key"],
+    ),
 ];
 
 fn assert_input_error(args: &[&str], file: &str, fragments: &[&str]) {

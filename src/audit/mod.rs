@@ -9,7 +9,7 @@ pub mod detect;
 pub mod policy;
 pub mod usage;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::finding::{Finding, Fingerprint};
 use crate::inventory::{CollectionError, Direction, Inventory, InventoryMeta};

@@ -4,7 +4,7 @@
 //! lookup instead of a scan (no rules x ports work). A group is active when any port lists
 //! it; its servers are the distinct `device_id`s of those ports owned by `compute:*`.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -48,7 +48,7 @@ fn is_global_v6(ip: &IpAddr) -> bool {
 impl<'a> UsageIndex<'a> {
     pub fn build(inventory: &'a Inventory) -> UsageIndex<'a> {
         let by_group = inventory.ports.as_ref().map(|ports| {
-            let mut by_group: HashMap<&str, GroupUsage> = HashMap::new();
+            let mut by_group: HashMap<&str, GroupUsage> = HashMap::default();
             for port in ports {
                 let server = port.device_id.as_deref().filter(|_| {
                     port.device_owner
@@ -78,7 +78,7 @@ impl<'a> UsageIndex<'a> {
             .map(|s| (s.id.as_str(), s))
             .collect();
         let floating = inventory.floating_ips.as_ref().map(|fips| {
-            let mut by_port: HashMap<&str, Vec<IpAddr>> = HashMap::new();
+            let mut by_port: HashMap<&str, Vec<IpAddr>> = HashMap::default();
             for fip in fips {
                 if let (Some(port), Some(addr)) = (fip.port_id.as_deref(), fip.address) {
                     by_port.entry(port).or_default().push(addr);

@@ -145,6 +145,8 @@ pub fn read(file: &Path) -> Result<Inventory, SnapshotError> {
     };
     let bytes = std::fs::read(file).map_err(|e| err(SnapshotErrorKind::Read(e)))?;
     let raw = parse(&bytes).map_err(err)?;
+    // The file's bytes are not needed any more: free them before building the inventory.
+    drop(bytes);
     Inventory::from_raw(raw).map_err(|problems| err(SnapshotErrorKind::Invalid(problems)))
 }
 
@@ -160,12 +162,25 @@ pub fn parse(bytes: &[u8]) -> Result<RawInventory, SnapshotErrorKind> {
             message: "a snapshot must be a JSON object".into(),
         });
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let file: SnapshotFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        json_error(path, e.into_inner())
-    })?;
-    de.end().map_err(|e| json_error(String::new(), e))?;
+    // Fast path without path tracking; on an error, parse again with it to name the field.
+    let file: SnapshotFile = match serde_json::from_slice(bytes) {
+        Ok(file) => file,
+        Err(fast) => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let tracked: Result<SnapshotFile, _> = serde_path_to_error::deserialize(&mut de);
+            return Err(match tracked {
+                Err(e) => {
+                    let path = e.path().to_string();
+                    json_error(path, e.into_inner())
+                }
+                // Only trailing characters fail the fast path but not this one.
+                Ok(_) => de
+                    .end()
+                    .map(|()| json_error(String::new(), fast))
+                    .unwrap_or_else(|e| json_error(String::new(), e)),
+            });
+        }
+    };
     if let Some(v) = file.driftmux_snapshot {
         if v != SNAPSHOT_VERSION {
             return Err(SnapshotErrorKind::Version(v));

@@ -142,10 +142,12 @@ impl Server {
 async fn token(State(s): State<Arc<Server>>) -> Response {
     s.requests.fetch_add(1, Ordering::Relaxed);
     let base = &s.base;
-    let body = json!({"token": {"project": {"id": "admin"}, "roles": [{"name": "admin"}], "catalog": [
-        {"type": "identity", "endpoints": [{"interface": "public", "region_id": "RegionOne", "url": format!("{base}/identity/v3")}]},
-        {"type": "network", "endpoints": [{"interface": "public", "region_id": "RegionOne", "url": format!("{base}/network")}]},
-        {"type": "compute", "endpoints": [{"interface": "public", "region_id": "RegionOne", "url": format!("{base}/compute/v2.1")}]}]}});
+    let body = json!({"token": {"methods": ["password"], "expires_at": "2099-01-01T00:00:00.000000Z",
+        "issued_at": "2026-01-01T00:00:00.000000Z", "user": {"id": "bench", "name": "bench", "domain": {"id": "default", "name": "Default"}},
+        "project": {"id": "admin", "name": "admin", "domain": {"id": "default", "name": "Default"}}, "roles": [{"id": "admin", "name": "admin"}], "catalog": [
+        {"type": "identity", "name": "keystone", "id": "k", "endpoints": [{"interface": "public", "region_id": "RegionOne", "url": format!("{base}/identity/v3")}]},
+        {"type": "network", "name": "neutron", "id": "n", "endpoints": [{"interface": "public", "region_id": "RegionOne", "url": format!("{base}/network")}]},
+        {"type": "compute", "name": "nova", "id": "c", "endpoints": [{"interface": "public", "region_id": "RegionOne", "url": format!("{base}/compute/v2.1")}]}]}});
     (
         StatusCode::CREATED,
         [
@@ -176,6 +178,22 @@ async fn servers(State(s): State<Arc<Server>>, uri: Uri) -> Response {
 async fn projects(State(s): State<Arc<Server>>, uri: Uri) -> Response {
     let body = s.page("projects", &uri).expect("projects");
     s.answer(body)
+}
+
+/// Version discovery documents (openstacksdk and keystoneauth ask for them).
+async fn versions(State(s): State<Arc<Server>>, uri: Uri) -> Response {
+    let base = &s.base;
+    let body = match uri.path().trim_end_matches('/') {
+        "/identity" | "/identity/v3" => json!({"version": {"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
+            "links": [{"rel": "self", "href": format!("{base}/identity/v3/")}],
+            "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}]}}),
+        "/network" => json!({"versions": [{"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": format!("{base}/network/v2.0/")}]}]}),
+        "/network/v2.0" => json!({"resources": []}),
+        "/compute" | "/compute/v2.1" => json!({"version": {"id": "v2.1", "status": "CURRENT", "version": "2.96", "min_version": "2.1",
+            "updated": "2013-07-23T11:33:21Z", "links": [{"rel": "self", "href": format!("{base}/compute/v2.1/")}]}}),
+        _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
+    };
+    (StatusCode::OK, [("content-type", "application/json")], body.to_string()).into_response()
 }
 
 async fn stats(State(s): State<Arc<Server>>) -> String {
@@ -230,6 +248,15 @@ fn main() {
             .route("/network/v2.0/{name}", get(neutron))
             .route("/compute/v2.1/servers/detail", get(servers))
             .route("/_stats", get(stats))
+            .route("/identity", get(versions))
+            .route("/identity/v3", get(versions))
+            .route("/identity/v3/", get(versions))
+            .route("/network", get(versions))
+            .route("/network/", get(versions))
+            .route("/network/v2.0/", get(versions))
+            .route("/compute", get(versions))
+            .route("/compute/v2.1", get(versions))
+            .route("/compute/v2.1/", get(versions))
             .route("/_reset", post(reset))
             .with_state(server);
         println!("{base}");

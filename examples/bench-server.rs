@@ -184,16 +184,27 @@ async fn projects(State(s): State<Arc<Server>>, uri: Uri) -> Response {
 async fn versions(State(s): State<Arc<Server>>, uri: Uri) -> Response {
     let base = &s.base;
     let body = match uri.path().trim_end_matches('/') {
-        "/identity" | "/identity/v3" => json!({"version": {"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
+        "/identity" | "/identity/v3" => {
+            json!({"version": {"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
             "links": [{"rel": "self", "href": format!("{base}/identity/v3/")}],
-            "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}]}}),
-        "/network" => json!({"versions": [{"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": format!("{base}/network/v2.0/")}]}]}),
+            "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}]}})
+        }
+        "/network" => {
+            json!({"versions": [{"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": format!("{base}/network/v2.0/")}]}]})
+        }
         "/network/v2.0" => json!({"resources": []}),
-        "/compute" | "/compute/v2.1" => json!({"version": {"id": "v2.1", "status": "CURRENT", "version": "2.96", "min_version": "2.1",
-            "updated": "2013-07-23T11:33:21Z", "links": [{"rel": "self", "href": format!("{base}/compute/v2.1/")}]}}),
+        "/compute" | "/compute/v2.1" => {
+            json!({"version": {"id": "v2.1", "status": "CURRENT", "version": "2.96", "min_version": "2.1",
+            "updated": "2013-07-23T11:33:21Z", "links": [{"rel": "self", "href": format!("{base}/compute/v2.1/")}]}})
+        }
         _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
-    (StatusCode::OK, [("content-type", "application/json")], body.to_string()).into_response()
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 async fn stats(State(s): State<Arc<Server>>) -> String {

@@ -93,11 +93,11 @@ fn collect_live(live: &LiveInput, quiet: bool) -> Result<Inventory, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-    let progress = progress::for_run(quiet);
+    let progress: std::sync::Arc<dyn progress::Progress> = progress::for_run(quiet).into();
     let (raw, stats) = runtime.block_on(openstack::collect(
         live.cloud.clone(),
         live.settings.clone(),
-        progress.as_ref(),
+        progress,
     ))?;
     if !quiet {
         eprintln!(

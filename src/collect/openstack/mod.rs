@@ -14,6 +14,8 @@ pub mod config;
 pub mod progress;
 pub mod secret;
 
+use std::sync::Arc;
+
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Deserialize;
 
@@ -180,11 +182,37 @@ fn fields(names: &[&'static str]) -> Vec<(&'static str, &'static str)> {
     names.iter().map(|f| ("fields", *f)).collect()
 }
 
+/// A listing task's result (a panic in it is a bug: let it propagate).
+fn joined<T>(result: Result<T, tokio::task::JoinError>) -> T {
+    result.expect("a listing task panicked")
+}
+
+/// Lists one paginated collection in its own task.
+fn spawn_list<P>(
+    session: &Arc<Session>,
+    progress: &Arc<dyn Progress>,
+    resource: &'static str,
+    base: &str,
+    path: &'static str,
+    query: Vec<(&'static str, &'static str)>,
+) -> tokio::task::JoinHandle<Result<Vec<P::Item>, FetchError>>
+where
+    P: Page + Send + 'static,
+    P::Item: Send + 'static,
+{
+    let (session, progress, base) = (session.clone(), progress.clone(), base.to_owned());
+    tokio::spawn(async move {
+        session
+            .list::<P>(resource, &base, path, &query, &HeaderMap::new(), &*progress)
+            .await
+    })
+}
+
 /// Authenticates and reads everything the audit needs.
 pub async fn collect(
     cloud: CloudConfig,
     settings: ClientSettings,
-    progress: &dyn Progress,
+    progress: Arc<dyn Progress>,
 ) -> Result<(RawInventory, Stats), LiveError> {
     let http = client::http_client(&cloud, &settings).map_err(LiveError::Config)?;
     let session = Session::connect(cloud, settings, http)
@@ -213,59 +241,76 @@ pub async fn collect(
         .map(config::v3_url)
         .unwrap_or_else(|| cloud.auth_url.clone());
 
-    let none = HeaderMap::new();
-    let rule_fields = fields(RULE_FIELDS);
-    let group_fields = fields(GROUP_FIELDS);
-    let port_fields = fields(PORT_FIELDS);
-    let fip_fields = fields(FIP_FIELDS);
+    // Each listing is its own task, so pages of different resources are fetched and
+    // deserialized in parallel on the runtime's worker threads.
+    let session = Arc::new(session);
     let mut network_query = fields(NETWORK_FIELDS);
     network_query.push(("router:external", "true"));
-    let ag_fields = fields(ADDRESS_GROUP_FIELDS);
-    let s = &session;
-    let (rules, groups, ports, fips, networks, address_groups, servers, projects) = tokio::join!(
-        s.list::<RulesPage>(
-            "security_group_rules",
-            &network,
-            "/security-group-rules",
-            &rule_fields,
-            &none,
-            progress
-        ),
-        s.list::<GroupsPage>(
-            "security_groups",
-            &network,
-            "/security-groups",
-            &group_fields,
-            &none,
-            progress
-        ),
-        s.list::<PortsPage>("ports", &network, "/ports", &port_fields, &none, progress),
-        s.list::<FloatingIpsPage>(
-            "floatingips",
-            &network,
-            "/floatingips",
-            &fip_fields,
-            &none,
-            progress
-        ),
-        s.list::<NetworksPage>(
-            "networks",
-            &network,
-            "/networks",
-            &network_query,
-            &none,
-            progress
-        ),
-        s.list::<AddressGroupsPage>(
-            "address_groups",
-            &network,
-            "/address-groups",
-            &ag_fields,
-            &none,
-            progress
-        ),
-        servers(s, compute.as_deref(), progress),
-        projects(s, &identity, token.is_admin, progress),
+    let rules = spawn_list::<RulesPage>(
+        &session,
+        &progress,
+        "security_group_rules",
+        &network,
+        "/security-group-rules",
+        fields(RULE_FIELDS),
+    );
+    let groups = spawn_list::<GroupsPage>(
+        &session,
+        &progress,
+        "security_groups",
+        &network,
+        "/security-groups",
+        fields(GROUP_FIELDS),
+    );
+    let ports = spawn_list::<PortsPage>(
+        &session,
+        &progress,
+        "ports",
+        &network,
+        "/ports",
+        fields(PORT_FIELDS),
+    );
+    let fips = spawn_list::<FloatingIpsPage>(
+        &session,
+        &progress,
+        "floatingips",
+        &network,
+        "/floatingips",
+        fields(FIP_FIELDS),
+    );
+    let networks = spawn_list::<NetworksPage>(
+        &session,
+        &progress,
+        "networks",
+        &network,
+        "/networks",
+        network_query,
+    );
+    let address_groups = spawn_list::<AddressGroupsPage>(
+        &session,
+        &progress,
+        "address_groups",
+        &network,
+        "/address-groups",
+        fields(ADDRESS_GROUP_FIELDS),
+    );
+    let servers = {
+        let (s, p) = (session.clone(), progress.clone());
+        tokio::spawn(async move { servers(&s, compute.as_deref(), &*p).await })
+    };
+    let projects = {
+        let (s, p, is_admin) = (session.clone(), progress.clone(), token.is_admin);
+        tokio::spawn(async move { projects(&s, &identity, is_admin, &*p).await })
+    };
+    let (rules, groups, ports, fips, networks, address_groups, servers, projects) = (
+        joined(rules.await),
+        joined(groups.await),
+        joined(ports.await),
+        joined(fips.await),
+        joined(networks.await),
+        joined(address_groups.await),
+        joined(servers.await),
+        joined(projects.await),
     );
 
     let mut errors = Vec::new();

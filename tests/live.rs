@@ -44,6 +44,14 @@ fn run_live(fake: &FakeOpenStack, extra_env: &[(&str, &str)], args: &[&str]) -> 
     driftmux_env(&all, &pairs)
 }
 
+/// The run is incomplete (exit 3) and its first collection error says `message`.
+fn assert_incomplete(run: &Run, message: &str) {
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    let first = report["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(first.contains(message), "{report}");
+}
+
 fn findings(run: &Run) -> Value {
     let report: Value = serde_json::from_str(&run.report("json")).unwrap();
     report["findings"].clone()
@@ -355,15 +363,7 @@ fn looping_next_link_is_detected() {
         &[],
         &["--fail-on", "none", "--page-size", "10", "--format", "json"],
     );
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
-    assert!(
-        report["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("does not advance"),
-        "{report}"
-    );
+    assert_incomplete(&run, "does not advance");
 }
 
 #[test]
@@ -412,15 +412,7 @@ fn empty_last_page_and_restarted_listing() {
         &[],
         &["--fail-on", "none", "--format", "json", "--page-size", "20"],
     );
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
-    assert!(
-        report["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("twice"),
-        "{report}"
-    );
+    assert_incomplete(&run, "twice");
 }
 
 #[test]
@@ -444,28 +436,12 @@ fn stalled_and_broken_responses_fail_closed() {
             "json",
         ],
     );
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
-    assert!(
-        report["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("timed out"),
-        "{report}"
-    );
+    assert_incomplete(&run, "timed out");
 
     let fake = start();
     fake.fault("/network/v2.0/security-groups", vec![Fault::Garbage; 5]);
     let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
-    assert!(
-        report["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("invalid JSON"),
-        "{report}"
-    );
+    assert_incomplete(&run, "invalid JSON");
 
     let fake = start();
     fake.fault("/network/v2.0/ports", [Fault::Huge]);
@@ -481,15 +457,7 @@ fn stalled_and_broken_responses_fail_closed() {
             "1048576",
         ],
     );
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
-    assert!(
-        report["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("larger than"),
-        "{report}"
-    );
+    assert_incomplete(&run, "larger than");
 
     let fake = start();
     fake.fault("/network/v2.0/security-group-rules", [Fault::Truncate]);

@@ -154,19 +154,14 @@ fn gate_section(input: &ReportInput, out: &mut String) {
             e.fingerprint
         );
     }
-    for s in gate.expired() {
+    let dated = gate
+        .expired()
+        .map(|s| ("EXPIRED", "expired", s))
+        .chain(gate.expiring().map(|s| ("EXPIRING", "expires", s)));
+    for (state, verb, s) in dated {
         let _ = writeln!(
             out,
-            "  SUPPRESSION EXPIRED {}: {} (expired {})",
-            s.suppression.label(),
-            s.suppression.reason,
-            s.suppression.expires.as_ref().map_or("", |e| &e.text)
-        );
-    }
-    for s in gate.expiring() {
-        let _ = writeln!(
-            out,
-            "  SUPPRESSION EXPIRING {}: {} (expires {})",
+            "  SUPPRESSION {state} {}: {} ({verb} {})",
             s.suppression.label(),
             s.suppression.reason,
             s.suppression.expires.as_ref().map_or("", |e| &e.text)

@@ -338,6 +338,20 @@ fn missing_address_group_extension_is_skipped_quietly() {
 }
 
 #[test]
+fn a_truncated_keystone_project_list_is_an_error_not_a_silent_gap() {
+    let mut config = Config::new(demo());
+    config.truncated_projects = true;
+    let fake = FakeOpenStack::start(config);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_incomplete(&run, "Keystone truncated the project list");
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert_eq!(report["errors"][0]["resource"], "projects");
+    // Only names are missing: --allow-partial lets the gate decide.
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--allow-partial"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
 fn catalog_without_network_endpoint_exits_3() {
     let mut config = Config::new(demo());
     config.no_network_in_catalog = true;

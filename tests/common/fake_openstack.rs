@@ -63,6 +63,8 @@ pub struct Config {
     pub no_network_in_catalog: bool,
     /// Answer 404 to address-groups (extension absent).
     pub no_address_groups: bool,
+    /// Keystone's list_limit cut the project list (`"truncated": true`).
+    pub truncated_projects: bool,
     /// Host written into pagination hrefs (as behind a proxy): never reachable.
     pub link_host: String,
     /// Tokens valid from the start (for token authentication), and their user's name.
@@ -93,6 +95,7 @@ impl Config {
             )]),
             no_network_in_catalog: false,
             no_address_groups: false,
+            truncated_projects: false,
             link_host: "http://neutron.internal.invalid:9696".into(),
             preset_tokens: HashMap::from([("canary-token-4242".to_owned(), "admin".to_owned())]),
         }
@@ -413,9 +416,10 @@ async fn list_projects(
         );
     }
     let projects = snapshot_list(&state, "projects");
+    let truncated = state.lock().unwrap().config.truncated_projects;
     json_response(
         StatusCode::OK,
-        json!({"projects": projects, "links": {"self": uri.to_string(), "next": null, "previous": null}}),
+        json!({"projects": projects, "links": {"self": uri.to_string(), "next": null, "previous": null}, "truncated": truncated}),
     )
 }
 

@@ -347,8 +347,15 @@ impl Session {
                 };
                 let body = self.get(&url, headers).await?;
                 pages += 1;
-                let page: P = serde_json::from_slice(&body)
-                    .map_err(|e| FetchError::msg(format!("invalid JSON in the response: {e}")))?;
+                let page: P = serde_json::from_slice(&body).map_err(|e| {
+                    FetchError::msg(match e.classify() {
+                        // Well-formed JSON of an unexpected shape (or a truncated list).
+                        serde_json::error::Category::Data => {
+                            format!("unexpected response: {e}")
+                        }
+                        _ => format!("invalid JSON in the response: {e}"),
+                    })
+                })?;
                 let (page_items, next) = page.into_parts();
                 for item in &page_items {
                     if !seen_ids.insert(item.id().to_owned()) {

@@ -28,6 +28,19 @@ fn demo_with_new_rule() -> String {
     snap.to_string()
 }
 
+/// Writes the demo cloud's baseline to `path` (which must not exist yet).
+fn create_baseline(path: &str) {
+    let run = driftmux(&[
+        "--snapshot",
+        DEMO,
+        "--baseline",
+        path,
+        "--update-baseline",
+        "-q",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
 #[test]
 fn baseline_approval_workflow() {
     let dir = tempfile::tempdir().unwrap();
@@ -171,18 +184,7 @@ fn baseline_keeps_notes_and_first_seen() {
     let dir = tempfile::tempdir().unwrap();
     let baseline = dir.path().join("b.json");
     let b = baseline.to_str().unwrap();
-    assert_eq!(
-        driftmux(&[
-            "--snapshot",
-            DEMO,
-            "--baseline",
-            b,
-            "--update-baseline",
-            "-q"
-        ])
-        .code,
-        0
-    );
+    create_baseline(b);
     let mut json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
     json["findings"][0]["note"] = "approved by netsec in MR !42".into();
@@ -368,18 +370,7 @@ fn sarif_and_junit_are_written_beside_the_other_reports() {
     let dir = tempfile::tempdir().unwrap();
     let baseline = dir.path().join("b.json");
     let b = baseline.to_str().unwrap();
-    assert_eq!(
-        driftmux(&[
-            "--snapshot",
-            DEMO,
-            "--baseline",
-            b,
-            "--update-baseline",
-            "-q"
-        ])
-        .code,
-        0
-    );
+    create_baseline(b);
     let (_d, changed) = temp_file("changed.json", demo_with_new_rule().as_bytes());
     let run = driftmux(&[
         "--snapshot",

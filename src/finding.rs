@@ -250,7 +250,7 @@ impl Finding {
             self.group_display(),
             self.ports.sort_key(),
             self.source,
-            self.rule.id.as_str(),
+            &self.rule.id,
         )
     }
 }

@@ -9,27 +9,88 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use compact_str::CompactString;
 use ipnet::IpNet;
 
 use crate::collect::wire::{
     RawAddressGroup, RawFloatingIp, RawNetwork, RawPort, RawProject, RawRule, RawSecurityGroup,
     RawServer,
 };
+pub use crate::id::Id;
 
 /// Everything collected from one cloud.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Inventory {
     pub meta: InventoryMeta,
-    pub projects: Option<Vec<Project>>,
-    pub security_groups: Option<Vec<SecurityGroup>>,
-    pub rules: Vec<Rule>,
-    pub ports: Option<Vec<Port>>,
-    pub servers: Option<Vec<Server>>,
-    pub floating_ips: Option<Vec<FloatingIp>>,
-    pub networks: Option<Vec<Network>>,
-    pub address_groups: Option<Vec<AddressGroup>>,
+    pub projects: Option<Objects<Project>>,
+    pub security_groups: Option<Objects<SecurityGroup>>,
+    pub rules: Objects<Rule>,
+    pub ports: Option<Objects<Port>>,
+    pub servers: Option<Objects<Server>>,
+    pub floating_ips: Option<Objects<FloatingIp>>,
+    pub networks: Option<Objects<Network>>,
+    pub address_groups: Option<Objects<AddressGroup>>,
     /// What collection could not read. Any entry makes the audit incomplete.
     pub errors: Vec<CollectionError>,
+}
+
+/// A list of inventory objects, kept in the chunks it was read in: moving a million objects
+/// into one vector costs more than auditing them. Iterates in order.
+#[derive(Debug, Clone)]
+pub struct Objects<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T> Objects<T> {
+    pub fn from_chunks(chunks: Vec<Vec<T>>) -> Objects<T> {
+        let len = chunks.iter().map(Vec::len).sum();
+        Objects { chunks, len }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks.iter().flatten()
+    }
+}
+
+/// Equal when the objects are, however they are chunked.
+impl<T: PartialEq> PartialEq for Objects<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl<T: Eq> Eq for Objects<T> {}
+
+impl<T> Default for Objects<T> {
+    fn default() -> Self {
+        Objects {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> From<Vec<T>> for Objects<T> {
+    fn from(list: Vec<T>) -> Objects<T> {
+        Objects::from_chunks(vec![list])
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Objects<T> {
+    type Item = &'a T;
+    type IntoIter = std::iter::Flatten<std::slice::Iter<'a, Vec<T>>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.chunks.iter().flatten()
+    }
 }
 
 /// A failure while collecting the inventory (an API call that failed for good, say).
@@ -59,15 +120,15 @@ pub struct InventoryMeta {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
-    pub id: String,
+    pub id: Id,
     pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityGroup {
-    pub id: String,
+    pub id: Id,
     pub name: Option<String>,
-    pub project_id: Option<String>,
+    pub project_id: Option<Id>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,9 +253,9 @@ impl fmt::Display for Protocol {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Remote {
     /// Members of another security group.
-    Group(String),
+    Group(Id),
     /// Addresses of a Neutron address group.
-    AddressGroup(String),
+    AddressGroup(Id),
     /// A CIDR, normalised (host bits masked).
     Prefix(IpNet),
     /// No remote at all: every source of the rule's ethertype.
@@ -203,10 +264,10 @@ pub enum Remote {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
-    pub id: String,
-    pub security_group_id: String,
+    pub id: Id,
+    pub security_group_id: Id,
     /// The rule's own project, which may differ from its group's.
-    pub project_id: Option<String>,
+    pub project_id: Option<Id>,
     pub direction: Direction,
     pub ethertype: EtherType,
     pub protocol: Protocol,
@@ -214,48 +275,48 @@ pub struct Rule {
     pub port_range_max: Option<u16>,
     pub remote: Remote,
     /// `protocol` and `remote_ip_prefix` as the API returned them, for evidence strings.
-    pub raw_protocol: Option<String>,
-    pub raw_remote_ip_prefix: Option<String>,
+    pub raw_protocol: Option<CompactString>,
+    pub raw_remote_ip_prefix: Option<CompactString>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Port {
-    pub id: String,
-    pub device_id: Option<String>,
-    pub device_owner: Option<String>,
-    pub security_groups: Vec<String>,
+    pub id: Id,
+    pub device_id: Option<Id>,
+    pub device_owner: Option<CompactString>,
+    pub security_groups: Vec<Id>,
     pub port_security_enabled: Option<bool>,
-    pub project_id: Option<String>,
-    pub network_id: Option<String>,
+    pub project_id: Option<Id>,
+    pub network_id: Option<Id>,
     pub fixed_ips: Vec<IpAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Server {
-    pub id: String,
-    pub name: Option<String>,
-    pub status: Option<String>,
-    pub project_id: Option<String>,
+    pub id: Id,
+    pub name: Option<CompactString>,
+    pub status: Option<CompactString>,
+    pub project_id: Option<Id>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FloatingIp {
-    pub id: String,
+    pub id: Id,
     pub address: Option<IpAddr>,
-    pub port_id: Option<String>,
+    pub port_id: Option<Id>,
     pub fixed_ip_address: Option<IpAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Network {
-    pub id: String,
+    pub id: Id,
     pub name: Option<String>,
     pub external: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddressGroup {
-    pub id: String,
+    pub id: Id,
     pub name: Option<String>,
     pub addresses: Vec<IpNet>,
 }
@@ -300,90 +361,131 @@ impl Inventory {
     /// collected (not only the first), so one run shows all that needs fixing.
     pub fn from_raw(raw: RawInventory) -> Result<Inventory, Vec<InvalidField>> {
         let mut problems = Vec::new();
-        let rules = raw
-            .security_group_rules
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, r)| convert_rule(i, r).map_err(|p| problems.push(p)).ok())
-            .collect();
-        let ports = raw.ports.map(|ports| {
-            ports
+        fn all<T: FromRaw>(list: Vec<T::Raw>, problems: &mut Vec<InvalidField>) -> Objects<T> {
+            let objects: Vec<T> = list
                 .into_iter()
                 .enumerate()
-                .map(|(i, p)| convert_port(i, p, &mut problems))
-                .collect()
-        });
-        let floating_ips = raw.floating_ips.map(|fips| {
-            fips.into_iter()
-                .enumerate()
-                .map(|(i, f)| convert_floating_ip(i, f, &mut problems))
-                .collect()
-        });
-        let address_groups = raw.address_groups.map(|groups| {
-            groups
-                .into_iter()
-                .enumerate()
-                .map(|(i, g)| convert_address_group(i, g, &mut problems))
-                .collect()
-        });
+                .filter_map(|(i, raw)| T::from_raw(i, raw, problems))
+                .collect();
+            objects.into()
+        }
+        let rules = all(raw.security_group_rules, &mut problems);
+        let ports = raw.ports.map(|l| all(l, &mut problems));
+        let floating_ips = raw.floating_ips.map(|l| all(l, &mut problems));
+        let address_groups = raw.address_groups.map(|l| all(l, &mut problems));
+        let projects = raw.projects.map(|l| all(l, &mut problems));
+        let security_groups = raw.security_groups.map(|l| all(l, &mut problems));
+        let servers = raw.servers.map(|l| all(l, &mut problems));
+        let networks = raw.networks.map(|l| all(l, &mut problems));
         if !problems.is_empty() {
             return Err(problems);
         }
         Ok(Inventory {
             meta: raw.meta,
-            projects: raw.projects.map(|ps| {
-                ps.into_iter()
-                    .map(|p| Project {
-                        id: p.id,
-                        name: non_empty(p.name),
-                    })
-                    .collect()
-            }),
-            security_groups: raw.security_groups.map(|gs| {
-                gs.into_iter()
-                    .map(|g| SecurityGroup {
-                        id: g.id,
-                        name: non_empty(g.name),
-                        project_id: non_empty(g.project_id.or(g.tenant_id)),
-                    })
-                    .collect()
-            }),
+            projects,
+            security_groups,
             rules,
             ports,
-            servers: raw.servers.map(|ss| {
-                ss.into_iter()
-                    .map(|s| Server {
-                        id: s.id,
-                        name: non_empty(s.name),
-                        status: non_empty(s.status),
-                        project_id: non_empty(s.tenant_id),
-                    })
-                    .collect()
-            }),
+            servers,
             floating_ips,
-            networks: raw.networks.map(|ns| {
-                ns.into_iter()
-                    .map(|n| Network {
-                        id: n.id,
-                        name: non_empty(n.name),
-                        external: n.router_external.unwrap_or(false),
-                    })
-                    .collect()
-            }),
+            networks,
             address_groups,
             errors: raw.errors,
         })
     }
 }
 
-fn non_empty(value: Option<String>) -> Option<String> {
+/// One typed inventory object built from its raw API object, the `index`-th of its list.
+/// Invalid values are pushed to `problems` (with their path); `None` drops the object.
+pub(crate) trait FromRaw: Sized {
+    type Raw;
+    fn from_raw(index: usize, raw: Self::Raw, problems: &mut Vec<InvalidField>) -> Option<Self>;
+}
+
+impl FromRaw for Rule {
+    type Raw = RawRule;
+    fn from_raw(index: usize, raw: RawRule, problems: &mut Vec<InvalidField>) -> Option<Rule> {
+        convert_rule(index, raw).map_err(|p| problems.push(p)).ok()
+    }
+}
+
+impl FromRaw for Port {
+    type Raw = RawPort;
+    fn from_raw(index: usize, raw: RawPort, problems: &mut Vec<InvalidField>) -> Option<Port> {
+        Some(convert_port(index, raw, problems))
+    }
+}
+
+impl FromRaw for FloatingIp {
+    type Raw = RawFloatingIp;
+    fn from_raw(i: usize, raw: RawFloatingIp, problems: &mut Vec<InvalidField>) -> Option<Self> {
+        Some(convert_floating_ip(i, raw, problems))
+    }
+}
+
+impl FromRaw for AddressGroup {
+    type Raw = RawAddressGroup;
+    fn from_raw(i: usize, raw: RawAddressGroup, problems: &mut Vec<InvalidField>) -> Option<Self> {
+        Some(convert_address_group(i, raw, problems))
+    }
+}
+
+impl FromRaw for Project {
+    type Raw = RawProject;
+    fn from_raw(_: usize, p: RawProject, _: &mut Vec<InvalidField>) -> Option<Project> {
+        Some(Project {
+            id: p.id,
+            name: non_empty(p.name),
+        })
+    }
+}
+
+impl FromRaw for SecurityGroup {
+    type Raw = RawSecurityGroup;
+    fn from_raw(_: usize, g: RawSecurityGroup, _: &mut Vec<InvalidField>) -> Option<Self> {
+        Some(SecurityGroup {
+            id: g.id,
+            name: non_empty(g.name),
+            project_id: non_blank(g.project_id.or(g.tenant_id)),
+        })
+    }
+}
+
+impl FromRaw for Server {
+    type Raw = RawServer;
+    fn from_raw(_: usize, s: RawServer, _: &mut Vec<InvalidField>) -> Option<Server> {
+        Some(Server {
+            id: s.id,
+            name: non_empty(s.name),
+            status: non_empty(s.status),
+            project_id: non_blank(s.tenant_id),
+        })
+    }
+}
+
+impl FromRaw for Network {
+    type Raw = RawNetwork;
+    fn from_raw(_: usize, n: RawNetwork, _: &mut Vec<InvalidField>) -> Option<Network> {
+        Some(Network {
+            id: n.id,
+            name: non_empty(n.name),
+            external: n.router_external.unwrap_or(false),
+        })
+    }
+}
+
+fn non_empty<T: std::ops::Deref<Target = str>>(value: Option<T>) -> Option<T> {
     value.filter(|v| !v.trim().is_empty())
+}
+
+fn non_blank(id: Option<Id>) -> Option<Id> {
+    id.filter(|id| !id.is_blank())
 }
 
 fn convert_rule(index: usize, raw: RawRule) -> Result<Rule, InvalidField> {
     let invalid = |field: &str, message: String| InvalidField {
         path: format!("security_group_rules[{index}].{field}"),
-        object_id: Some(raw.id.clone()),
+        object_id: Some(raw.id.to_string()),
         message,
     };
     let direction = match raw
@@ -454,22 +556,22 @@ fn convert_rule(index: usize, raw: RawRule) -> Result<Rule, InvalidField> {
             ))
         }
     };
-    let remote = if let Some(group) = non_empty(raw.remote_group_id) {
+    let remote = if let Some(group) = non_blank(raw.remote_group_id) {
         Remote::Group(group)
-    } else if let Some(group) = non_empty(raw.remote_address_group_id) {
+    } else if let Some(group) = non_blank(raw.remote_address_group_id) {
         Remote::AddressGroup(group)
     } else if let Some(prefix) = prefix {
         Remote::Prefix(prefix)
     } else {
         Remote::Any
     };
-    if raw.security_group_id.trim().is_empty() {
+    if raw.security_group_id.is_blank() {
         return Err(invalid("security_group_id", "must not be empty".into()));
     }
     Ok(Rule {
         id: raw.id,
         security_group_id: raw.security_group_id,
-        project_id: non_empty(raw.project_id.or(raw.tenant_id)),
+        project_id: non_blank(raw.project_id.or(raw.tenant_id)),
         direction,
         ethertype,
         protocol,
@@ -507,19 +609,19 @@ fn convert_port(index: usize, raw: RawPort, problems: &mut Vec<InvalidField>) ->
             Some(ip) => fixed_ips.push(ip),
             None => problems.push(InvalidField {
                 path: format!("ports[{index}].fixed_ips[{j}].ip_address"),
-                object_id: Some(raw.id.clone()),
+                object_id: Some(raw.id.to_string()),
                 message: format!("{text:?} is not a valid IP address"),
             }),
         }
     }
     Port {
         id: raw.id,
-        device_id: non_empty(raw.device_id),
+        device_id: non_blank(raw.device_id),
         device_owner: non_empty(raw.device_owner),
         security_groups: raw.security_groups.unwrap_or_default(),
         port_security_enabled: raw.port_security_enabled,
-        project_id: non_empty(raw.project_id.or(raw.tenant_id)),
-        network_id: non_empty(raw.network_id),
+        project_id: non_blank(raw.project_id.or(raw.tenant_id)),
+        network_id: non_blank(raw.network_id),
         fixed_ips,
     }
 }
@@ -529,13 +631,13 @@ fn convert_floating_ip(
     raw: RawFloatingIp,
     problems: &mut Vec<InvalidField>,
 ) -> FloatingIp {
-    let mut ip = |field: &str, value: Option<String>| {
+    let mut ip = |field: &str, value: Option<CompactString>| {
         let text = non_empty(value)?;
         let parsed = parse_ip(&text);
         if parsed.is_none() {
             problems.push(InvalidField {
                 path: format!("floatingips[{index}].{field}"),
-                object_id: Some(raw.id.clone()),
+                object_id: Some(raw.id.to_string()),
                 message: format!("{text:?} is not a valid IP address"),
             });
         }
@@ -546,7 +648,7 @@ fn convert_floating_ip(
     FloatingIp {
         id: raw.id,
         address,
-        port_id: non_empty(raw.port_id),
+        port_id: non_blank(raw.port_id),
         fixed_ip_address,
     }
 }
@@ -562,7 +664,7 @@ fn convert_address_group(
             Ok(net) => addresses.push(net),
             Err(message) => problems.push(InvalidField {
                 path: format!("address_groups[{index}].addresses[{j}]"),
-                object_id: Some(raw.id.clone()),
+                object_id: Some(raw.id.to_string()),
                 message,
             }),
         }
@@ -649,7 +751,7 @@ mod tests {
         assert_eq!(r.remote, Remote::AddressGroup("ag".into()));
         let r = convert(|r| r.remote_ip_prefix = None).unwrap();
         assert_eq!(r.remote, Remote::Any);
-        let r = convert(|r| r.remote_ip_prefix = Some(String::new())).unwrap();
+        let r = convert(|r| r.remote_ip_prefix = Some("".into())).unwrap();
         assert_eq!(r.remote, Remote::Any);
     }
 

@@ -1,7 +1,7 @@
 //! driftmux: audit OpenStack Neutron security groups for public exposure of critical ports.
 //!
 //! Data flows one way:
-//! `collect` (snapshot file; live API later) → `inventory` (typed, validated model) →
+//! `collect` (a snapshot file or the live OpenStack API) → `inventory` (typed, validated model) →
 //! `audit` (policy, detection, usage enrichment → `finding`s) → `gate` (baseline,
 //! suppressions, verdict) → `report` (one module per format) → `cli`/`main` (flags, files,
 //! exit code).
@@ -13,5 +13,6 @@ pub mod error;
 pub mod finding;
 pub mod fsutil;
 pub mod gate;
+pub mod id;
 pub mod inventory;
 pub mod report;

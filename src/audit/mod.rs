@@ -9,15 +9,18 @@ pub mod detect;
 pub mod policy;
 pub mod usage;
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use crate::finding::{Finding, Fingerprint};
-use crate::inventory::{CollectionError, Direction, Inventory, InventoryMeta};
+use crate::finding::{Finding, FindingKind, Fingerprint, PortExposure};
+use crate::inventory::{CollectionError, Direction, Id, Inventory, InventoryMeta, Rule};
 use policy::Policy;
 use usage::UsageIndex;
 
 /// Used when neither the group nor the rule names a project.
 pub const UNKNOWN_PROJECT: &str = "unknown";
+
+/// Fewer candidates than this are enriched on one thread.
+const PARALLEL_MIN: usize = 2048;
 
 /// The outcome of one audit run, ready for the gate and the reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,67 +42,105 @@ impl AuditReport {
     }
 }
 
+/// A rule that exposes something, before enrichment.
+struct Candidate<'a> {
+    rule: &'a Rule,
+    source: ipnet::IpNet,
+    ports: PortExposure,
+    kind: FindingKind,
+    matched: Vec<String>,
+}
+
 /// Audits every rule of the inventory.
+///
+/// Detection is one cheap pass over the rules; only the groups of the rules it keeps are
+/// indexed for usage, and the enrichment (the costly part on a big cloud) runs on every
+/// core, each thread on a contiguous share of the candidates, so the order stays the same.
 pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
-    let groups: HashMap<&str, _> = inventory
+    let candidates: Vec<Candidate> = inventory
+        .rules
+        .iter()
+        .filter(|rule| rule.direction == Direction::Ingress)
+        .filter_map(|rule| {
+            let source = detect::public_source(rule)?;
+            let ports = detect::exposed_ports(rule)?;
+            let (kind, matched) = detect::classify(policy, ports)?;
+            Some(Candidate {
+                rule,
+                source,
+                ports,
+                kind,
+                matched,
+            })
+        })
+        .collect();
+    let wanted: HashSet<&Id> = candidates
+        .iter()
+        .map(|c| &c.rule.security_group_id)
+        .collect();
+    let groups: HashMap<&Id, _> = inventory
         .security_groups
         .iter()
         .flatten()
-        .map(|g| (g.id.as_str(), g))
+        .filter(|g| wanted.contains(&g.id))
+        .map(|g| (&g.id, g))
         .collect();
-    let project_names: HashMap<&str, &str> = inventory
+    let project_names: HashMap<&Id, &str> = inventory
         .projects
         .iter()
         .flatten()
-        .filter_map(|p| Some((p.id.as_str(), p.name.as_deref()?)))
+        .filter_map(|p| Some((&p.id, p.name.as_deref()?)))
         .collect();
-    let usage = UsageIndex::build(inventory);
+    let usage = UsageIndex::build(inventory, &wanted);
 
-    let mut findings = Vec::new();
-    for rule in &inventory.rules {
-        if rule.direction != Direction::Ingress {
-            continue;
-        }
-        let Some(source) = detect::public_source(rule) else {
-            continue;
-        };
-        let Some(ports) = detect::exposed_ports(rule) else {
-            continue;
-        };
-        let Some((kind, matched)) = detect::classify(policy, ports) else {
-            continue;
-        };
-        let group = groups.get(rule.security_group_id.as_str());
-        let project_id = group
-            .and_then(|g| g.project_id.as_deref())
-            .or(rule.project_id.as_deref())
-            .unwrap_or(UNKNOWN_PROJECT);
+    let enrich = |c: &Candidate| -> Finding {
+        let rule = c.rule;
+        let group = groups.get(&rule.security_group_id);
+        let project = group
+            .and_then(|g| g.project_id.as_ref())
+            .or(rule.project_id.as_ref());
+        let project_id = project.map_or_else(|| UNKNOWN_PROJECT.to_owned(), Id::to_string);
+        let security_group_id = rule.security_group_id.to_string();
         let used = usage.usage(&rule.security_group_id, rule.ethertype);
-        findings.push(Finding {
-            kind,
-            severity: kind.severity(used.status),
-            project_id: project_id.to_owned(),
-            project_name: project_names.get(project_id).map(|n| (*n).to_owned()),
-            security_group_id: rule.security_group_id.clone(),
+        Finding {
+            kind: c.kind,
+            severity: c.kind.severity(used.status),
+            project_name: project
+                .and_then(|p| project_names.get(p))
+                .map(|n| (*n).to_owned()),
             security_group_name: group.and_then(|g| g.name.clone()),
             fingerprint: Fingerprint::compute(
-                project_id,
-                &rule.security_group_id,
+                &project_id,
+                &security_group_id,
                 rule,
-                ports,
-                &source,
+                c.ports,
+                &c.source,
             ),
+            project_id,
+            security_group_id,
             rule: rule.clone(),
-            ports,
-            source,
-            matched,
+            ports: c.ports,
+            source: c.source,
+            matched: c.matched.clone(),
             status: used.status,
             used_by_ports: used.ports,
             used_by_servers: used.servers,
             reachable: used.reachable,
             floating_ips: used.floating_ips,
-        });
-    }
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let share = candidates.len().div_ceil(threads).max(PARALLEL_MIN);
+    let mut findings: Vec<Finding> = std::thread::scope(|scope| {
+        let handles: Vec<_> = candidates
+            .chunks(share)
+            .map(|chunk| scope.spawn(|| chunk.iter().map(enrich).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("audit thread"))
+            .collect()
+    });
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 
     let mut warnings = Vec::new();
@@ -156,7 +197,7 @@ mod tests {
             (f.project_id.as_str(), f.project_name.as_deref()),
             ("p-t", Some("tenant"))
         );
-        assert_eq!(f.rule.project_id.as_deref(), Some("p-admin"));
+        assert_eq!(f.rule.project_id, Some("p-admin".into()));
         assert_eq!(f.group_display(), "bastion");
     }
 
@@ -355,7 +396,7 @@ mod tests {
         }
         let r = audit(serde_json::json!({"security_group_rules": rules, "ports": []}));
         assert_eq!(r.checked_rules, 7);
-        let ids: Vec<_> = r.findings.iter().map(|f| f.rule.id.as_str()).collect();
+        let ids: Vec<_> = r.findings.iter().map(|f| f.rule.id.to_string()).collect();
         assert_eq!(ids, vec!["public"]);
     }
 }

@@ -10,13 +10,13 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use crate::finding::{ExposureStatus, Reachability, ServerRef};
-use crate::inventory::{EtherType, Inventory, Port, Server};
+use crate::inventory::{EtherType, Id, Inventory, Port, Server};
 
 /// Ports and servers that use one group.
 #[derive(Debug, Default)]
 struct GroupUsage<'a> {
     ports: Vec<&'a Port>,
-    servers: Vec<&'a str>,
+    servers: Vec<&'a Id>,
 }
 
 /// What a finding needs to know about its group's attachments.
@@ -31,12 +31,12 @@ pub struct Usage {
 
 pub struct UsageIndex<'a> {
     /// `None` when ports were not collected.
-    by_group: Option<HashMap<&'a str, GroupUsage<'a>>>,
-    servers: HashMap<&'a str, &'a Server>,
+    by_group: Option<HashMap<&'a Id, GroupUsage<'a>>>,
+    servers: HashMap<&'a Id, &'a Server>,
     /// Floating IP addresses by port id (`None`: floating IPs not collected).
-    floating: Option<HashMap<&'a str, Vec<IpAddr>>>,
+    floating: Option<HashMap<&'a Id, Vec<IpAddr>>>,
     /// `router:external` network ids (`None`: networks not collected).
-    external: Option<HashSet<&'a str>>,
+    external: Option<HashSet<&'a Id>>,
 }
 
 /// IPv6 global unicast space.
@@ -46,17 +46,18 @@ fn is_global_v6(ip: &IpAddr) -> bool {
 }
 
 impl<'a> UsageIndex<'a> {
-    pub fn build(inventory: &'a Inventory) -> UsageIndex<'a> {
+    /// Indexes the usage of the `wanted` groups (those with findings).
+    pub fn build(inventory: &'a Inventory, wanted: &HashSet<&Id>) -> UsageIndex<'a> {
         let by_group = inventory.ports.as_ref().map(|ports| {
-            let mut by_group: HashMap<&str, GroupUsage> = HashMap::default();
+            let mut by_group: HashMap<&Id, GroupUsage> = HashMap::default();
             for port in ports {
-                let server = port.device_id.as_deref().filter(|_| {
+                let server = port.device_id.as_ref().filter(|_| {
                     port.device_owner
                         .as_deref()
                         .is_some_and(|o| o.starts_with("compute:"))
                 });
-                for group in &port.security_groups {
-                    let usage = by_group.entry(group.as_str()).or_default();
+                for group in port.security_groups.iter().filter(|g| wanted.contains(g)) {
+                    let usage = by_group.entry(group).or_default();
                     usage.ports.push(port);
                     if let Some(server) = server {
                         usage.servers.push(server);
@@ -75,23 +76,21 @@ impl<'a> UsageIndex<'a> {
             .servers
             .iter()
             .flatten()
-            .map(|s| (s.id.as_str(), s))
+            .map(|s| (&s.id, s))
             .collect();
         let floating = inventory.floating_ips.as_ref().map(|fips| {
-            let mut by_port: HashMap<&str, Vec<IpAddr>> = HashMap::default();
+            let mut by_port: HashMap<&Id, Vec<IpAddr>> = HashMap::default();
             for fip in fips {
-                if let (Some(port), Some(addr)) = (fip.port_id.as_deref(), fip.address) {
+                if let (Some(port), Some(addr)) = (fip.port_id.as_ref(), fip.address) {
                     by_port.entry(port).or_default().push(addr);
                 }
             }
             by_port
         });
-        let external = inventory.networks.as_ref().map(|nets| {
-            nets.iter()
-                .filter(|n| n.external)
-                .map(|n| n.id.as_str())
-                .collect()
-        });
+        let external = inventory
+            .networks
+            .as_ref()
+            .map(|nets| nets.iter().filter(|n| n.external).map(|n| &n.id).collect());
         UsageIndex {
             by_group,
             servers,
@@ -104,7 +103,7 @@ impl<'a> UsageIndex<'a> {
     fn reachability(&self, ports: &[&Port], ethertype: EtherType) -> (Reachability, Vec<IpAddr>) {
         let mut fips: Vec<IpAddr> = ports
             .iter()
-            .filter_map(|p| self.floating.as_ref()?.get(p.id.as_str()))
+            .filter_map(|p| self.floating.as_ref()?.get(&p.id))
             .flatten()
             .copied()
             .collect();
@@ -116,14 +115,14 @@ impl<'a> UsageIndex<'a> {
         };
         let reachable = ports.iter().any(|p| {
             let on_external = self.external.as_ref().is_some_and(|ext| {
-                p.network_id.as_deref().is_some_and(|n| ext.contains(n))
+                p.network_id.as_ref().is_some_and(|n| ext.contains(n))
                     && p.fixed_ips.iter().any(family)
             });
             let by_address = match ethertype {
                 EtherType::IPv4 => self
                     .floating
                     .as_ref()
-                    .is_some_and(|f| f.contains_key(p.id.as_str())),
+                    .is_some_and(|f| f.contains_key(&p.id)),
                 EtherType::IPv6 => p.fixed_ips.iter().any(is_global_v6),
             };
             on_external || by_address
@@ -143,7 +142,7 @@ impl<'a> UsageIndex<'a> {
     }
 
     /// The usage of one group, and its reachability for a rule of `ethertype`.
-    pub fn usage(&self, group_id: &str, ethertype: EtherType) -> Usage {
+    pub fn usage(&self, group_id: &Id, ethertype: EtherType) -> Usage {
         let Some(by_group) = &self.by_group else {
             return Usage {
                 status: ExposureStatus::Unknown,
@@ -169,10 +168,10 @@ impl<'a> UsageIndex<'a> {
             .map(|&id| {
                 let known = self.servers.get(id);
                 ServerRef {
-                    server_id: id.to_owned(),
-                    server_name: known.and_then(|s| s.name.clone()),
-                    status: known.and_then(|s| s.status.clone()),
-                    project_id: known.and_then(|s| s.project_id.clone()),
+                    server_id: id.to_string(),
+                    server_name: known.and_then(|s| s.name.as_deref().map(str::to_owned)),
+                    status: known.and_then(|s| s.status.as_deref().map(str::to_owned)),
+                    project_id: known.and_then(|s| s.project_id.as_ref().map(Id::to_string)),
                 }
             })
             .collect();
@@ -182,7 +181,7 @@ impl<'a> UsageIndex<'a> {
             } else {
                 ExposureStatus::Active
             },
-            ports: usage.ports.iter().map(|p| p.id.clone()).collect(),
+            ports: usage.ports.iter().map(|p| p.id.to_string()).collect(),
             servers,
             reachable,
             floating_ips,

@@ -5,77 +5,80 @@
 //! straight into them. They carry no meaning of their own: `inventory` validates them and
 //! turns them into the typed model the audit runs on. Optional fields may be missing or null.
 
+use compact_str::CompactString;
 use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::id::Id;
 
 /// A Neutron security group rule (`GET /v2.0/security-group-rules`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RawRule {
-    pub id: String,
-    pub security_group_id: String,
+    pub id: Id,
+    pub security_group_id: Id,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project_id: Option<String>,
+    pub project_id: Option<Id>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<Id>,
     #[serde(default)]
-    pub direction: Option<String>,
+    pub direction: Option<CompactString>,
     #[serde(default)]
-    pub ethertype: Option<String>,
+    pub ethertype: Option<CompactString>,
     /// A name (`tcp`), a number string (`"6"`), or null for every protocol. Hand-made
     /// snapshots sometimes hold a JSON number: that is accepted too.
     #[serde(default, deserialize_with = "string_or_number")]
-    pub protocol: Option<String>,
+    pub protocol: Option<CompactString>,
     #[serde(default)]
     pub port_range_min: Option<u32>,
     #[serde(default)]
     pub port_range_max: Option<u32>,
     #[serde(default)]
-    pub remote_ip_prefix: Option<String>,
+    pub remote_ip_prefix: Option<CompactString>,
     #[serde(default)]
-    pub remote_group_id: Option<String>,
+    pub remote_group_id: Option<Id>,
     #[serde(default)]
-    pub remote_address_group_id: Option<String>,
+    pub remote_address_group_id: Option<Id>,
 }
 
 /// A Neutron security group (`GET /v2.0/security-groups`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RawSecurityGroup {
-    pub id: String,
+    pub id: Id,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project_id: Option<String>,
+    pub project_id: Option<Id>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<Id>,
 }
 
 /// One entry of a Neutron port's `fixed_ips`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RawFixedIp {
     #[serde(default)]
-    pub ip_address: Option<String>,
+    pub ip_address: Option<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subnet_id: Option<String>,
+    pub subnet_id: Option<Id>,
 }
 
 /// A Neutron port (`GET /v2.0/ports`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RawPort {
-    pub id: String,
+    pub id: Id,
     #[serde(default)]
-    pub device_id: Option<String>,
+    pub device_id: Option<Id>,
     #[serde(default)]
-    pub device_owner: Option<String>,
+    pub device_owner: Option<CompactString>,
     /// Ids of the security groups applied to the port (null is read as none).
     #[serde(default)]
-    pub security_groups: Option<Vec<String>>,
+    pub security_groups: Option<Vec<Id>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port_security_enabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project_id: Option<String>,
+    pub project_id: Option<Id>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<Id>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network_id: Option<String>,
+    pub network_id: Option<Id>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixed_ips: Option<Vec<RawFixedIp>>,
 }
@@ -84,43 +87,43 @@ pub struct RawPort {
 /// back partial (often only `id`, `status` and `tenant_id`), so everything but `id` is optional.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RawServer {
-    pub id: String,
+    pub id: Id,
     #[serde(default)]
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     #[serde(default)]
-    pub status: Option<String>,
+    pub status: Option<CompactString>,
     #[serde(default)]
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<Id>,
 }
 
 /// A Keystone project (`GET /v3/projects`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RawProject {
-    pub id: String,
+    pub id: Id,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub domain_id: Option<String>,
+    pub domain_id: Option<Id>,
 }
 
 /// A Neutron floating IP (`GET /v2.0/floatingips`); unassociated ones have null `port_id`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RawFloatingIp {
-    pub id: String,
+    pub id: Id,
     #[serde(default)]
-    pub floating_ip_address: Option<String>,
+    pub floating_ip_address: Option<CompactString>,
     #[serde(default)]
-    pub port_id: Option<String>,
+    pub port_id: Option<Id>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fixed_ip_address: Option<String>,
+    pub fixed_ip_address: Option<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub floating_network_id: Option<String>,
+    pub floating_network_id: Option<Id>,
 }
 
 /// A Neutron network (`GET /v2.0/networks`); only `router:external` ones matter.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RawNetwork {
-    pub id: String,
+    pub id: Id,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, rename = "router:external")]
@@ -130,7 +133,7 @@ pub struct RawNetwork {
 /// A Neutron address group (`GET /v2.0/address-groups`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RawAddressGroup {
-    pub id: String,
+    pub id: Id,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
@@ -138,10 +141,10 @@ pub struct RawAddressGroup {
 }
 
 /// Accepts a JSON string, a JSON integer (kept as its decimal string) or null.
-fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CompactString>, D::Error> {
     struct V;
     impl<'de> serde::de::Visitor<'de> for V {
-        type Value = Option<String>;
+        type Value = Option<CompactString>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a protocol name, a protocol number or null")
         }
@@ -155,16 +158,13 @@ fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D
             d.deserialize_any(self)
         }
         fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Some(v.to_owned()))
-        }
-        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-            Ok(Some(v))
+            Ok(Some(v.into()))
         }
         fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
+            Ok(Some(compact_str::format_compact!("{v}")))
         }
         fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
+            Ok(Some(compact_str::format_compact!("{v}")))
         }
     }
     d.deserialize_option(V)

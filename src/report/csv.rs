@@ -38,7 +38,7 @@ pub fn render(input: &ReportInput) -> String {
             &f.used_by_ports.len().to_string(),
             &f.used_by_servers.len().to_string(),
             f.status.as_str(),
-            &f.rule.id,
+            &f.rule.id.as_str(),
             &f.fingerprint.0,
             g.status.as_str(),
         ])

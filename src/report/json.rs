@@ -11,6 +11,7 @@ use super::ReportInput;
 use crate::finding::{ExposureStatus, Finding, FindingKind, Severity};
 use crate::gate::baseline::BaselineEntryV1;
 use crate::gate::{FindingGate, GateOutcome, SuppressionState};
+use crate::id::Id;
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -126,8 +127,8 @@ struct Metadata<'a> {
     /// `true`, `false`, or `"unknown"`.
     internet_reachable: serde_json::Value,
     floating_ips: Vec<String>,
-    rule_id: &'a str,
-    rule_project_id: Option<&'a str>,
+    rule_id: &'a Id,
+    rule_project_id: Option<&'a Id>,
     direction: &'static str,
     ethertype: &'static str,
     protocol: String,
@@ -331,7 +332,7 @@ pub(crate) fn finding<'a>(
             },
             floating_ips: f.floating_ips.iter().map(ToString::to_string).collect(),
             rule_id: &f.rule.id,
-            rule_project_id: f.rule.project_id.as_deref(),
+            rule_project_id: f.rule.project_id.as_ref(),
             direction: "ingress",
             ethertype: f.rule.ethertype.as_str(),
             protocol: f.rule.protocol.name(),

@@ -75,7 +75,7 @@ pub fn render(input: &ReportInput) -> String {
                 cell(&f.matched.join(", ")),
                 f.used_by_ports.len(),
                 f.used_by_servers.len(),
-                cell(&f.rule.id),
+                cell(&f.rule.id.as_str()),
                 reachable(f.reachable)
             );
         }

@@ -241,7 +241,7 @@ pub fn build(input: &ReportInput) -> Sarif {
                         .build(),
                 )
                 .logical_locations(vec![LogicalLocation::builder()
-                    .name(f.rule.id.clone())
+                    .name(f.rule.id.to_string())
                     .fully_qualified_name(fqn)
                     .kind("resource")
                     .build()])

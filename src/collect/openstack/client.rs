@@ -18,6 +18,7 @@ use super::auth::{self, Token};
 use super::config::CloudConfig;
 use super::progress::Progress;
 use super::secret::Secret;
+use crate::id::Id;
 
 /// Tunables of the HTTP client.
 #[derive(Debug, Clone)]
@@ -334,7 +335,7 @@ impl Session {
         let mut restarted = false;
         'listing: loop {
             let mut items = Vec::new();
-            let mut seen_ids: HashSet<String> = HashSet::new();
+            let mut seen_ids: HashSet<Id> = HashSet::new();
             let mut seen_queries: HashSet<String> = HashSet::new();
             let mut query = initial.clone();
             let mut pages = 0usize;
@@ -358,7 +359,7 @@ impl Session {
                 })?;
                 let (page_items, next) = page.into_parts();
                 for item in &page_items {
-                    if !seen_ids.insert(item.id().to_owned()) {
+                    if !seen_ids.insert(item.id().clone()) {
                         if restarted {
                             return Err(FetchError::msg(format!(
                                 "the listing returned {} twice, again after a restart: objects changed while they were read",
@@ -540,7 +541,7 @@ async fn authenticate(
 
 /// Something with an `id`, to detect listings that repeat themselves.
 pub trait HasId {
-    fn id(&self) -> &str;
+    fn id(&self) -> &Id;
 }
 
 /// One page of a collection: its items and the next link, if any.

@@ -23,6 +23,7 @@ use super::wire::{
     RawAddressGroup, RawFloatingIp, RawNetwork, RawPort, RawProject, RawRule, RawSecurityGroup,
     RawServer,
 };
+use crate::id::Id;
 use crate::inventory::{CollectionError, InventoryMeta, RawInventory};
 use client::{next_link, ClientSettings, FetchError, HasId, Link, Page, Session};
 use config::CloudConfig;
@@ -68,7 +69,7 @@ macro_rules! neutron_page {
             }
         }
         impl HasId for $item {
-            fn id(&self) -> &str {
+            fn id(&self) -> &Id {
                 &self.id
             }
         }
@@ -104,7 +105,7 @@ neutron_page!(
 neutron_page!(ServersPage, servers, servers_links, RawServer);
 
 impl HasId for RawProject {
-    fn id(&self) -> &str {
+    fn id(&self) -> &Id {
         &self.id
     }
 }

@@ -152,9 +152,28 @@ struct ServerEntry<'a> {
 }
 
 pub fn render(input: &ReportInput) -> String {
+    let mut text = serde_json::to_string_pretty(&wire(input)).expect("report serializes");
+    // The findings (nearly all of a big report) are rendered on every core and spliced in
+    // where serde_json's pretty printer would have put them: `findings` is the last field.
+    if !input.audit.findings.is_empty() {
+        let tail = "[]\n}";
+        debug_assert!(text.ends_with(tail));
+        text.truncate(text.len() - tail.len());
+        text.push('[');
+        for chunk in findings_pretty(input) {
+            text.push_str(&chunk);
+        }
+        text.push_str("\n  ]\n}");
+    }
+    text.push('\n');
+    text
+}
+
+/// The report without its findings.
+fn wire<'a>(input: &ReportInput<'a>) -> Report<'a> {
     let report = input.audit;
     let count = |s| super::count(&report.findings, s);
-    let wire = Report {
+    Report {
         tool: Tool {
             name: "driftmux",
             version: env!("CARGO_PKG_VERSION"),
@@ -188,16 +207,50 @@ pub fn render(input: &ReportInput) -> String {
             })
             .collect(),
         warnings: &report.warnings,
-        findings: report
-            .findings
-            .iter()
-            .enumerate()
-            .map(|(i, f)| finding(f, &input.gate.findings[i], input.gate))
-            .collect(),
+        findings: Vec::new(),
+    }
+}
+
+/// Fewer findings than this are rendered on one thread.
+const PARALLEL_MIN: usize = 1024;
+
+/// The findings as elements of the pretty-printed `findings` array (two levels deep), each
+/// preceded by its separator, in chunks rendered by one thread each.
+fn findings_pretty(input: &ReportInput) -> Vec<String> {
+    let findings = &input.audit.findings;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let share = findings.len().div_ceil(threads).max(PARALLEL_MIN);
+    let render = |start: usize, chunk: &[Finding]| -> String {
+        let mut out = String::with_capacity(chunk.len() * 4096);
+        let mut one = Vec::with_capacity(8192);
+        for (k, f) in chunk.iter().enumerate() {
+            let i = start + k;
+            let wire = finding(f, &input.gate.findings[i], input.gate);
+            one.clear();
+            serde_json::to_writer_pretty(&mut one, &wire).expect("finding serializes");
+            out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+            // JSON strings hold no raw newline: every newline starts a line to indent.
+            let text = std::str::from_utf8(&one).expect("serde_json writes UTF-8");
+            for (n, line) in text.split('\n').enumerate() {
+                if n > 0 {
+                    out.push_str("\n    ");
+                }
+                out.push_str(line);
+            }
+        }
+        out
     };
-    let mut text = serde_json::to_string_pretty(&wire).expect("report serializes");
-    text.push('\n');
-    text
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = findings
+            .chunks(share)
+            .enumerate()
+            .map(|(c, chunk)| scope.spawn(move || render(c * share, chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("report thread"))
+            .collect()
+    })
 }
 
 /// `OpenStack security group exposure: datalab/default exposes all ports to 0.0.0.0/0
@@ -363,5 +416,37 @@ mod tests {
     #[test]
     fn json_gated_snapshot() {
         insta::assert_snapshot!(sample::render_gated(super::render));
+    }
+
+    /// Findings rendered on several threads and spliced in read exactly as one
+    /// `to_string_pretty` of the whole report.
+    #[test]
+    fn parallel_rendering_is_plain_pretty_json() {
+        let mut report = sample::report();
+        let one = report.findings.clone();
+        while report.findings.len() < 3 * super::PARALLEL_MIN {
+            report.findings.extend(one.iter().cloned());
+        }
+        let gate = sample::full_gate(&report);
+        let options = crate::report::ReportOptions::default();
+        let input = crate::report::ReportInput {
+            audit: &report,
+            gate: &gate,
+            options: &options,
+        };
+        let rendered = super::render(&input);
+        assert!(
+            super::findings_pretty(&input).len() > 1,
+            "several threads' chunks"
+        );
+        let mut whole = super::wire(&input);
+        whole.findings = report
+            .findings
+            .iter()
+            .zip(&gate.findings)
+            .map(|(f, g)| super::finding(f, g, &gate))
+            .collect();
+        let expected = serde_json::to_string_pretty(&whole).unwrap() + "\n";
+        assert!(rendered == expected, "the spliced report differs");
     }
 }

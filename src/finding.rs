@@ -169,7 +169,12 @@ impl Fingerprint {
             rule.ethertype, rule.protocol,
         );
         let digest = Sha256::digest(identity.as_bytes());
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(32);
+        for b in &digest[..16] {
+            hex.push(char::from(HEX[usize::from(b >> 4)]));
+            hex.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
         Fingerprint(hex)
     }
 }

@@ -207,12 +207,14 @@ impl Protocol {
         let Some(text) = raw.map(str::trim) else {
             return Ok(Protocol::Any);
         };
-        let lower = text.to_ascii_lowercase();
-        if lower.is_empty() || lower == "any" || lower == "hopopt" {
+        if text.is_empty()
+            || text.eq_ignore_ascii_case("any")
+            || text.eq_ignore_ascii_case("hopopt")
+        {
             return Ok(Protocol::Any);
         }
-        if lower.bytes().all(|b| b.is_ascii_digit()) {
-            return match lower.parse::<u8>() {
+        if text.bytes().all(|b| b.is_ascii_digit()) {
+            return match text.parse::<u8>() {
                 Ok(0) => Ok(Protocol::Any),
                 Ok(n) => Ok(Protocol::Number(n)),
                 Err(_) => Err(format!("protocol number {text:?} is out of range (0-255)")),
@@ -220,7 +222,7 @@ impl Protocol {
         }
         PROTOCOL_NAMES
             .iter()
-            .find(|(name, _)| *name == lower)
+            .find(|(name, _)| name.eq_ignore_ascii_case(text))
             .map(|&(_, n)| Protocol::Number(n))
             .ok_or_else(|| format!("unknown protocol {text:?}"))
     }
@@ -488,18 +490,16 @@ fn convert_rule(index: usize, raw: RawRule) -> Result<Rule, InvalidField> {
         object_id: Some(raw.id.to_string()),
         message,
     };
-    let direction = match raw
-        .direction
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("ingress") => Direction::Ingress,
-        Some("egress") => Direction::Egress,
+    let direction = match raw.direction.as_deref() {
+        Some(d) if d.eq_ignore_ascii_case("ingress") => Direction::Ingress,
+        Some(d) if d.eq_ignore_ascii_case("egress") => Direction::Egress,
         Some(other) => {
             return Err(invalid(
                 "direction",
-                format!("expected \"ingress\" or \"egress\", found {other:?}"),
+                format!(
+                    "expected \"ingress\" or \"egress\", found {:?}",
+                    other.to_ascii_lowercase()
+                ),
             ))
         }
         None => {
@@ -533,14 +533,9 @@ fn convert_rule(index: usize, raw: RawRule) -> Result<Rule, InvalidField> {
     let prefix = non_empty(raw.remote_ip_prefix.clone())
         .map(|text| parse_prefix(&text).map_err(|m| invalid("remote_ip_prefix", m)))
         .transpose()?;
-    let ethertype = match raw
-        .ethertype
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("ipv4") => EtherType::IPv4,
-        Some("ipv6") => EtherType::IPv6,
+    let ethertype = match raw.ethertype.as_deref() {
+        Some(e) if e.eq_ignore_ascii_case("ipv4") => EtherType::IPv4,
+        Some(e) if e.eq_ignore_ascii_case("ipv6") => EtherType::IPv6,
         // Neutron defaults to IPv4; a prefix, when present, decides the family.
         None => match prefix {
             Some(IpNet::V6(_)) => EtherType::IPv6,

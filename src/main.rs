@@ -40,6 +40,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Input::Live(live) => collect_live(live, config.quiet)?,
     };
     let audit = audit::run(&inventory, &config.policy);
+    // The findings own what they report: free the cloud before the reports are rendered.
+    drop(inventory);
     let gate = gate::evaluate(&audit, &config.gate, jiff::Timestamp::now());
     let input = ReportInput {
         audit: &audit,

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use crate::finding::{ExposureStatus, Reachability, ServerRef};
-use crate::inventory::{EtherType, Id, Inventory, Port, Server};
+use crate::inventory::{EtherType, Id, Inventory, Objects, Port, Server};
 
 /// Ports and servers that use one group.
 #[derive(Debug, Default)]
@@ -48,36 +48,23 @@ fn is_global_v6(ip: &IpAddr) -> bool {
 impl<'a> UsageIndex<'a> {
     /// Indexes the usage of the `wanted` groups (those with findings).
     pub fn build(inventory: &'a Inventory, wanted: &HashSet<&Id>) -> UsageIndex<'a> {
-        let by_group = inventory.ports.as_ref().map(|ports| {
-            let mut by_group: HashMap<&Id, GroupUsage> = HashMap::default();
-            for port in ports {
-                let server = port.device_id.as_ref().filter(|_| {
-                    port.device_owner
-                        .as_deref()
-                        .is_some_and(|o| o.starts_with("compute:"))
-                });
-                for group in port.security_groups.iter().filter(|g| wanted.contains(g)) {
-                    let usage = by_group.entry(group).or_default();
-                    usage.ports.push(port);
-                    if let Some(server) = server {
-                        usage.servers.push(server);
-                    }
-                }
-            }
-            for usage in by_group.values_mut() {
-                usage.ports.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-                usage.ports.dedup_by(|a, b| a.id == b.id);
-                usage.servers.sort_unstable();
-                usage.servers.dedup();
-            }
-            by_group
+        // The two big lists are indexed side by side.
+        let (by_group, servers) = std::thread::scope(|scope| {
+            let servers = scope.spawn(|| {
+                let servers: HashMap<&Id, &Server> = inventory
+                    .servers
+                    .iter()
+                    .flatten()
+                    .map(|s| (&s.id, s))
+                    .collect();
+                servers
+            });
+            let by_group = inventory
+                .ports
+                .as_ref()
+                .map(|ports| Self::by_group(ports, wanted));
+            (by_group, servers.join().expect("index thread"))
         });
-        let servers = inventory
-            .servers
-            .iter()
-            .flatten()
-            .map(|s| (&s.id, s))
-            .collect();
         let floating = inventory.floating_ips.as_ref().map(|fips| {
             let mut by_port: HashMap<&Id, Vec<IpAddr>> = HashMap::default();
             for fip in fips {
@@ -97,6 +84,35 @@ impl<'a> UsageIndex<'a> {
             floating,
             external,
         }
+    }
+
+    /// The ports and servers of each wanted group, sorted and without duplicates.
+    fn by_group(
+        ports: &'a Objects<Port>,
+        wanted: &HashSet<&Id>,
+    ) -> HashMap<&'a Id, GroupUsage<'a>> {
+        let mut by_group: HashMap<&Id, GroupUsage> = HashMap::default();
+        for port in ports {
+            let server = port.device_id.as_ref().filter(|_| {
+                port.device_owner
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with("compute:"))
+            });
+            for group in port.security_groups.iter().filter(|g| wanted.contains(g)) {
+                let usage = by_group.entry(group).or_default();
+                usage.ports.push(port);
+                if let Some(server) = server {
+                    usage.servers.push(server);
+                }
+            }
+        }
+        for usage in by_group.values_mut() {
+            usage.ports.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+            usage.ports.dedup_by(|a, b| a.id == b.id);
+            usage.servers.sort_unstable();
+            usage.servers.dedup();
+        }
+        by_group
     }
 
     /// Whether any of `ports` is reachable from outside for a rule of `ethertype`.

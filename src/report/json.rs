@@ -159,8 +159,10 @@ pub fn render(input: &ReportInput) -> String {
         let tail = "[]\n}";
         debug_assert!(text.ends_with(tail));
         text.truncate(text.len() - tail.len());
+        let chunks = findings_pretty(input);
+        text.reserve_exact(chunks.iter().map(String::len).sum::<usize>() + 16);
         text.push('[');
-        for chunk in findings_pretty(input) {
+        for chunk in chunks {
             text.push_str(&chunk);
         }
         text.push_str("\n  ]\n}");

@@ -22,7 +22,7 @@ use crate::inventory::{
 };
 
 /// Bytes read from the file at a time: a batch of elements is about this big.
-const BLOCK: usize = 4 << 20;
+const BLOCK: usize = 1 << 20;
 
 /// The snapshot's lists, as keys of its top-level object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -501,7 +501,9 @@ impl Scanner {
         count: &mut usize,
         spans: &mut Vec<(usize, usize)>,
     ) -> Option<()> {
-        let mut rest = self.pool.try_recv().unwrap_or_default();
+        // Room for the rest and the next block, so reading never moves it.
+        let mut rest =
+            (self.pool.try_recv()).unwrap_or_else(|_| Vec::with_capacity(2 * self.input.block));
         rest.clear();
         rest.extend_from_slice(&self.input.buf[self.input.pos..]);
         let bytes = std::mem::replace(&mut self.input.buf, rest);

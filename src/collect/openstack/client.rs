@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
+use rustc_hash::FxHashSet;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -334,8 +335,10 @@ impl Session {
         let initial = encode_query(&initial);
         let mut restarted = false;
         'listing: loop {
-            let mut items = Vec::new();
-            let mut seen_ids: HashSet<Id> = HashSet::new();
+            // Pages are kept as they come and joined once at the end (no regrowth copies).
+            let mut pages_items: Vec<Vec<P::Item>> = Vec::new();
+            let mut count = 0usize;
+            let mut seen_ids: FxHashSet<Id> = FxHashSet::default();
             let mut seen_queries: HashSet<String> = HashSet::new();
             let mut query = initial.clone();
             let mut pages = 0usize;
@@ -371,8 +374,9 @@ impl Session {
                         continue 'listing;
                     }
                 }
-                items.extend(page_items);
-                progress.page(resource, items.len());
+                count += page_items.len();
+                pages_items.push(page_items);
+                progress.page(resource, count);
                 let Some(href) = next else { break };
                 let next_query = href
                     .split_once('?')
@@ -389,7 +393,11 @@ impl Session {
                 }
                 query = next_query;
             }
-            progress.done(resource, items.len(), pages);
+            progress.done(resource, count, pages);
+            let mut items = Vec::with_capacity(count);
+            for page in pages_items {
+                items.extend(page);
+            }
             return Ok(items);
         }
     }

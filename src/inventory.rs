@@ -1,8 +1,10 @@
 //! The inventory: the cloud as the audit sees it, validated and typed.
 //!
-//! Collection (a snapshot file today, the live OpenStack API later) produces raw API objects
-//! (`collect::wire`); [`Inventory::from_raw`] checks them once and turns loose strings into
+//! Collection (a snapshot file or the live OpenStack API) produces raw API objects
+//! (`collect::wire`); [`Inventory::from_raw`] checks them once (one object at a time, through
+//! [`FromRaw`], which the parallel snapshot reader uses too) and turns loose strings into
 //! enums (direction, ethertype, protocol, remote), so that nothing downstream parses text.
+//! Ids are compact [`Id`]s; lists are [`Objects`], kept in the chunks they were read in.
 //! A list that was not collected stays `None`: the audit must be able to tell "no servers"
 //! from "servers unknown".
 

@@ -1,8 +1,9 @@
 //! Collection: where the inventory comes from.
 //!
 //! `wire` holds the raw OpenStack API objects; `snapshot` reads (and writes) them as one
-//! JSON file. The live OpenStack client will produce the same `RawInventory`, so everything
-//! after collection runs offline and is tested from recorded JSON.
+//! JSON file (big files in parallel blocks, straight into the typed inventory); `openstack`
+//! reads them from the live APIs into a `RawInventory`, which a snapshot can also hold, so
+//! everything after collection runs offline and is tested from recorded JSON.
 
 pub mod openstack;
 pub mod snapshot;

@@ -510,3 +510,47 @@ fn unwritable_output_dir_is_an_error_not_a_pass() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("cannot write"), "{}", run.stderr);
 }
+
+/// A snapshot through a pipe (`--snapshot <(...)`) can be read only once: a good one is
+/// audited, a bad one is explained like a file, and neither hangs.
+#[cfg(unix)]
+#[test]
+fn snapshots_through_a_pipe() {
+    for (source, expected_code, fragment) in [
+        ("examples/demo-cloud.json", 0, ""),
+        ("tests/bad-input/snapshot-bad-cidr.json", 2, "300.1.2.3/8"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("snapshot.fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let contents = std::fs::read(source).unwrap();
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::write(fifo, contents))
+        };
+        let output = assert_cmd::Command::cargo_bin("driftmux")
+            .unwrap()
+            .env_clear()
+            .env("HOME", dir.path())
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["--fail-on", "none", "--quiet", "--output-dir"])
+            .arg(dir.path().join("out"))
+            .arg("--snapshot")
+            .arg(&fifo)
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(expected_code),
+            "{source}: {stderr}"
+        );
+        assert!(stderr.contains(fragment), "{source}: {stderr}");
+        writer.join().unwrap().unwrap();
+    }
+}

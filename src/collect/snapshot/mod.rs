@@ -145,9 +145,14 @@ pub fn read(file: &Path) -> Result<Inventory, SnapshotError> {
         file: file.to_owned(),
         kind,
     };
-    // Most files are regular: read them in parallel, without holding the whole file.
-    if let Some(inventory) = fast::read(file).map_err(|e| err(SnapshotErrorKind::Read(e)))? {
-        return Ok(inventory);
+    // Most snapshots are regular files with regular content: read them in parallel, without
+    // holding the whole file. A pipe (`<(...)`, /dev/stdin) cannot be read twice, so it
+    // takes the exact path directly.
+    let meta = std::fs::metadata(file).map_err(|e| err(SnapshotErrorKind::Read(e)))?;
+    if meta.is_file() {
+        if let Some(inventory) = fast::read(file).map_err(|e| err(SnapshotErrorKind::Read(e)))? {
+            return Ok(inventory);
+        }
     }
     // Something is wrong (or unusual): the exact path says what and where.
     let bytes = std::fs::read(file).map_err(|e| err(SnapshotErrorKind::Read(e)))?;

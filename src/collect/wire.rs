@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::id::Id;
 
 /// A Neutron security group rule (`GET /v2.0/security-group-rules`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct RawRule {
     pub id: Id,
     pub security_group_id: Id,
@@ -40,7 +40,7 @@ pub struct RawRule {
 }
 
 /// A Neutron security group (`GET /v2.0/security-groups`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct RawSecurityGroup {
     pub id: Id,
     #[serde(default)]
@@ -52,7 +52,7 @@ pub struct RawSecurityGroup {
 }
 
 /// One entry of a Neutron port's `fixed_ips`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct RawFixedIp {
     #[serde(default)]
     pub ip_address: Option<CompactString>,
@@ -61,7 +61,7 @@ pub struct RawFixedIp {
 }
 
 /// A Neutron port (`GET /v2.0/ports`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct RawPort {
     pub id: Id,
     #[serde(default)]
@@ -85,7 +85,7 @@ pub struct RawPort {
 
 /// A Nova server (`GET /v2.1/servers/detail?all_tenants=1`). Servers in a down cell come
 /// back partial (often only `id`, `status` and `tenant_id`), so everything but `id` is optional.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct RawServer {
     pub id: Id,
     #[serde(default)]
@@ -97,7 +97,7 @@ pub struct RawServer {
 }
 
 /// A Keystone project (`GET /v3/projects`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct RawProject {
     pub id: Id,
     #[serde(default)]
@@ -107,7 +107,7 @@ pub struct RawProject {
 }
 
 /// A Neutron floating IP (`GET /v2.0/floatingips`); unassociated ones have null `port_id`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct RawFloatingIp {
     pub id: Id,
     #[serde(default)]
@@ -121,7 +121,7 @@ pub struct RawFloatingIp {
 }
 
 /// A Neutron network (`GET /v2.0/networks`); only `router:external` ones matter.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct RawNetwork {
     pub id: Id,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -131,7 +131,7 @@ pub struct RawNetwork {
 }
 
 /// A Neutron address group (`GET /v2.0/address-groups`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct RawAddressGroup {
     pub id: Id,
     #[serde(default)]

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 
-use super::{check_meta, collection_errors, SnapshotCollectionError};
+use super::{check_meta, collection_errors, decode, SnapshotCollectionError};
 use crate::inventory::{
     AddressGroup, FloatingIp, FromRaw, Inventory, InventoryMeta, Network, Objects, Port, Project,
     Rule, SecurityGroup, Server,
@@ -152,14 +152,19 @@ fn read_in_blocks(path: &Path, block: usize) -> io::Result<Option<Inventory>> {
 
 /// Deserializes and converts one batch; `None` when any element is irregular.
 fn parse_batch(batch: &Batch) -> Option<Parsed> {
-    fn all<T: FromRaw>(batch: &Batch) -> Option<Vec<T>>
+    /// `decode` reads the plain form of the hot object types; serde reads the rest.
+    fn all<T: FromRaw>(batch: &Batch, decode: fn(&[u8]) -> Option<T::Raw>) -> Option<Vec<T>>
     where
         T::Raw: DeserializeOwned,
     {
         let mut out = Vec::with_capacity(batch.spans.len());
         let mut problems = Vec::new();
         for (k, &(start, end)) in batch.spans.iter().enumerate() {
-            let raw: T::Raw = serde_json::from_slice(&batch.bytes[start..end]).ok()?;
+            let bytes = &batch.bytes[start..end];
+            let raw = match decode(bytes) {
+                Some(raw) => raw,
+                None => serde_json::from_slice(bytes).ok()?,
+            };
             out.extend(T::from_raw(batch.first_index + k, raw, &mut problems));
             if !problems.is_empty() {
                 return None;
@@ -167,15 +172,18 @@ fn parse_batch(batch: &Batch) -> Option<Parsed> {
         }
         Some(out)
     }
+    fn serde_only<R>(_: &[u8]) -> Option<R> {
+        None
+    }
     Some(match batch.list {
-        List::Projects => Parsed::Projects(all(batch)?),
-        List::SecurityGroups => Parsed::SecurityGroups(all(batch)?),
-        List::Rules => Parsed::Rules(all(batch)?),
-        List::Ports => Parsed::Ports(all(batch)?),
-        List::Servers => Parsed::Servers(all(batch)?),
-        List::FloatingIps => Parsed::FloatingIps(all(batch)?),
-        List::Networks => Parsed::Networks(all(batch)?),
-        List::AddressGroups => Parsed::AddressGroups(all(batch)?),
+        List::Projects => Parsed::Projects(all(batch, serde_only)?),
+        List::SecurityGroups => Parsed::SecurityGroups(all(batch, serde_only)?),
+        List::Rules => Parsed::Rules(all(batch, decode::rule)?),
+        List::Ports => Parsed::Ports(all(batch, decode::port)?),
+        List::Servers => Parsed::Servers(all(batch, decode::server)?),
+        List::FloatingIps => Parsed::FloatingIps(all(batch, serde_only)?),
+        List::Networks => Parsed::Networks(all(batch, serde_only)?),
+        List::AddressGroups => Parsed::AddressGroups(all(batch, serde_only)?),
     })
 }
 

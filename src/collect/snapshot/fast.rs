@@ -107,11 +107,12 @@ fn read_in_blocks(path: &Path, block: usize) -> io::Result<Option<Inventory>> {
         let (out_tx, out_rx) = mpsc::channel::<(usize, Option<Parsed>)>();
         // Parsed blocks go back to the scanner: fresh memory costs more than parsing.
         let (pool_tx, pool_rx) = mpsc::channel::<Vec<u8>>();
+        let mut threads = Vec::with_capacity(workers);
         for _ in 0..workers {
             let rx = Arc::clone(&batch_rx);
             let tx = out_tx.clone();
             let pool = pool_tx.clone();
-            scope.spawn(move || loop {
+            threads.push(scope.spawn(move || loop {
                 let next = rx
                     .lock()
                     .map_err(drop)
@@ -122,7 +123,7 @@ fn read_in_blocks(path: &Path, block: usize) -> io::Result<Option<Inventory>> {
                 if tx.send((batch.seq, parsed)).is_err() {
                     break;
                 }
-            });
+            }));
         }
         drop((out_tx, pool_tx));
         let scanned = Scanner {
@@ -134,14 +135,27 @@ fn read_in_blocks(path: &Path, block: usize) -> io::Result<Option<Inventory>> {
         .document();
         // The scanner's sender is gone: the workers finish their batches and stop.
         let mut results: Vec<Option<Parsed>> = Vec::new();
-        for (seq, parsed) in out_rx {
+        let mut irregular = false;
+        for (seq, parsed) in &out_rx {
             if results.len() <= seq {
                 results.resize_with(seq + 1, || None);
             }
             match parsed {
                 Some(p) => results[seq] = Some(p),
-                None => return Ok(None),
+                None => {
+                    irregular = true;
+                    break;
+                }
             }
+        }
+        drop(out_rx);
+        // Joined, not only waited for, so that each thread is gone (its thread-locals too)
+        // when the inventory is returned.
+        for thread in threads {
+            thread.join().expect("a snapshot worker panicked");
+        }
+        if irregular {
+            return Ok(None);
         }
         let Some(top) = scanned? else {
             return Ok(None);

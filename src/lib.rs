@@ -15,4 +15,5 @@ pub mod fsutil;
 pub mod gate;
 pub mod id;
 pub mod inventory;
+pub mod parallel;
 pub mod report;

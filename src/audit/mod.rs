@@ -13,6 +13,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::finding::{Finding, FindingKind, Fingerprint, PortExposure};
 use crate::inventory::{CollectionError, Direction, Id, Inventory, InventoryMeta, Rule};
+use crate::parallel;
 use policy::Policy;
 use usage::UsageIndex;
 
@@ -129,18 +130,10 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
             floating_ips: used.floating_ips,
         }
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let share = candidates.len().div_ceil(threads).max(PARALLEL_MIN);
-    let mut findings: Vec<Finding> = std::thread::scope(|scope| {
-        let handles: Vec<_> = candidates
-            .chunks(share)
-            .map(|chunk| scope.spawn(|| chunk.iter().map(enrich).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("audit thread"))
-            .collect()
-    });
+    let mut findings: Vec<Finding> = parallel::map_shares(&candidates, PARALLEL_MIN, |_, share| {
+        share.iter().map(enrich).collect::<Vec<_>>()
+    })
+    .concat();
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 
     let mut warnings = Vec::new();

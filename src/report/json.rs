@@ -219,10 +219,7 @@ const PARALLEL_MIN: usize = 1024;
 /// The findings as elements of the pretty-printed `findings` array (two levels deep), each
 /// preceded by its separator, in chunks rendered by one thread each.
 fn findings_pretty(input: &ReportInput) -> Vec<String> {
-    let findings = &input.audit.findings;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let share = findings.len().div_ceil(threads).max(PARALLEL_MIN);
-    let render = |start: usize, chunk: &[Finding]| -> String {
+    crate::parallel::map_shares(&input.audit.findings, PARALLEL_MIN, |start, chunk| {
         let mut out = String::with_capacity(chunk.len() * 4096);
         let mut one = Vec::with_capacity(8192);
         for (k, f) in chunk.iter().enumerate() {
@@ -241,17 +238,6 @@ fn findings_pretty(input: &ReportInput) -> Vec<String> {
             }
         }
         out
-    };
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = findings
-            .chunks(share)
-            .enumerate()
-            .map(|(c, chunk)| scope.spawn(move || render(c * share, chunk)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("report thread"))
-            .collect()
     })
 }
 

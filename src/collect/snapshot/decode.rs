@@ -9,6 +9,7 @@
 
 use compact_str::CompactString;
 
+use super::fast::is_ws;
 use crate::collect::wire::{RawFixedIp, RawPort, RawRule, RawServer};
 use crate::id::Id;
 
@@ -20,7 +21,7 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
+        while self.bytes.get(self.at).is_some_and(|&b| is_ws(b)) {
             self.at += 1;
         }
     }
@@ -46,8 +47,8 @@ impl<'a> Cursor<'a> {
     /// A scalar must be followed by whitespace or structure (`22x`, `nullx` are not JSON).
     fn delimited(&self) -> Option<()> {
         match self.bytes.get(self.at) {
-            None | Some(b' ' | b'\t' | b'\n' | b'\r' | b',' | b'}' | b']') => Some(()),
-            Some(_) => None,
+            None | Some(b',' | b'}' | b']') => Some(()),
+            Some(&b) => is_ws(b).then_some(()),
         }
     }
 

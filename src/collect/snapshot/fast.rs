@@ -100,7 +100,7 @@ fn read_in_blocks(path: &Path, block: usize) -> io::Result<Option<Inventory>> {
         eof: false,
         block,
     };
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
+    let workers = crate::parallel::threads();
     std::thread::scope(|scope| {
         let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(workers * 2);
         let batch_rx = Arc::new(Mutex::new(batch_rx));
@@ -327,7 +327,7 @@ impl Input {
     }
 }
 
-fn is_ws(b: u8) -> bool {
+pub(super) fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 

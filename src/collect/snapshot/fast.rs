@@ -10,6 +10,7 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -101,6 +102,8 @@ fn read_in_blocks(path: &Path, block: usize) -> io::Result<Option<Inventory>> {
         block,
     };
     let workers = crate::parallel::threads();
+    // Set by a worker on an irregular element: the scanner stops early.
+    let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(workers * 2);
         let batch_rx = Arc::new(Mutex::new(batch_rx));
@@ -112,6 +115,7 @@ fn read_in_blocks(path: &Path, block: usize) -> io::Result<Option<Inventory>> {
             let rx = Arc::clone(&batch_rx);
             let tx = out_tx.clone();
             let pool = pool_tx.clone();
+            let stop = &stop;
             threads.push(scope.spawn(move || loop {
                 let next = rx
                     .lock()
@@ -119,6 +123,9 @@ fn read_in_blocks(path: &Path, block: usize) -> io::Result<Option<Inventory>> {
                     .and_then(|rx| rx.recv().map_err(drop));
                 let Ok(batch) = next else { break };
                 let parsed = parse_batch(&batch);
+                if parsed.is_none() {
+                    stop.store(true, Ordering::Relaxed);
+                }
                 let _ = pool.send(batch.bytes);
                 if tx.send((batch.seq, parsed)).is_err() {
                     break;
@@ -130,6 +137,7 @@ fn read_in_blocks(path: &Path, block: usize) -> io::Result<Option<Inventory>> {
             input,
             batches: batch_tx,
             pool: pool_rx,
+            stop: &stop,
             seq: 0,
         }
         .document();
@@ -383,15 +391,17 @@ fn string_end(buf: &[u8], mut i: usize) -> Option<usize> {
     }
 }
 
-struct Scanner {
+struct Scanner<'a> {
     input: Input,
     batches: mpsc::SyncSender<Batch>,
     /// Blocks the workers are done with.
     pool: mpsc::Receiver<Vec<u8>>,
+    /// A worker found an irregular element: the whole read will be done again anyway.
+    stop: &'a AtomicBool,
     seq: usize,
 }
 
-impl Scanner {
+impl Scanner<'_> {
     /// The whole document; `None` when it is irregular (or the workers stopped).
     fn document(mut self) -> io::Result<Option<TopLevel>> {
         let mut top = TopLevel::default();
@@ -523,6 +533,9 @@ impl Scanner {
         count: &mut usize,
         spans: &mut Vec<(usize, usize)>,
     ) -> Option<()> {
+        if self.stop.load(Ordering::Relaxed) {
+            return None;
+        }
         // Room for the rest and the next block, so reading never moves it.
         let mut rest =
             (self.pool.try_recv()).unwrap_or_else(|_| Vec::with_capacity(2 * self.input.block));

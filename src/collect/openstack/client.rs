@@ -351,16 +351,20 @@ impl Session {
                 };
                 let body = self.get(&url, headers).await?;
                 pages += 1;
-                let page: P = serde_json::from_slice(&body).map_err(|e| {
-                    FetchError::msg(match e.classify() {
-                        // Well-formed JSON of an unexpected shape (or a truncated list).
-                        serde_json::error::Category::Data => {
-                            format!("unexpected response: {e}")
-                        }
-                        _ => format!("invalid JSON in the response: {e}"),
-                    })
-                })?;
-                let (page_items, next) = page.into_parts();
+                let (page_items, next) = match P::decode_plain(&body) {
+                    Some(parts) => parts,
+                    None => serde_json::from_slice::<P>(&body)
+                        .map_err(|e| {
+                            FetchError::msg(match e.classify() {
+                                // Well-formed JSON of an unexpected shape (or a truncated list).
+                                serde_json::error::Category::Data => {
+                                    format!("unexpected response: {e}")
+                                }
+                                _ => format!("invalid JSON in the response: {e}"),
+                            })
+                        })?
+                        .into_parts(),
+                };
                 for item in &page_items {
                     if !seen_ids.insert(item.id().clone()) {
                         if restarted {
@@ -558,6 +562,11 @@ pub trait Page: DeserializeOwned {
     /// Whether the API takes `limit` (Keystone does not paginate by marker).
     const PAGINATED: bool = true;
     fn into_parts(self) -> (Vec<Self::Item>, Option<String>);
+    /// The items and next link of a page in the plain form, read without serde; `None`
+    /// leaves the page to serde (which reads the same, or explains what is wrong).
+    fn decode_plain(_body: &[u8]) -> Option<(Vec<Self::Item>, Option<String>)> {
+        None
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 
-use super::{check_meta, collection_errors, decode, SnapshotCollectionError};
+use super::{check_meta, collection_errors, SnapshotCollectionError};
+use crate::collect::decode::{self, is_ws};
 use crate::inventory::{
     AddressGroup, FloatingIp, FromRaw, Inventory, InventoryMeta, Network, Objects, Port, Project,
     Rule, SecurityGroup, Server,
@@ -333,10 +334,6 @@ impl Input {
             }
         }
     }
-}
-
-pub(super) fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 /// End (exclusive) of the JSON value starting at `buf[start]`, or `None` when `buf` ends

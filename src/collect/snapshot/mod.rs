@@ -11,7 +11,6 @@
 //! collection could not read; auditing such a snapshot is incomplete (exit 3).
 //! Errors name the file, the field path and, for JSON syntax errors, the line and column.
 
-mod decode;
 mod fast;
 
 use std::fmt;

@@ -1,5 +1,5 @@
-//! Hand-written decoders for the object types that make up most of a big snapshot:
-//! security group rules, ports and servers.
+//! Hand-written decoders for the object types that make up most of a big cloud: security
+//! group rules, ports and servers, alone (snapshot elements) or as a list page of the API.
 //!
 //! They read only the plain form that driftmux and the OpenStack APIs write (strings without
 //! escapes, small non-negative integers, literals; other keys' values skipped if they are
@@ -9,17 +9,25 @@
 
 use compact_str::CompactString;
 
-use super::fast::is_ws;
 use crate::collect::wire::{RawFixedIp, RawPort, RawRule, RawServer};
 use crate::id::Id;
 
-/// A position in one element's bytes.
-struct Cursor<'a> {
+/// JSON whitespace.
+pub(crate) fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// A position in a JSON text.
+pub(crate) struct Cursor<'a> {
     bytes: &'a [u8],
     at: usize,
 }
 
 impl<'a> Cursor<'a> {
+    fn new(bytes: &'a [u8]) -> Cursor<'a> {
+        Cursor { bytes, at: 0 }
+    }
+
     fn skip_ws(&mut self) {
         while self.bytes.get(self.at).is_some_and(|&b| is_ws(b)) {
             self.at += 1;
@@ -243,8 +251,19 @@ const RULE_KEYS: &[&str] = &[
 ];
 
 /// A security group rule in the plain form, or `None` (serde decodes it then).
-pub(super) fn rule(bytes: &[u8]) -> Option<RawRule> {
-    let mut c = Cursor { bytes, at: 0 };
+pub(crate) fn rule(bytes: &[u8]) -> Option<RawRule> {
+    whole(bytes, rule_at)
+}
+
+/// One element alone: nothing but whitespace may follow it.
+fn whole<T>(bytes: &[u8], decode: fn(&mut Cursor) -> Option<T>) -> Option<T> {
+    let mut c = Cursor::new(bytes);
+    let value = decode(&mut c)?;
+    c.end()?;
+    Some(value)
+}
+
+pub(crate) fn rule_at(c: &mut Cursor) -> Option<RawRule> {
     let (mut id, mut group) = (None, None);
     let mut r = RawRule {
         id: Id::new(""),
@@ -283,7 +302,6 @@ pub(super) fn rule(bytes: &[u8]) -> Option<RawRule> {
         }
         Some(())
     })?;
-    c.end()?;
     r.id = id?;
     r.security_group_id = group?;
     Some(r)
@@ -304,8 +322,11 @@ const PORT_KEYS: &[&str] = &[
 const FIXED_IP_KEYS: &[&str] = &["ip_address", "subnet_id"];
 
 /// A port in the plain form, or `None` (serde decodes it then).
-pub(super) fn port(bytes: &[u8]) -> Option<RawPort> {
-    let mut c = Cursor { bytes, at: 0 };
+pub(crate) fn port(bytes: &[u8]) -> Option<RawPort> {
+    whole(bytes, port_at)
+}
+
+pub(crate) fn port_at(c: &mut Cursor) -> Option<RawPort> {
     let mut id = None;
     let mut p = RawPort {
         id: Id::new(""),
@@ -347,7 +368,6 @@ pub(super) fn port(bytes: &[u8]) -> Option<RawPort> {
         }
         Some(())
     })?;
-    c.end()?;
     p.id = id?;
     Some(p)
 }
@@ -355,8 +375,11 @@ pub(super) fn port(bytes: &[u8]) -> Option<RawPort> {
 const SERVER_KEYS: &[&str] = &["id", "name", "status", "tenant_id"];
 
 /// A Nova server in the plain form, or `None` (serde decodes it then).
-pub(super) fn server(bytes: &[u8]) -> Option<RawServer> {
-    let mut c = Cursor { bytes, at: 0 };
+pub(crate) fn server(bytes: &[u8]) -> Option<RawServer> {
+    whole(bytes, server_at)
+}
+
+pub(crate) fn server_at(c: &mut Cursor) -> Option<RawServer> {
     let mut id = None;
     let (mut name, mut status, mut tenant_id) = (None, None, None);
     c.object(SERVER_KEYS, |c, key| {
@@ -368,13 +391,47 @@ pub(super) fn server(bytes: &[u8]) -> Option<RawServer> {
         }
         Some(())
     })?;
-    c.end()?;
     Some(RawServer {
         id: id?,
         name,
         status,
         tenant_id,
     })
+}
+
+/// A list page of the API, `{"<key>": [...], "<key>_links": [...], ...}`, whose items are
+/// all in the plain form: the items and the `next` link. `None` leaves the page to serde.
+pub(crate) fn page<T>(
+    bytes: &[u8],
+    key: &str,
+    links_key: &str,
+    item: fn(&mut Cursor) -> Option<T>,
+) -> Option<(Vec<T>, Option<String>)> {
+    let mut c = Cursor::new(bytes);
+    let (mut items, mut next) = (None, None);
+    c.object(&[key, links_key], |c, k| {
+        if k == 0 {
+            items = Some(c.opt_array(item)??);
+            return Some(());
+        }
+        // Links: `href` and `rel` default to "" when missing; the first `next` counts.
+        let links = c.opt_array(|c| {
+            let (mut href, mut rel) = ("", "");
+            c.object(&["href", "rel"], |c, k| {
+                *(if k == 0 { &mut href } else { &mut rel }) = c.string()?;
+                Some(())
+            })?;
+            Some((rel, href))
+        })?;
+        next = links
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(rel, _)| *rel == "next")
+            .map(|(_, href)| href.to_owned());
+        Some(())
+    })?;
+    c.end()?;
+    Some((items?, next))
 }
 
 #[cfg(test)]
@@ -401,8 +458,8 @@ mod tests {
     fn elements(list: &str) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         for text in [
-            include_str!("../../../examples/demo-cloud.json"),
-            include_str!("../../../tests/fixtures/sample-cloud.json"),
+            include_str!("../../examples/demo-cloud.json"),
+            include_str!("../../tests/fixtures/sample-cloud.json"),
         ] {
             let doc: serde_json::Value = serde_json::from_str(text).unwrap();
             for e in doc[list].as_array().unwrap() {

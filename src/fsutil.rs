@@ -9,6 +9,11 @@ use std::path::Path;
 /// Replaces `path` with `contents` atomically. A new file gets mode 0644; an existing
 /// file keeps its permissions.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    write_atomic_pieces(path, &[contents])
+}
+
+/// [`write_atomic`] of the concatenation of `pieces` (a big report is never one string).
+pub fn write_atomic_pieces(path: &Path, pieces: &[impl AsRef<[u8]>]) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -17,7 +22,9 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
         .prefix(".driftmux-")
         .suffix(".tmp")
         .tempfile_in(dir)?;
-    tmp.write_all(contents)?;
+    for piece in pieces {
+        tmp.write_all(piece.as_ref())?;
+    }
     let permissions = match fs::metadata(path) {
         Ok(meta) => meta.permissions(),
         Err(_) => default_permissions(),

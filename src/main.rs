@@ -146,14 +146,19 @@ fn write_reports(config: &RunConfig, input: &ReportInput) -> Result<Vec<String>,
     let rendered: Vec<_> = config
         .formats
         .iter()
-        .map(|f| (config.output_dir.join(f.file_name()), f.render(input)))
+        .map(|f| {
+            (
+                config.output_dir.join(f.file_name()),
+                f.render_pieces(input),
+            )
+        })
         .collect();
     std::fs::create_dir_all(&config.output_dir).map_err(|source| Error::Write {
         path: config.output_dir.clone(),
         source,
     })?;
-    for (path, text) in &rendered {
-        fsutil::write_atomic(path, text.as_bytes()).map_err(|source| Error::Write {
+    for (path, pieces) in &rendered {
+        fsutil::write_atomic_pieces(path, pieces).map_err(|source| Error::Write {
             path: path.clone(),
             source,
         })?;

@@ -152,23 +152,26 @@ struct ServerEntry<'a> {
 }
 
 pub fn render(input: &ReportInput) -> String {
-    let mut text = serde_json::to_string_pretty(&wire(input)).expect("report serializes");
-    // The findings (nearly all of a big report) are rendered on every core and spliced in
-    // where serde_json's pretty printer would have put them: `findings` is the last field.
-    if !input.audit.findings.is_empty() {
-        let tail = "[]\n}";
-        debug_assert!(text.ends_with(tail));
-        text.truncate(text.len() - tail.len());
-        let chunks = findings_pretty(input);
-        text.reserve_exact(chunks.iter().map(String::len).sum::<usize>() + 16);
-        text.push('[');
-        for chunk in chunks {
-            text.push_str(&chunk);
-        }
-        text.push_str("\n  ]\n}");
+    render_pieces(input).concat()
+}
+
+/// The report as pieces: the document up to its findings, the findings rendered on every
+/// core (each share a piece), then the end: together, byte for byte what serde_json's
+/// pretty printer writes for the whole report (`findings` is its last field).
+pub fn render_pieces(input: &ReportInput) -> Vec<String> {
+    let mut head = serde_json::to_string_pretty(&wire(input)).expect("report serializes");
+    if input.audit.findings.is_empty() {
+        head.push('\n');
+        return vec![head];
     }
-    text.push('\n');
-    text
+    let tail = "[]\n}";
+    debug_assert!(head.ends_with(tail));
+    head.truncate(head.len() - tail.len());
+    head.push('[');
+    let mut pieces = vec![head];
+    pieces.extend(findings_pretty(input));
+    pieces.push("\n  ]\n}\n".to_owned());
+    pieces
 }
 
 /// The report without its findings.

@@ -46,14 +46,21 @@ impl Format {
     }
 
     pub fn render(self, input: &ReportInput) -> String {
-        match self {
+        self.render_pieces(input).concat()
+    }
+
+    /// The report as pieces to write one after the other: a big JSON report is never one
+    /// string in memory (its findings are rendered in shares, one per core).
+    pub fn render_pieces(self, input: &ReportInput) -> Vec<String> {
+        let whole = match self {
+            Format::Json => return json::render_pieces(input),
             Format::Markdown => markdown::render(input),
-            Format::Json => json::render(input),
             Format::Csv => csv::render(input),
             Format::Sarif => sarif::render(input),
             Format::Junit => junit::render(input),
             Format::CodeQuality => codequality::render(input),
-        }
+        };
+        vec![whole]
     }
 }
 

@@ -5,6 +5,8 @@
 //! reads them from the live APIs into a `RawInventory`, which a snapshot can also hold, so
 //! everything after collection runs offline and is tested from recorded JSON.
 
+#[cfg(test)]
+mod damage;
 mod decode;
 pub mod openstack;
 pub mod snapshot;

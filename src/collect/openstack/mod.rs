@@ -588,46 +588,13 @@ mod tests {
             pages("ports"),
             pages("servers"),
         ];
-        let pieces: &[&[u8]] = &[
-            b"{",
-            b"}",
-            b"[",
-            b"]",
-            b",",
-            b":",
-            b"\"",
-            b"\\",
-            b" ",
-            b"null",
-            b"0",
-            b"-",
-            b".",
-            b"\"rel\":\"next\",",
-            b"\"href\":1,",
-        ];
-        let mut seed = 0xd1b5_4a32_d192_ed03u64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut damage = crate::collect::damage::Damage::new(0xd1b5_4a32_d192_ed03);
         let mut decoded = 0;
         for _ in 0..1500 {
-            let kind = next(3);
+            let kind = damage.below(3);
             let list = &bodies[kind];
-            let mut body = list[next(list.len())].clone();
-            let at = next(body.len());
-            match next(3) {
-                0 => {
-                    body.remove(at);
-                }
-                1 => {
-                    let piece = pieces[next(pieces.len())];
-                    body.splice(at..at, piece.iter().copied());
-                }
-                _ => body[at] = pieces[next(pieces.len())][0],
-            }
+            let original = &list[damage.below(list.len())];
+            let body = damage.apply(original, 1);
             decoded += usize::from(match kind {
                 0 => agrees::<RulesPage>(&body),
                 1 => agrees::<PortsPage>(&body),

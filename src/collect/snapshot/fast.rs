@@ -655,51 +655,12 @@ mod tests {
         let original = include_str!("../../../tests/fixtures/sample-cloud.json").as_bytes();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("snapshot.json");
-        let pieces: &[&[u8]] = &[
-            b"{",
-            b"}",
-            b"[",
-            b"]",
-            b",",
-            b":",
-            b"\"",
-            b"\\",
-            b" ",
-            b"null",
-            b"0",
-            b"-1",
-            b"\"x\"",
-            b"\xff",
-            b"{}",
-            b"[]",
-            b"\"id\":",
-            b"\"direction\": \"egress\",",
-        ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut damage = crate::collect::damage::Damage::new(0x2545_f491_4f6c_dd1d);
         let (mut agreed, mut gave_up) = (0, 0);
         for _ in 0..600 {
-            let mut bytes = original.to_vec();
-            for _ in 0..1 + next(3) {
-                let at = next(bytes.len());
-                match next(3) {
-                    0 => {
-                        bytes.remove(at);
-                    }
-                    1 => {
-                        let piece = pieces[next(pieces.len())];
-                        bytes.splice(at..at, piece.iter().copied());
-                    }
-                    _ => bytes[at] = pieces[next(pieces.len())][0],
-                }
-            }
+            let bytes = damage.apply(original, 3);
             std::fs::write(&path, &bytes).unwrap();
-            let block = [1, 3, 16, 256, BLOCK][next(5)];
+            let block = [1, 3, 16, 256, BLOCK][damage.below(5)];
             let exact = parse(&bytes)
                 .ok()
                 .and_then(|raw| Inventory::from_raw(raw).ok());

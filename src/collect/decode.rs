@@ -4,8 +4,9 @@
 //! They read only the plain form that driftmux and the OpenStack APIs write (strings without
 //! escapes, small non-negative integers, literals; other keys' values skipped if they are
 //! made of those) and give up with `None` on anything else, so serde decodes that element
-//! instead: an escape, a float, a repeated key, a missing required field. Whenever they return an object, serde
-//! would have returned the same one (the tests compare both on real and damaged input).
+//! or page instead: an escape, a float, a repeated key, a missing required field. Whenever
+//! they return a value, serde would have returned the same one (the tests compare both on
+//! real and damaged input).
 
 use compact_str::CompactString;
 

@@ -168,26 +168,8 @@ impl<'a> Cursor<'a> {
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'[' => self.opt_array(|c| c.skip_value(depth + 1)).map(drop),
-            b'{' => {
-                self.at += 1;
-                if self.peek()? == b'}' {
-                    self.at += 1;
-                    return Some(());
-                }
-                loop {
-                    self.string()?;
-                    self.eat(b':')?;
-                    self.skip_value(depth + 1)?;
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        b'}' => {
-                            self.at += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
-            }
+            // Every key unknown: all values skipped, repeated keys allowed (as serde ignores them).
+            b'{' => self.object_at(&[], depth + 1, |_, _| Some(())),
             _ => None,
         }
     }
@@ -197,6 +179,16 @@ impl<'a> Cursor<'a> {
     fn object(
         &mut self,
         keys: &[&str],
+        member: impl FnMut(&mut Self, usize) -> Option<()>,
+    ) -> Option<()> {
+        self.object_at(keys, 0, member)
+    }
+
+    /// [`Cursor::object`] nested `depth` levels inside skipped values.
+    fn object_at(
+        &mut self,
+        keys: &[&str],
+        depth: usize,
         mut member: impl FnMut(&mut Self, usize) -> Option<()>,
     ) -> Option<()> {
         self.eat(b'{')?;
@@ -216,7 +208,7 @@ impl<'a> Cursor<'a> {
                     seen |= 1 << index;
                     member(self, index)?;
                 }
-                None => self.skip_value(0)?,
+                None => self.skip_value(depth)?,
             }
             match self.peek()? {
                 b',' => self.at += 1,

@@ -364,6 +364,19 @@ async fn issue_token(
         .into_response()
 }
 
+/// What every authenticated handler does first: the next queued fault for the path, then
+/// the user behind the token (a fault answer or a 401 is the response instead).
+async fn admit(
+    state: &Arc<Mutex<Shared>>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    service: &str,
+) -> Result<(Option<Fault>, User), Response> {
+    let fault = take_fault(state, method, uri, service).await?;
+    Ok((fault, authorize(state, headers, service)?))
+}
+
 /// The user behind the request's token, or a 401 in the service's shape.
 fn authorize(
     state: &Arc<Mutex<Shared>>,
@@ -402,11 +415,8 @@ async fn list_projects(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = take_fault(&state, &method, &uri, "identity").await {
-        return r;
-    }
-    let user = match authorize(&state, &headers, "identity") {
-        Ok(u) => u,
+    let user = match admit(&state, &method, &uri, &headers, "identity").await {
+        Ok((_, user)) => user,
         Err(r) => return r,
     };
     if !user.admin {
@@ -429,11 +439,8 @@ async fn list_auth_projects(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = take_fault(&state, &method, &uri, "identity").await {
-        return r;
-    }
-    let user = match authorize(&state, &headers, "identity") {
-        Ok(u) => u,
+    let user = match admit(&state, &method, &uri, &headers, "identity").await {
+        Ok((_, user)) => user,
         Err(r) => return r,
     };
     let projects: Vec<Value> = snapshot_list(&state, "projects")
@@ -569,13 +576,10 @@ async fn list_neutron(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let fault = match take_fault(&state, &method, &uri, "network").await {
-        Ok(f) => f,
+    let fault = match admit(&state, &method, &uri, &headers, "network").await {
+        Ok((fault, _)) => fault,
         Err(r) => return r,
     };
-    if let Err(r) = authorize(&state, &headers, "network") {
-        return r;
-    }
     let (key, snap_key) = match collection.as_str() {
         "security-group-rules" => ("security_group_rules", "security_group_rules"),
         "security-groups" => ("security_groups", "security_groups"),
@@ -623,12 +627,8 @@ async fn list_servers(
     headers: HeaderMap,
     Query(_q): Query<HashMap<String, String>>,
 ) -> Response {
-    let fault = match take_fault(&state, &method, &uri, "compute").await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let user = match authorize(&state, &headers, "compute") {
-        Ok(u) => u,
+    let (fault, user) = match admit(&state, &method, &uri, &headers, "compute").await {
+        Ok(admitted) => admitted,
         Err(r) => return r,
     };
     let pairs = query_pairs(&uri);

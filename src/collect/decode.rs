@@ -18,15 +18,48 @@ pub(crate) fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-/// A position in a JSON text.
+/// Index of the first quote, backslash or control character in `bytes` at or after `from`
+/// (`bytes.len()` when there is none): where a JSON string's plain run stops. Reads eight
+/// bytes at a time, as most strings here are ids of 32 to 36 characters.
+pub(crate) fn string_stop(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while let Some(word) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        // The high bit of each byte that is zero, or below 0x20. Borrows only carry past
+        // a flagged byte, so the lowest flag is exact.
+        let flags = ((quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (w.wrapping_sub(ONES * 0x20) & !w))
+            & HIGH;
+        if flags != 0 {
+            return i + (flags.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// A position in a JSON text (valid UTF-8: checked once, for the whole text).
 pub(crate) struct Cursor<'a> {
+    text: &'a str,
     bytes: &'a [u8],
     at: usize,
 }
 
 impl<'a> Cursor<'a> {
-    fn new(bytes: &'a [u8]) -> Cursor<'a> {
-        Cursor { bytes, at: 0 }
+    fn new(bytes: &'a [u8]) -> Option<Cursor<'a>> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        Some(Cursor { text, bytes, at: 0 })
     }
 
     fn skip_ws(&mut self) {
@@ -65,17 +98,13 @@ impl<'a> Cursor<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.at;
-        let len = memchr::memchr2(b'"', b'\\', &self.bytes[start..])?;
-        let end = start + len;
-        if self.bytes[end] != b'"' {
-            return None;
-        }
-        let text = &self.bytes[start..end];
-        if text.iter().any(|&b| b < 0x20) {
+        let end = string_stop(self.bytes, start);
+        if self.bytes.get(end) != Some(&b'"') {
             return None;
         }
         self.at = end + 1;
-        std::str::from_utf8(text).ok()
+        // Between two quotes: both ends are character boundaries.
+        self.text.get(start..end)
     }
 
     /// `null` or a plain string.
@@ -108,7 +137,7 @@ impl<'a> Cursor<'a> {
         }
         self.at += len;
         self.delimited()?;
-        std::str::from_utf8(&self.bytes[start..self.at]).ok()
+        self.text.get(start..self.at)
     }
 
     fn opt_u32(&mut self) -> Option<Option<u32>> {
@@ -197,15 +226,22 @@ impl<'a> Cursor<'a> {
             return Some(());
         }
         let mut seen = 0u32;
+        // Writers keep one key order: the key after the previous one is tried first.
+        let mut next = 0;
         loop {
             let key = self.string()?;
             self.eat(b':')?;
-            match keys.iter().position(|k| *k == key) {
+            let index = match keys.get(next) {
+                Some(k) if *k == key => Some(next),
+                _ => keys.iter().position(|k| *k == key),
+            };
+            match index {
                 Some(index) => {
                     if seen & (1 << index) != 0 {
                         return None;
                     }
                     seen |= 1 << index;
+                    next = index + 1;
                     member(self, index)?;
                 }
                 None => self.skip_value(depth)?,
@@ -250,7 +286,7 @@ pub(crate) fn rule(bytes: &[u8]) -> Option<RawRule> {
 
 /// One element alone: nothing but whitespace may follow it.
 fn whole<T>(bytes: &[u8], decode: fn(&mut Cursor) -> Option<T>) -> Option<T> {
-    let mut c = Cursor::new(bytes);
+    let mut c = Cursor::new(bytes)?;
     let value = decode(&mut c)?;
     c.end()?;
     Some(value)
@@ -400,7 +436,7 @@ pub(crate) fn page<T>(
     links_key: &str,
     item: fn(&mut Cursor) -> Option<T>,
 ) -> Option<(Vec<T>, Option<String>)> {
-    let mut c = Cursor::new(bytes);
+    let mut c = Cursor::new(bytes)?;
     let (mut items, mut next) = (None, None);
     c.object(&[key, links_key], |c, k| {
         if k == 0 {
@@ -429,6 +465,39 @@ pub(crate) fn page<T>(
 
 #[cfg(test)]
 mod tests {
+
+    /// Where a string's plain run stops, at every offset and alignment, against the
+    /// obvious byte loop: quotes, backslashes and control characters stop it; non-ASCII
+    /// and every other byte do not.
+    #[test]
+    fn string_stop_finds_the_first_quote_backslash_or_control_character() {
+        let naive = |bytes: &[u8], from: usize| {
+            (from..bytes.len())
+                .find(|&i| matches!(bytes[i], b'"' | b'\\' | 0..=0x1f))
+                .unwrap_or(bytes.len())
+        };
+        let stops = [b'"', b'\\', 0x00, 0x0a, 0x1f];
+        let passes = [b'a', b' ', 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xc3, 0xff];
+        for len in 0..40 {
+            for stop in stops.iter().chain(&passes) {
+                for at in 0..len {
+                    let mut bytes: Vec<u8> = (0..len).map(|i| passes[i % passes.len()]).collect();
+                    bytes[at] = *stop;
+                    // A second stop after the first must not hide it (borrows).
+                    if at + 3 < len {
+                        bytes[at + 3] = b'"';
+                    }
+                    for from in 0..=len {
+                        assert_eq!(
+                            super::string_stop(&bytes, from),
+                            naive(&bytes, from),
+                            "{bytes:?} from {from}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     /// `decode` never disagrees with serde: it gives up, or reads what serde reads.
     fn agrees<T>(decode: fn(&[u8]) -> Option<T>, bytes: &[u8]) -> bool

@@ -355,13 +355,18 @@ fn value_end(buf: &[u8], start: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut i = start;
     loop {
-        i += memchr::memchr3(b'"', open, close, &buf[i..])?;
+        // Outside strings the next quote or bracket is a few bytes away: a byte loop beats
+        // a vectorised search's start-up cost there.
+        while !matches!(*buf.get(i)?, b'"' | b'{' | b'}' | b'[' | b']') {
+            i += 1;
+        }
         match buf[i] {
             b'"' => i = string_end(buf, i + 1)?,
             b if b == open => {
                 depth += 1;
                 i += 1;
             }
+            b if b != close => i += 1,
             _ => {
                 depth -= 1;
                 i += 1;
@@ -376,9 +381,15 @@ fn value_end(buf: &[u8], start: usize) -> Option<usize> {
 /// End (exclusive, after the closing quote) of the string whose body starts at `i`.
 fn string_end(buf: &[u8], mut i: usize) -> Option<usize> {
     loop {
-        i += memchr::memchr2(b'"', b'\\', &buf[i..])?;
-        if buf[i] == b'"' {
-            return Some(i + 1);
+        i = decode::string_stop(buf, i);
+        match *buf.get(i)? {
+            b'"' => return Some(i + 1),
+            // A control character: serde rejects it later.
+            b'\\' => {}
+            _ => {
+                i += 1;
+                continue;
+            }
         }
         // An escape: skip the backslash and the escaped byte.
         i += 2;

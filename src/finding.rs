@@ -11,6 +11,9 @@ use std::fmt;
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 
+use compact_str::CompactString;
+
+use crate::id::Id;
 use crate::inventory::Rule;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -145,11 +148,11 @@ impl FindingKind {
 /// A server using the finding's group, through one of its ports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerRef {
-    pub server_id: String,
+    pub server_id: Id,
     /// Known only when servers were collected (and the record is not partial).
-    pub server_name: Option<String>,
-    pub status: Option<String>,
-    pub project_id: Option<String>,
+    pub server_name: Option<CompactString>,
+    pub status: Option<CompactString>,
+    pub project_id: Option<Id>,
 }
 
 /// Stable identity of a finding (32 hex digits of a SHA-256).
@@ -202,7 +205,7 @@ pub struct Finding {
     /// Match labels: `all_ports`, or `PORT/Service` in port order.
     pub matched: Vec<String>,
     pub status: ExposureStatus,
-    pub used_by_ports: Vec<String>,
+    pub used_by_ports: Vec<Id>,
     pub used_by_servers: Vec<ServerRef>,
     /// Whether a port using the group can be reached from outside the cloud.
     pub reachable: Reachability,

@@ -234,7 +234,7 @@ mod tests {
             "distinct non-empty device ids of compute ports"
         );
         assert_eq!(vm.used_by_servers[0].server_name.as_deref(), Some("web-1"));
-        assert_eq!(vm.used_by_servers[0].project_id.as_deref(), Some("p"));
+        assert_eq!(vm.used_by_servers[0].project_id, Some("p".into()));
         assert_eq!(
             vm.used_by_servers[1].server_name, None,
             "partial (down cell) record"

@@ -23,7 +23,7 @@ struct GroupUsage<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Usage {
     pub status: ExposureStatus,
-    pub ports: Vec<String>,
+    pub ports: Vec<Id>,
     pub servers: Vec<ServerRef>,
     pub reachable: Reachability,
     pub floating_ips: Vec<IpAddr>,
@@ -184,10 +184,10 @@ impl<'a> UsageIndex<'a> {
             .map(|&id| {
                 let known = self.servers.get(id);
                 ServerRef {
-                    server_id: id.to_string(),
-                    server_name: known.and_then(|s| s.name.as_deref().map(str::to_owned)),
-                    status: known.and_then(|s| s.status.as_deref().map(str::to_owned)),
-                    project_id: known.and_then(|s| s.project_id.as_ref().map(Id::to_string)),
+                    server_id: id.clone(),
+                    server_name: known.and_then(|s| s.name.clone()),
+                    status: known.and_then(|s| s.status.clone()),
+                    project_id: known.and_then(|s| s.project_id.clone()),
                 }
             })
             .collect();
@@ -197,7 +197,7 @@ impl<'a> UsageIndex<'a> {
             } else {
                 ExposureStatus::Active
             },
-            ports: usage.ports.iter().map(|p| p.id.to_string()).collect(),
+            ports: usage.ports.iter().map(|p| p.id.clone()).collect(),
             servers,
             reachable,
             floating_ips,

@@ -121,7 +121,7 @@ struct Metadata<'a> {
     matched: &'a [String],
     used_by_count: usize,
     used_by_server_count: usize,
-    used_by_ports: &'a [String],
+    used_by_ports: &'a [Id],
     used_by_servers: Vec<ServerEntry<'a>>,
     exposure_status: &'static str,
     /// `true`, `false`, or `"unknown"`.
@@ -145,10 +145,10 @@ struct Metadata<'a> {
 
 #[derive(Serialize)]
 struct ServerEntry<'a> {
-    server_id: &'a str,
+    server_id: &'a Id,
     server_name: Option<&'a str>,
     status: Option<&'a str>,
-    project_id: Option<&'a str>,
+    project_id: Option<&'a Id>,
 }
 
 pub fn render(input: &ReportInput) -> String {
@@ -365,7 +365,7 @@ pub(crate) fn finding<'a>(
                     server_id: &s.server_id,
                     server_name: s.server_name.as_deref(),
                     status: s.status.as_deref(),
-                    project_id: s.project_id.as_deref(),
+                    project_id: s.project_id.as_ref(),
                 })
                 .collect(),
             exposure_status: f.status.as_str(),

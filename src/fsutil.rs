@@ -1,30 +1,60 @@
 //! Atomic file writes: a temp file in the target's directory, fsync, rename, fsync the
 //! directory. A failure or a kill mid-write leaves the previous file intact, never a
 //! half-written report, snapshot or baseline.
+//!
+//! A big file is written as it is produced (a report is never one string in memory), and
+//! what is written is flushed to the disk on a helper thread every few MiB while writing
+//! goes on, so the final fsync has little left to wait for.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::mpsc;
+use std::thread::{Scope, ScopedJoinHandle};
+
+/// Bytes written between two background flushes.
+const FLUSH_EVERY: u64 = 16 << 20;
 
 /// Replaces `path` with `contents` atomically. A new file gets mode 0644; an existing
 /// file keeps its permissions.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    write_atomic_pieces(path, &[contents])
+    write_atomic_with(path, |out| out.write_all(contents))
 }
 
-/// [`write_atomic`] of the concatenation of `pieces` (a big report is never one string).
-pub fn write_atomic_pieces(path: &Path, pieces: &[impl AsRef<[u8]>]) -> io::Result<()> {
+/// [`write_atomic`] of what `write` writes; an error from `write` leaves the previous file.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    write_flushing_every(path, FLUSH_EVERY, write)
+}
+
+fn write_flushing_every(
+    path: &Path,
+    flush_every: u64,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(".driftmux-")
         .suffix(".tmp")
         .tempfile_in(dir)?;
-    for piece in pieces {
-        tmp.write_all(piece.as_ref())?;
-    }
+    std::thread::scope(|scope| {
+        let mut out = Flushing {
+            file: tmp.as_file(),
+            scope,
+            flush_every,
+            unflushed: 0,
+            helper: None,
+        };
+        let written = write(&mut out);
+        // A failed flush is the cause when writing stopped on it: its error comes first.
+        let flushed = out.finish();
+        flushed.and(written)
+    })?;
     let permissions = match fs::metadata(path) {
         Ok(meta) => meta.permissions(),
         Err(_) => default_permissions(),
@@ -38,6 +68,67 @@ pub fn write_atomic_pieces(path: &Path, pieces: &[impl AsRef<[u8]>]) -> io::Resu
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Writes to a file, and every `flush_every` bytes has a helper thread flush the data
+/// written so far (fdatasync) while writing goes on.
+struct Flushing<'scope, 'env> {
+    file: &'env File,
+    scope: &'scope Scope<'scope, 'env>,
+    flush_every: u64,
+    unflushed: u64,
+    /// Started at the first flush: small files never start one.
+    helper: Option<(
+        mpsc::SyncSender<()>,
+        ScopedJoinHandle<'scope, io::Result<()>>,
+    )>,
+}
+
+impl Flushing<'_, '_> {
+    /// Stops the helper; its error, if a flush failed (a later fsync might not report it).
+    fn finish(self) -> io::Result<()> {
+        match self.helper {
+            Some((requests, helper)) => {
+                drop(requests);
+                helper.join().expect("the flushing thread panicked")
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl Write for Flushing<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = (&*self.file).write(buf)?;
+        self.unflushed += n as u64;
+        if self.unflushed >= self.flush_every {
+            let file = self.file;
+            let (requests, _) = self.helper.get_or_insert_with(|| {
+                let (tx, rx) = mpsc::sync_channel::<()>(1);
+                let helper = self.scope.spawn(move || {
+                    for () in rx {
+                        file.sync_data()?;
+                    }
+                    Ok(())
+                });
+                (tx, helper)
+            });
+            // Busy with the previous flush: this data goes with the next one.
+            match requests.try_send(()) {
+                Ok(()) => self.unflushed = 0,
+                Err(mpsc::TrySendError::Full(())) => {}
+                // The helper stopped on an error: `finish` reports it.
+                Err(mpsc::TrySendError::Disconnected(())) => {
+                    return Err(io::Error::other("flushing the file to disk failed"))
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Test builds only: `DRIFTMUX_TEST_CRASH_BEFORE_RENAME=SUFFIX` kills the process (abort,
@@ -88,6 +179,39 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("report.json")]);
+    }
+
+    #[test]
+    fn big_writes_are_flushed_on_the_way_and_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        let chunk: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+        write_flushing_every(&path, 4096, |out| {
+            for _ in 0..50 {
+                out.write_all(&chunk)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(fs::read(&path).unwrap(), chunk.repeat(50));
+    }
+
+    #[test]
+    fn an_error_while_writing_leaves_the_previous_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        write_atomic(&path, b"old").unwrap();
+        let failed = write_flushing_every(&path, 4, |out| {
+            out.write_all(b"half of the new report")?;
+            Err(io::Error::other("rendering stopped"))
+        });
+        assert_eq!(failed.unwrap_err().to_string(), "rendering stopped");
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 
     #[test]

@@ -132,7 +132,7 @@ fn collect_live(live: &LiveInput, quiet: bool) -> Result<Inventory, Error> {
     })
 }
 
-/// Renders every requested format first, then writes each file atomically; returns the paths.
+/// Writes each requested format atomically, rendered as it is written; returns the paths.
 fn write_reports(config: &RunConfig, input: &ReportInput) -> Result<Vec<String>, Error> {
     if config.formats.contains(&Format::Sarif) {
         let n = report::sarif::result_count(input);
@@ -143,30 +143,22 @@ fn write_reports(config: &RunConfig, input: &ReportInput) -> Result<Vec<String>,
             );
         }
     }
-    let rendered: Vec<_> = config
-        .formats
-        .iter()
-        .map(|f| {
-            (
-                config.output_dir.join(f.file_name()),
-                f.render_pieces(input),
-            )
-        })
-        .collect();
     std::fs::create_dir_all(&config.output_dir).map_err(|source| Error::Write {
         path: config.output_dir.clone(),
         source,
     })?;
-    for (path, pieces) in &rendered {
-        fsutil::write_atomic_pieces(path, pieces).map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
+    let mut written = Vec::with_capacity(config.formats.len());
+    for format in &config.formats {
+        let path = config.output_dir.join(format.file_name());
+        fsutil::write_atomic_with(&path, |out| format.write(input, out)).map_err(|source| {
+            Error::Write {
+                path: path.clone(),
+                source,
+            }
         })?;
+        written.push(path.display().to_string());
     }
-    Ok(rendered
-        .iter()
-        .map(|(p, _)| p.display().to_string())
-        .collect())
+    Ok(written)
 }
 
 /// `--update-baseline`: write the baseline from the current findings and print the diff

@@ -1,5 +1,8 @@
-//! Work shared between threads, in order: the audit's enrichment and the JSON report's
-//! rendering split a slice into one contiguous share per core and keep the shares' order.
+//! Work shared between threads, in order: the audit's enrichment splits a slice into one
+//! contiguous share per core and keeps the shares' order; the JSON report's findings are
+//! rendered piece by piece on every core and handed back in order, as they are ready.
+
+use std::sync::mpsc;
 
 /// Threads worth starting: one per core, at most 8.
 pub fn threads() -> usize {
@@ -32,6 +35,55 @@ pub fn map_shares<T: Sync, R: Send>(
     })
 }
 
+/// `work(start, piece)` on consecutive pieces of `items` (`piece` items each, `start` the
+/// index of the piece's first item) on every core, and `each(result)` on this thread, in
+/// the pieces' order, as soon as each is ready. At most two results per worker wait, so
+/// memory stays bounded whatever the number of items. The first error of `each` stops the
+/// work and is returned.
+pub fn for_each_ordered<T: Sync, R: Send, E>(
+    items: &[T],
+    piece: usize,
+    work: impl Fn(usize, &[T]) -> R + Sync,
+    mut each: impl FnMut(R) -> Result<(), E>,
+) -> Result<(), E> {
+    let piece = piece.max(1);
+    let pieces = items.len().div_ceil(piece);
+    let workers = threads().min(pieces);
+    if workers <= 1 {
+        return items
+            .chunks(piece)
+            .enumerate()
+            .try_for_each(|(i, chunk)| each(work(i * piece, chunk)));
+    }
+    std::thread::scope(|scope| {
+        let work = &work;
+        // Worker w renders pieces w, w + workers, ...: results are taken round-robin.
+        let results: Vec<mpsc::Receiver<R>> = (0..workers)
+            .map(|w| {
+                let (tx, rx) = mpsc::sync_channel(1);
+                scope.spawn(move || {
+                    for (i, chunk) in items.chunks(piece).enumerate().skip(w).step_by(workers) {
+                        // A closed channel: `each` failed and the results are not wanted.
+                        if tx.send(work(i * piece, chunk)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                rx
+            })
+            .collect();
+        for i in 0..pieces {
+            let result = results[i % workers]
+                .recv()
+                .expect("a worker thread panicked");
+            each(result)?;
+        }
+        Ok(())
+        // On an early return the receivers are dropped first: the workers stop, then the
+        // scope joins them.
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -53,5 +105,44 @@ mod tests {
             super::map_shares(&items[..0], 1000, |_, s| s.len()),
             vec![0]
         );
+    }
+
+    #[test]
+    fn ordered_pieces_arrive_in_order_and_an_error_stops_the_work() {
+        let items: Vec<usize> = (0..10_007).collect();
+        for piece in [1, 7, 1000, 20_000] {
+            let mut seen = Vec::new();
+            let done: Result<(), ()> = super::for_each_ordered(
+                &items,
+                piece,
+                |start, p| {
+                    assert_eq!(p[0], start);
+                    p.to_vec()
+                },
+                |p| {
+                    seen.extend(p);
+                    Ok(())
+                },
+            );
+            assert_eq!((done, &seen), (Ok(()), &items), "piece {piece}");
+        }
+        let mut calls = 0;
+        let stopped = super::for_each_ordered(
+            &items,
+            10,
+            |start, _| start,
+            |start| {
+                calls += 1;
+                if start == 50 {
+                    Err(start)
+                } else {
+                    Ok(())
+                }
+            },
+        );
+        assert_eq!((stopped, calls), (Err(50), 6));
+        let none: Result<(), ()> =
+            super::for_each_ordered(&items[..0], 10, |_, _| unreachable!(), |()| Ok(()));
+        assert_eq!(none, Ok(()));
     }
 }

@@ -152,26 +152,33 @@ struct ServerEntry<'a> {
 }
 
 pub fn render(input: &ReportInput) -> String {
-    render_pieces(input).concat()
+    let mut out = Vec::new();
+    write(input, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-/// The report as pieces: the document up to its findings, the findings rendered on every
-/// core (each share a piece), then the end: together, byte for byte what serde_json's
-/// pretty printer writes for the whole report (`findings` is its last field).
-pub fn render_pieces(input: &ReportInput) -> Vec<String> {
+/// Writes the report: the document up to its findings, the findings rendered in pieces on
+/// every core and written in order as they are ready, then the end: together, byte for
+/// byte what serde_json's pretty printer writes for the whole report (`findings` is its
+/// last field).
+pub fn write(input: &ReportInput, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut head = serde_json::to_string_pretty(&wire(input)).expect("report serializes");
     if input.audit.findings.is_empty() {
         head.push('\n');
-        return vec![head];
+        return out.write_all(head.as_bytes());
     }
     let tail = "[]\n}";
     debug_assert!(head.ends_with(tail));
     head.truncate(head.len() - tail.len());
     head.push('[');
-    let mut pieces = vec![head];
-    pieces.extend(findings_pretty(input));
-    pieces.push("\n  ]\n}\n".to_owned());
-    pieces
+    out.write_all(head.as_bytes())?;
+    crate::parallel::for_each_ordered(
+        &input.audit.findings,
+        PIECE,
+        |start, piece| findings_pretty(input, start, piece),
+        |text| out.write_all(text.as_bytes()),
+    )?;
+    out.write_all(b"\n  ]\n}\n")
 }
 
 /// The report without its findings.
@@ -216,32 +223,30 @@ fn wire<'a>(input: &ReportInput<'a>) -> Report<'a> {
     }
 }
 
-/// Fewer findings than this are rendered on one thread.
-const PARALLEL_MIN: usize = 1024;
+/// Findings rendered at a time by one thread (about a MiB of JSON).
+const PIECE: usize = 256;
 
-/// The findings as elements of the pretty-printed `findings` array (two levels deep), each
-/// preceded by its separator, in chunks rendered by one thread each.
-fn findings_pretty(input: &ReportInput) -> Vec<String> {
-    crate::parallel::map_shares(&input.audit.findings, PARALLEL_MIN, |start, chunk| {
-        let mut out = String::with_capacity(chunk.len() * 4096);
-        let mut one = Vec::with_capacity(8192);
-        for (k, f) in chunk.iter().enumerate() {
-            let i = start + k;
-            let wire = finding(f, &input.gate.findings[i], input.gate);
-            one.clear();
-            serde_json::to_writer_pretty(&mut one, &wire).expect("finding serializes");
-            out.push_str(if i == 0 { "\n    " } else { ",\n    " });
-            // JSON strings hold no raw newline: every newline starts a line to indent.
-            let text = std::str::from_utf8(&one).expect("serde_json writes UTF-8");
-            for (n, line) in text.split('\n').enumerate() {
-                if n > 0 {
-                    out.push_str("\n    ");
-                }
-                out.push_str(line);
+/// Findings `start..` (`piece`) as elements of the pretty-printed `findings` array (two
+/// levels deep), each preceded by its separator.
+fn findings_pretty(input: &ReportInput, start: usize, piece: &[Finding]) -> String {
+    let mut out = String::with_capacity(piece.len() * 5120);
+    let mut one = Vec::with_capacity(8192);
+    for (k, f) in piece.iter().enumerate() {
+        let i = start + k;
+        let wire = finding(f, &input.gate.findings[i], input.gate);
+        one.clear();
+        serde_json::to_writer_pretty(&mut one, &wire).expect("finding serializes");
+        out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+        // JSON strings hold no raw newline: every newline starts a line to indent.
+        let text = std::str::from_utf8(&one).expect("serde_json writes UTF-8");
+        for (n, line) in text.split('\n').enumerate() {
+            if n > 0 {
+                out.push_str("\n    ");
             }
+            out.push_str(line);
         }
-        out
-    })
+    }
+    out
 }
 
 /// `OpenStack security group exposure: datalab/default exposes all ports to 0.0.0.0/0
@@ -409,13 +414,13 @@ mod tests {
         insta::assert_snapshot!(sample::render_gated(super::render));
     }
 
-    /// Findings rendered on several threads and spliced in read exactly as one
+    /// Findings rendered in pieces on several threads and spliced in read exactly as one
     /// `to_string_pretty` of the whole report.
     #[test]
     fn parallel_rendering_is_plain_pretty_json() {
         let mut report = sample::report();
         let one = report.findings.clone();
-        while report.findings.len() < 3 * super::PARALLEL_MIN {
+        while report.findings.len() < 3 * super::PIECE {
             report.findings.extend(one.iter().cloned());
         }
         let gate = sample::full_gate(&report);
@@ -426,10 +431,6 @@ mod tests {
             options: &options,
         };
         let rendered = super::render(&input);
-        assert!(
-            super::findings_pretty(&input).len() > 1,
-            "several threads' chunks"
-        );
         let mut whole = super::wire(&input);
         whole.findings = report
             .findings

@@ -46,21 +46,23 @@ impl Format {
     }
 
     pub fn render(self, input: &ReportInput) -> String {
-        self.render_pieces(input).concat()
-    }
-
-    /// The report as pieces to write one after the other: a big JSON report is never one
-    /// string in memory (its findings are rendered in shares, one per core).
-    pub fn render_pieces(self, input: &ReportInput) -> Vec<String> {
-        let whole = match self {
-            Format::Json => return json::render_pieces(input),
+        match self {
+            Format::Json => json::render(input),
             Format::Markdown => markdown::render(input),
             Format::Csv => csv::render(input),
             Format::Sarif => sarif::render(input),
             Format::Junit => junit::render(input),
             Format::CodeQuality => codequality::render(input),
-        };
-        vec![whole]
+        }
+    }
+
+    /// Writes the report to `out`: a big JSON report is never one string in memory (its
+    /// findings are rendered in pieces on every core and written as they are ready).
+    pub fn write(self, input: &ReportInput, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match self {
+            Format::Json => json::write(input, out),
+            _ => out.write_all(self.render(input).as_bytes()),
+        }
     }
 }
 

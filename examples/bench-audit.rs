@@ -1,5 +1,7 @@
-//! Analysis phases on a snapshot file: read (with parsing and validation), audit, gate and
-//! render the JSON report. Figures, not a test:
+//! Analysis phases on a snapshot file, as `driftmux --snapshot FILE --format json` runs
+//! them: read (with parsing and validation), audit, gate, then the JSON report rendered
+//! while it is written and synced. For each: wall time, CPU time (all threads: CPU / wall
+//! is the number of cores kept busy) and resident memory after it. Figures, not a test:
 //! `cargo run --release --example bench-audit -- FILE`.
 
 use std::time::Instant;
@@ -15,50 +17,80 @@ use driftmux::report::{Format, ReportInput, ReportOptions};
 
 fn main() {
     let path = std::env::args().nth(1).expect("FILE");
-    let t = Instant::now();
+    let mut phases = Phases::start();
     let inventory = snapshot::read(std::path::Path::new(&path)).expect("a valid snapshot");
-    let read = t.elapsed();
-    let after_read = rss();
-    let t = Instant::now();
+    let rules = inventory.rules.len();
+    phases.end("read");
     let report = audit::run(&inventory, &Policy::default());
-    let audit_time = t.elapsed();
-    let after_audit = rss();
-    let t = Instant::now();
+    phases.end("audit");
     let gate = gate::evaluate(&report, &GateConfig::default(), jiff::Timestamp::now());
-    let gate_time = t.elapsed();
-    let t = Instant::now();
+    // As in driftmux: the inventory is not needed to write the reports.
+    drop(inventory);
+    phases.end("gate");
     let options = ReportOptions::default();
     let input = ReportInput {
         audit: &report,
         gate: &gate,
         options: &options,
     };
-    let json = Format::Json.render(&input);
-    let render = t.elapsed();
-    let after_render = rss();
-    drop(json);
-    // As driftmux writes it: rendered while written, flushed to disk on the way.
-    let t = Instant::now();
     let out =
         std::env::temp_dir().join(format!("driftmux-bench-audit-{}.json", std::process::id()));
     driftmux::fsutil::write_atomic_with(&out, |w| Format::Json.write(&input, w))
         .expect("report written");
-    let write = t.elapsed();
+    phases.end("render+write+sync");
     let json_len = std::fs::metadata(&out).map_or(0, |m| m.len());
     let _ = std::fs::remove_file(&out);
     println!(
-        "read {:.3}s ({after_read} MiB) audit {:.3}s ({after_audit} MiB) gate {:.3}s \
-         render in memory {:.3}s ({after_render} MiB), render+write+sync {:.3}s; peak {} MiB \
-         ({} rules, {} findings, {json_len} bytes of JSON)",
-        read.as_secs_f64(),
-        audit_time.as_secs_f64(),
-        gate_time.as_secs_f64(),
-        render.as_secs_f64(),
-        write.as_secs_f64(),
-        peak(),
-        inventory.rules.len(),
+        "{}; total {:.3}s, peak {} MiB ({rules} rules, {} findings, {json_len} bytes of JSON)",
+        phases.done.join(", "),
+        phases.first.elapsed().as_secs_f64(),
+        status_mib("VmHWM:"),
         report.findings.len(),
     );
+}
+
+struct Phases {
+    first: Instant,
+    at: Instant,
+    cpu: f64,
+    done: Vec<String>,
+}
+
+impl Phases {
+    fn start() -> Phases {
+        Phases {
+            first: Instant::now(),
+            at: Instant::now(),
+            cpu: cpu_seconds(),
+            done: Vec::new(),
+        }
+    }
+
+    fn end(&mut self, name: &str) {
+        let (wall, cpu) = (self.at.elapsed().as_secs_f64(), cpu_seconds());
+        self.done.push(format!(
+            "{name} {wall:.3}s (cpu {:.2}s, {} MiB)",
+            cpu - self.cpu,
+            status_mib("VmRSS:")
+        ));
+        (self.at, self.cpu) = (Instant::now(), cpu);
+    }
+}
+
+/// User + system CPU time of the whole process so far (clock ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime and stime are the
+    // 12th and 13th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// A line of /proc/self/status in MiB (0 where there is none).
@@ -69,14 +101,4 @@ fn status_mib(key: &str) -> u64 {
         .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb / 1024)
-}
-
-/// Resident memory now, MiB.
-fn rss() -> u64 {
-    status_mib("VmRSS:")
-}
-
-/// Peak resident memory, MiB.
-fn peak() -> u64 {
-    status_mib("VmHWM:")
 }

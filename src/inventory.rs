@@ -597,8 +597,9 @@ fn parse_ip(text: &str) -> Option<IpAddr> {
 }
 
 fn convert_port(index: usize, raw: RawPort, problems: &mut Vec<InvalidField>) -> Port {
-    let mut fixed_ips = Vec::new();
-    for (j, fixed) in raw.fixed_ips.unwrap_or_default().into_iter().enumerate() {
+    let raw_fixed_ips = raw.fixed_ips.unwrap_or_default();
+    let mut fixed_ips = Vec::with_capacity(raw_fixed_ips.len());
+    for (j, fixed) in raw_fixed_ips.into_iter().enumerate() {
         let Some(text) = fixed.ip_address else {
             continue;
         };

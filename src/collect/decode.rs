@@ -166,11 +166,26 @@ impl<'a> Cursor<'a> {
             b'[' => self.at += 1,
             _ => return None,
         }
-        let mut items = Vec::new();
         if self.peek()? == b']' {
             self.at += 1;
-            return Some(Some(items));
+            return Some(Some(Vec::new()));
         }
+        // Most arrays here hold one or two items (a port's groups and addresses), kept as
+        // they are in the inventory: room for exactly those.
+        let first = item(self)?;
+        let mut items = match self.peek()? {
+            b']' => {
+                self.at += 1;
+                return Some(Some(vec![first]));
+            }
+            b',' => {
+                self.at += 1;
+                let mut items = Vec::with_capacity(2);
+                items.push(first);
+                items
+            }
+            _ => return None,
+        };
         loop {
             items.push(item(self)?);
             match self.peek()? {

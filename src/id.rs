@@ -26,59 +26,46 @@ enum Repr {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Eight lower-case hex digits (little-endian: the first digit in the lowest byte) as the
-/// four bytes they spell, or `None` when any is not one. Eight at a time: ids are parsed
-/// for every object of a snapshot or API page.
-fn pack8(digits: u64) -> Option<[u8; 4]> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // The high bit of each byte in lo..=hi. Valid for ASCII bytes: the sums cannot carry
-    // into the next byte.
-    let within = |lo: u64, hi: u64| {
-        (digits.wrapping_add(ONES * (0x80 - lo)) & !digits.wrapping_add(ONES * (0x7f - hi))) & HIGH
-    };
-    let decimal = within(u64::from(b'0'), u64::from(b'9'));
-    let letter = within(u64::from(b'a'), u64::from(b'f'));
-    if digits & HIGH != 0 || decimal | letter != HIGH {
-        return None;
+/// The value of each lower-case hex digit; 0xff for every other byte.
+const NIBBLE: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut i = 0;
+    while i < 16 {
+        table[HEX[i] as usize] = i as u8;
+        i += 1;
     }
-    // Each byte's value: its low four bits, plus 9 for `a`-`f`.
-    let nibbles = (digits & (ONES * 0x0f)) + (letter >> 7) * 9;
-    // Byte 2k becomes digit 2k << 4 | digit 2k+1; then the even bytes are gathered.
-    let mut x = ((nibbles << 4) | (nibbles >> 8)) & 0x00ff_00ff_00ff_00ff;
-    x = (x | (x >> 8)) & 0x0000_ffff_0000_ffff;
-    x = (x | (x >> 16)) & 0x0000_0000_ffff_ffff;
-    Some((x as u32).to_le_bytes())
+    table
+};
+
+/// Packs pairs of lower-case hex digits into `out`; false when any is not one.
+fn pack(digits: &[u8], out: &mut [u8]) -> bool {
+    let mut bad = 0u8;
+    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        let (hi, lo) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
+        bad |= hi | lo;
+        *byte = (hi << 4) | (lo & 0xf);
+    }
+    bad & 0xf0 == 0
 }
 
-/// Packs lower-case hex digits (a multiple of eight) into `out`; false when any is not one.
-fn pack(digits: &[u8], out: &mut [u8]) -> bool {
-    digits
-        .chunks_exact(8)
-        .zip(out.chunks_exact_mut(4))
-        .all(|(eight, four)| {
-            let word = u64::from_le_bytes(eight.try_into().expect("eight digits"));
-            pack8(word)
-                .map(|bytes| four.copy_from_slice(&bytes))
-                .is_some()
-        })
-}
+/// `8-4-4-4-12` hex digits: where each group starts in the text and in the bytes.
+const GROUPS: [(usize, usize, usize); 5] = [
+    (0, 8, 0),
+    (9, 13, 4),
+    (14, 18, 6),
+    (19, 23, 8),
+    (24, 36, 10),
+];
 
 impl Id {
     pub fn new(text: &str) -> Id {
         let b = text.as_bytes();
         let mut bytes = [0u8; 16];
         let repr = match b.len() {
-            36 if b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-' => {
-                // `8-4-4-4-12`: the digits without their dashes.
-                let mut digits = [0u8; 32];
-                digits[..8].copy_from_slice(&b[..8]);
-                digits[8..12].copy_from_slice(&b[9..13]);
-                digits[12..16].copy_from_slice(&b[14..18]);
-                digits[16..20].copy_from_slice(&b[19..23]);
-                digits[20..].copy_from_slice(&b[24..]);
-                pack(&digits, &mut bytes).then_some(Repr::Dashed(bytes))
-            }
+            36 if b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-' => GROUPS
+                .iter()
+                .all(|&(start, end, at)| pack(&b[start..end], &mut bytes[at..]))
+                .then_some(Repr::Dashed(bytes)),
             32 => pack(b, &mut bytes).then_some(Repr::Hex(bytes)),
             _ => None,
         };
@@ -213,31 +200,6 @@ impl<'de> Deserialize<'de> for Id {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_digits_are_packed_as_the_byte_table_says() {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let naive = |digits: [u8; 8]| -> Option<[u8; 4]> {
-            let value = |d: u8| HEX.iter().position(|&h| h == d).map(|v| v as u8);
-            let mut out = [0u8; 4];
-            for (k, pair) in digits.chunks_exact(2).enumerate() {
-                out[k] = value(pair[0])? << 4 | value(pair[1])?;
-            }
-            Some(out)
-        };
-        // Every byte value at every position, among valid digits of every kind.
-        for at in 0..8 {
-            for byte in 0..=255u8 {
-                for fill in [b'0', b'9', b'a', b'f', b'7'] {
-                    let mut digits = [fill; 8];
-                    digits[at] = byte;
-                    digits[(at + 3) % 8] = HEX[usize::from(byte % 16)];
-                    let word = u64::from_le_bytes(digits);
-                    assert_eq!(pack8(word), naive(digits), "{digits:?}");
-                }
-            }
-        }
-    }
 
     #[test]
     fn round_trips_every_kind_of_text() {

@@ -75,9 +75,10 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
             })
         })
         .collect();
-    let wanted: HashSet<&Id> = candidates
+    // Copies of the ids: looked up for every port, they are compared in the set.
+    let wanted: HashSet<Id> = candidates
         .iter()
-        .map(|c| &c.rule.security_group_id)
+        .map(|c| c.rule.security_group_id.clone())
         .collect();
     let groups: HashMap<&Id, _> = inventory
         .security_groups

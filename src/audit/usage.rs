@@ -30,13 +30,15 @@ pub struct Usage {
 }
 
 pub struct UsageIndex<'a> {
+    // Every map is keyed by copies of the ids: a lookup compares keys in the table, not in
+    // the inventory (lookups are random accesses into a big one; UUIDs copy inline).
     /// `None` when ports were not collected.
-    by_group: Option<HashMap<&'a Id, GroupUsage<'a>>>,
-    servers: HashMap<&'a Id, &'a Server>,
+    by_group: Option<HashMap<Id, GroupUsage<'a>>>,
+    servers: HashMap<Id, &'a Server>,
     /// Floating IP addresses by port id (`None`: floating IPs not collected).
-    floating: Option<HashMap<&'a Id, Vec<IpAddr>>>,
+    floating: Option<HashMap<Id, Vec<IpAddr>>>,
     /// `router:external` network ids (`None`: networks not collected).
-    external: Option<HashSet<&'a Id>>,
+    external: Option<HashSet<Id>>,
 }
 
 /// IPv6 global unicast space.
@@ -47,15 +49,15 @@ fn is_global_v6(ip: &IpAddr) -> bool {
 
 impl<'a> UsageIndex<'a> {
     /// Indexes the usage of the `wanted` groups (those with findings).
-    pub fn build(inventory: &'a Inventory, wanted: &HashSet<&Id>) -> UsageIndex<'a> {
+    pub fn build(inventory: &'a Inventory, wanted: &HashSet<Id>) -> UsageIndex<'a> {
         // The two big lists are indexed side by side.
         let (by_group, servers) = std::thread::scope(|scope| {
             let servers = scope.spawn(|| {
-                let servers: HashMap<&Id, &Server> = inventory
+                let servers: HashMap<Id, &Server> = inventory
                     .servers
                     .iter()
                     .flatten()
-                    .map(|s| (&s.id, s))
+                    .map(|s| (s.id.clone(), s))
                     .collect();
                 servers
             });
@@ -66,18 +68,20 @@ impl<'a> UsageIndex<'a> {
             (by_group, servers.join().expect("index thread"))
         });
         let floating = inventory.floating_ips.as_ref().map(|fips| {
-            let mut by_port: HashMap<&Id, Vec<IpAddr>> = HashMap::default();
+            let mut by_port: HashMap<Id, Vec<IpAddr>> = HashMap::default();
             for fip in fips {
                 if let (Some(port), Some(addr)) = (fip.port_id.as_ref(), fip.address) {
-                    by_port.entry(port).or_default().push(addr);
+                    by_port.entry(port.clone()).or_default().push(addr);
                 }
             }
             by_port
         });
-        let external = inventory
-            .networks
-            .as_ref()
-            .map(|nets| nets.iter().filter(|n| n.external).map(|n| &n.id).collect());
+        let external = inventory.networks.as_ref().map(|nets| {
+            nets.iter()
+                .filter(|n| n.external)
+                .map(|n| n.id.clone())
+                .collect()
+        });
         UsageIndex {
             by_group,
             servers,
@@ -87,11 +91,8 @@ impl<'a> UsageIndex<'a> {
     }
 
     /// The ports and servers of each wanted group, sorted and without duplicates.
-    fn by_group(
-        ports: &'a Objects<Port>,
-        wanted: &HashSet<&Id>,
-    ) -> HashMap<&'a Id, GroupUsage<'a>> {
-        let mut by_group: HashMap<&Id, GroupUsage> = HashMap::default();
+    fn by_group(ports: &'a Objects<Port>, wanted: &HashSet<Id>) -> HashMap<Id, GroupUsage<'a>> {
+        let mut by_group: HashMap<Id, GroupUsage> = HashMap::default();
         for port in ports {
             let server = port.device_id.as_ref().filter(|_| {
                 port.device_owner
@@ -99,7 +100,7 @@ impl<'a> UsageIndex<'a> {
                     .is_some_and(|o| o.starts_with("compute:"))
             });
             for group in port.security_groups.iter().filter(|g| wanted.contains(g)) {
-                let usage = by_group.entry(group).or_default();
+                let usage = by_group.entry(group.clone()).or_default();
                 usage.ports.push(port);
                 if let Some(server) = server {
                     usage.servers.push(server);

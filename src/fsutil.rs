@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::thread::{Scope, ScopedJoinHandle};
 
 /// Bytes written between two background flushes.
-const FLUSH_EVERY: u64 = 16 << 20;
+const FLUSH_EVERY: u64 = 4 << 20;
 
 /// Replaces `path` with `contents` atomically. A new file gets mode 0644; an existing
 /// file keeps its permissions.

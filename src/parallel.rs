@@ -72,6 +72,8 @@ pub fn for_each_ordered<T: Sync, R: Send, E>(
                 rx
             })
             .collect();
+        // On an early return the receivers are dropped first: the workers stop sending,
+        // then the scope joins them.
         for i in 0..pieces {
             let result = results[i % workers]
                 .recv()
@@ -79,8 +81,6 @@ pub fn for_each_ordered<T: Sync, R: Send, E>(
             each(result)?;
         }
         Ok(())
-        // On an early return the receivers are dropped first: the workers stop, then the
-        // scope joins them.
     })
 }
 

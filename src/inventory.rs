@@ -364,7 +364,6 @@ impl Inventory {
     /// Validates raw API objects and builds the typed inventory. Every invalid value is
     /// collected (not only the first), so one run shows all that needs fixing.
     pub fn from_raw(raw: RawInventory) -> Result<Inventory, Vec<InvalidField>> {
-        let mut problems = Vec::new();
         fn all<T: FromRaw>(list: Vec<T::Raw>, problems: &mut Vec<InvalidField>) -> Objects<T> {
             let objects: Vec<T> = list
                 .into_iter()
@@ -373,6 +372,7 @@ impl Inventory {
                 .collect();
             objects.into()
         }
+        let mut problems = Vec::new();
         let rules = all(raw.security_group_rules, &mut problems);
         let ports = raw.ports.map(|l| all(l, &mut problems));
         let floating_ips = raw.floating_ips.map(|l| all(l, &mut problems));
@@ -763,6 +763,46 @@ mod tests {
         assert_eq!(r.ethertype, EtherType::IPv6);
         let r = convert(|r| r.ethertype = Some("ipv6".into())).unwrap();
         assert_eq!(r.ethertype, EtherType::IPv6);
+    }
+
+    /// Every problem is reported, in list order: rules first, then ports, then the rest
+    /// (main shows the first ten).
+    #[test]
+    fn problems_come_in_list_order() {
+        for rules in [3, 10_000] {
+            let mut list = vec![raw_rule(); rules];
+            list[rules - 2].direction = Some("sideways".into());
+            list[rules - 1].protocol = Some("bogus".into());
+            let port: RawPort = serde_json::from_value(serde_json::json!({
+                "id": "p1", "fixed_ips": [{"ip_address": "10.0.0.300"}]
+            }))
+            .unwrap();
+            let fip: RawFloatingIp = serde_json::from_value(serde_json::json!({
+                "id": "f1", "floating_ip_address": "not-an-ip"
+            }))
+            .unwrap();
+            let raw = RawInventory {
+                security_group_rules: list,
+                ports: Some(vec![port]),
+                floating_ips: Some(vec![fip]),
+                ..RawInventory::default()
+            };
+            let paths: Vec<String> = Inventory::from_raw(raw)
+                .unwrap_err()
+                .into_iter()
+                .map(|p| p.path)
+                .collect();
+            assert_eq!(
+                paths,
+                [
+                    format!("security_group_rules[{}].direction", rules - 2),
+                    format!("security_group_rules[{}].protocol", rules - 1),
+                    "ports[0].fixed_ips[0].ip_address".to_owned(),
+                    "floatingips[0].floating_ip_address".to_owned(),
+                ],
+                "{rules} rules"
+            );
+        }
     }
 
     #[test]

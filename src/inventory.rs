@@ -13,6 +13,7 @@ use std::net::IpAddr;
 
 use compact_str::CompactString;
 use ipnet::IpNet;
+use smallvec::SmallVec;
 
 use crate::collect::wire::{
     RawAddressGroup, RawFloatingIp, RawNetwork, RawPort, RawProject, RawRule, RawSecurityGroup,
@@ -288,11 +289,12 @@ pub struct Port {
     pub id: Id,
     pub device_id: Option<Id>,
     pub device_owner: Option<CompactString>,
-    pub security_groups: Vec<Id>,
+    /// Most ports have one group and one address: kept inline, no allocation.
+    pub security_groups: SmallVec<[Id; 1]>,
     pub port_security_enabled: Option<bool>,
     pub project_id: Option<Id>,
     pub network_id: Option<Id>,
-    pub fixed_ips: Vec<IpAddr>,
+    pub fixed_ips: SmallVec<[IpAddr; 1]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -598,7 +600,7 @@ fn parse_ip(text: &str) -> Option<IpAddr> {
 
 fn convert_port(index: usize, raw: RawPort, problems: &mut Vec<InvalidField>) -> Port {
     let raw_fixed_ips = raw.fixed_ips.unwrap_or_default();
-    let mut fixed_ips = Vec::with_capacity(raw_fixed_ips.len());
+    let mut fixed_ips = SmallVec::with_capacity(raw_fixed_ips.len());
     for (j, fixed) in raw_fixed_ips.into_iter().enumerate() {
         let Some(text) = fixed.ip_address else {
             continue;
@@ -616,7 +618,7 @@ fn convert_port(index: usize, raw: RawPort, problems: &mut Vec<InvalidField>) ->
         id: raw.id,
         device_id: non_blank(raw.device_id),
         device_owner: non_empty(raw.device_owner),
-        security_groups: raw.security_groups.unwrap_or_default(),
+        security_groups: SmallVec::from_vec(raw.security_groups.unwrap_or_default()),
         port_security_enabled: raw.port_security_enabled,
         project_id: non_blank(raw.project_id.or(raw.tenant_id)),
         network_id: non_blank(raw.network_id),

@@ -4,7 +4,7 @@
 //! lookup instead of a scan (no rules x ports work). A group is active when any port lists
 //! it; its servers are the distinct `device_id`s of those ports owned by `compute:*`.
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::{FxBuildHasher, FxHashMap as HashMap, FxHashSet as HashSet};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -52,13 +52,12 @@ impl<'a> UsageIndex<'a> {
     pub fn build(inventory: &'a Inventory, wanted: &HashSet<Id>) -> UsageIndex<'a> {
         // The two big lists are indexed side by side.
         let (by_group, servers) = std::thread::scope(|scope| {
+            // Maps are sized up front: growing one rehashes it and touches twice the memory.
             let servers = scope.spawn(|| {
-                let servers: HashMap<Id, &Server> = inventory
-                    .servers
-                    .iter()
-                    .flatten()
-                    .map(|s| (s.id.clone(), s))
-                    .collect();
+                let list = inventory.servers.as_ref();
+                let mut servers: HashMap<Id, &Server> =
+                    HashMap::with_capacity_and_hasher(list.map_or(0, Objects::len), FxBuildHasher);
+                servers.extend(list.into_iter().flatten().map(|s| (s.id.clone(), s)));
                 servers
             });
             let by_group = inventory
@@ -68,7 +67,8 @@ impl<'a> UsageIndex<'a> {
             (by_group, servers.join().expect("index thread"))
         });
         let floating = inventory.floating_ips.as_ref().map(|fips| {
-            let mut by_port: HashMap<Id, Vec<IpAddr>> = HashMap::default();
+            let mut by_port: HashMap<Id, Vec<IpAddr>> =
+                HashMap::with_capacity_and_hasher(fips.len(), FxBuildHasher);
             for fip in fips {
                 if let (Some(port), Some(addr)) = (fip.port_id.as_ref(), fip.address) {
                     by_port.entry(port.clone()).or_default().push(addr);
@@ -92,7 +92,8 @@ impl<'a> UsageIndex<'a> {
 
     /// The ports and servers of each wanted group, sorted and without duplicates.
     fn by_group(ports: &'a Objects<Port>, wanted: &HashSet<Id>) -> HashMap<Id, GroupUsage<'a>> {
-        let mut by_group: HashMap<Id, GroupUsage> = HashMap::default();
+        let mut by_group: HashMap<Id, GroupUsage> =
+            HashMap::with_capacity_and_hasher(wanted.len(), FxBuildHasher);
         for port in ports {
             let server = port.device_id.as_ref().filter(|_| {
                 port.device_owner

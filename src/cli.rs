@@ -331,6 +331,7 @@ fn live_input(cli: &Cli) -> Result<LiveInput, Error> {
             page_size: cli.page_size as usize,
             verbose: cli.verbose,
             max_page_bytes: cli.max_page_bytes,
+            keep_raw: cli.save_snapshot.is_some(),
             ..ClientSettings::default()
         },
         warnings,

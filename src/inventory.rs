@@ -403,7 +403,7 @@ impl Inventory {
 
 /// One typed inventory object built from its raw API object, the `index`-th of its list.
 /// Invalid values are pushed to `problems` (with their path); `None` drops the object.
-pub(crate) trait FromRaw: Sized {
+pub trait FromRaw: Sized {
     type Raw;
     fn from_raw(index: usize, raw: Self::Raw, problems: &mut Vec<InvalidField>) -> Option<Self>;
 }

@@ -96,7 +96,7 @@ fn collect_live(live: &LiveInput, quiet: bool) -> Result<Inventory, Error> {
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
     let progress: std::sync::Arc<dyn progress::Progress> = progress::for_run(quiet).into();
-    let (raw, stats) = runtime.block_on(openstack::collect(
+    let collected = runtime.block_on(openstack::collect(
         live.cloud.clone(),
         live.settings.clone(),
         progress,
@@ -105,12 +105,16 @@ fn collect_live(live: &LiveInput, quiet: bool) -> Result<Inventory, Error> {
         eprintln!(
             "driftmux: collected from {} in {} request(s), {} KiB",
             live.cloud.origin,
-            stats.requests,
-            stats.bytes / 1024
+            collected.stats.requests,
+            collected.stats.bytes / 1024
         );
     }
     if let Some(path) = &live.save_snapshot {
-        fsutil::write_atomic(path, snapshot::render(&raw).as_bytes()).map_err(|source| {
+        let raw = collected
+            .raw
+            .as_ref()
+            .expect("raw objects kept for --save-snapshot");
+        fsutil::write_atomic(path, snapshot::render(raw).as_bytes()).map_err(|source| {
             Error::Write {
                 path: path.clone(),
                 source,
@@ -120,7 +124,7 @@ fn collect_live(live: &LiveInput, quiet: bool) -> Result<Inventory, Error> {
             eprintln!("driftmux: saved snapshot {}", path.display());
         }
     }
-    Inventory::from_raw(raw).map_err(|problems| {
+    collected.inventory.map_err(|problems| {
         Error::InvalidApiData(
             problems
                 .iter()

@@ -576,3 +576,61 @@ fn tls_with_a_self_signed_ca() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("cacert"), "{}", run.stderr);
 }
+
+/// Pages are validated as they arrive: an invalid value deep in a listing is named by its
+/// index in the whole listing (not in its page), every one is reported, nothing is
+/// audited, and the saved snapshot still holds what the API returned.
+#[test]
+fn invalid_api_values_are_named_by_their_index_in_the_listing() {
+    let mut cloud = demo();
+    // The fake serves a listing sorted by id: sort it here, so indexes are the served ones.
+    for list in ["security_group_rules", "ports"] {
+        let items = cloud[list].as_array_mut().unwrap();
+        items.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    }
+    cloud["security_group_rules"][40]["direction"] = "sideways".into();
+    let rule_id = cloud["security_group_rules"][40]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cloud["ports"][9]["fixed_ips"][0]["ip_address"] = "10.0.0.300".into();
+    let fake = FakeOpenStack::start(Config::new(cloud));
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("saved.json");
+    let run = run_live(
+        &fake,
+        &[],
+        &[
+            "--page-size",
+            "7",
+            "--format",
+            "json",
+            "--save-snapshot",
+            snap.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    for expected in [
+        &format!("`security_group_rules[40].direction` (id {rule_id}): expected \"ingress\" or \"egress\", found \"sideways\""),
+        "`ports[9].fixed_ips[0].ip_address`",
+        "\"10.0.0.300\" is not a valid IP address",
+        "nothing was audited",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
+    }
+    assert!(
+        !run.has_report("json"),
+        "no report of an audit that did not run"
+    );
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
+    assert_eq!(saved["security_group_rules"][40]["direction"], "sideways");
+    // The snapshot path names the same values.
+    let replay = driftmux(&["--snapshot", snap.to_str().unwrap(), "--format", "json"]);
+    assert_ne!(replay.code, 0);
+    assert!(
+        replay.stderr.contains("security_group_rules[40].direction")
+            && replay.stderr.contains("ports[9].fixed_ips[0].ip_address"),
+        "{}",
+        replay.stderr
+    );
+}

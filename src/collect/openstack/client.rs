@@ -20,6 +20,7 @@ use super::config::CloudConfig;
 use super::progress::Progress;
 use super::secret::Secret;
 use crate::id::Id;
+use crate::inventory::{FromRaw, InvalidField};
 
 /// Tunables of the HTTP client.
 #[derive(Debug, Clone)]
@@ -40,6 +41,8 @@ pub struct ClientSettings {
     /// Log every request (method, URL, status, time) and retry to stderr. Never a header
     /// or a body: no token or password can appear.
     pub verbose: bool,
+    /// Keep the raw API objects as well as the validated ones (`--save-snapshot`).
+    pub keep_raw: bool,
 }
 
 impl Default for ClientSettings {
@@ -53,6 +56,7 @@ impl Default for ClientSettings {
             max_retry_after: Duration::from_secs(60),
             backoff: Duration::from_millis(500),
             verbose: false,
+            keep_raw: false,
         }
     }
 }
@@ -315,6 +319,9 @@ impl Session {
     }
 
     /// Lists a paginated collection: `base` + `path` with `query`, following next links.
+    /// Each page is validated into typed objects as it arrives (while the next one is
+    /// fetched by the other listings), and its raw objects are dropped unless
+    /// `keep_raw` asks for them.
     pub async fn list<P: Page>(
         &self,
         resource: &'static str,
@@ -323,7 +330,7 @@ impl Session {
         query: &[(&str, &str)],
         headers: &HeaderMap,
         progress: &dyn Progress,
-    ) -> Result<Vec<P::Item>, FetchError> {
+    ) -> Listing<P> {
         let endpoint = format!("{}{path}", base.trim_end_matches('/'));
         let mut initial: Vec<(String, String)> = query
             .iter()
@@ -335,8 +342,8 @@ impl Session {
         let initial = encode_query(&initial);
         let mut restarted = false;
         'listing: loop {
-            // Pages are kept as they come and joined once at the end (no regrowth copies).
-            let mut pages_items: Vec<Vec<P::Item>> = Vec::new();
+            let mut listed = Listed::default();
+            let mut raw_pages: Vec<Vec<P::Item>> = Vec::new();
             let mut count = 0usize;
             let mut seen_ids: FxHashSet<Id> = FxHashSet::default();
             let mut seen_queries: HashSet<String> = HashSet::new();
@@ -365,6 +372,7 @@ impl Session {
                         })?
                         .into_parts(),
                 };
+                drop(body);
                 for item in &page_items {
                     if !seen_ids.insert(item.id().clone()) {
                         if restarted {
@@ -378,8 +386,12 @@ impl Session {
                         continue 'listing;
                     }
                 }
-                count += page_items.len();
-                pages_items.push(page_items);
+                if self.settings.keep_raw {
+                    raw_pages.push(page_items.clone());
+                }
+                let n = page_items.len();
+                listed.add_page(count, page_items);
+                count += n;
                 progress.page(resource, count);
                 let Some(href) = next else { break };
                 let next_query = href
@@ -398,12 +410,46 @@ impl Session {
                 query = next_query;
             }
             progress.done(resource, count, pages);
-            let mut items = Vec::with_capacity(count);
-            for page in pages_items {
-                items.extend(page);
+            if self.settings.keep_raw {
+                listed.raw = Some(raw_pages.concat());
             }
-            return Ok(items);
+            return Ok(listed);
         }
+    }
+}
+
+/// What listing the collection of page type `P` gives.
+pub type Listing<P> = Result<Listed<<P as Page>::Item, <P as Page>::Typed>, FetchError>;
+
+/// A listing's objects: validated, in the chunks they arrived in (pages), with the
+/// problems found (paths index the whole listing), and the raw objects when kept.
+#[derive(Debug)]
+pub struct Listed<R, T> {
+    pub typed: Vec<Vec<T>>,
+    pub problems: Vec<InvalidField>,
+    pub raw: Option<Vec<R>>,
+}
+
+impl<R, T> Default for Listed<R, T> {
+    fn default() -> Self {
+        Listed {
+            typed: Vec::new(),
+            problems: Vec::new(),
+            raw: None,
+        }
+    }
+}
+
+impl<R, T: FromRaw<Raw = R>> Listed<R, T> {
+    /// Validates a page whose first object is the `first`-th of the listing.
+    fn add_page(&mut self, first: usize, page: Vec<R>) {
+        let problems = &mut self.problems;
+        let typed: Vec<T> = page
+            .into_iter()
+            .enumerate()
+            .filter_map(|(k, raw)| T::from_raw(first + k, raw, problems))
+            .collect();
+        self.typed.push(typed);
     }
 }
 
@@ -558,7 +604,9 @@ pub trait HasId {
 
 /// One page of a collection: its items and the next link, if any.
 pub trait Page: DeserializeOwned {
-    type Item: HasId;
+    type Item: HasId + Clone;
+    /// The validated object an item becomes.
+    type Typed: FromRaw<Raw = Self::Item>;
     /// Whether the API takes `limit` (Keystone does not paginate by marker).
     const PAGINATED: bool = true;
     fn into_parts(self) -> (Vec<Self::Item>, Option<String>);

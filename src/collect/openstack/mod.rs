@@ -1,6 +1,8 @@
 //! Live collection from OpenStack: Keystone authentication and catalog, then paginated,
-//! concurrent reads of Neutron, Nova and Keystone into the same `RawInventory` a snapshot
-//! holds (so `--save-snapshot` then `--snapshot` gives the same findings).
+//! concurrent reads of Neutron, Nova and Keystone, each page validated into the typed
+//! `Inventory` as it arrives (exactly what `Inventory::from_raw` makes of the same objects),
+//! and kept as the `RawInventory` a snapshot holds when one is to be saved (so
+//! `--save-snapshot` then `--snapshot` gives the same findings).
 //!
 //! Reads only: security groups are listed once, unfiltered (a `project_id` filter makes
 //! Neutron create a default group: an audit must not write). Every failure the audit could
@@ -25,8 +27,11 @@ use super::wire::{
     RawServer,
 };
 use crate::id::Id;
-use crate::inventory::{CollectionError, InventoryMeta, RawInventory};
-use client::{next_link, ClientSettings, FetchError, HasId, Link, Page, Session};
+use crate::inventory::{
+    AddressGroup, CollectionError, FloatingIp, InvalidField, Inventory, InventoryMeta, Network,
+    Objects, Port, Project, RawInventory, Rule, SecurityGroup, Server,
+};
+use client::{next_link, ClientSettings, FetchError, HasId, Link, Listed, Listing, Page, Session};
 use config::CloudConfig;
 use progress::Progress;
 
@@ -56,11 +61,11 @@ pub struct Stats {
 }
 
 macro_rules! neutron_page {
-    ($page:ident, $key:ident, $links:ident, $item:ty) => {
-        neutron_page!($page, $key, $links, $item, None);
+    ($page:ident, $key:ident, $links:ident, $item:ty => $typed:ty) => {
+        neutron_page!($page, $key, $links, $item => $typed, None);
     };
     // `$decode`: the hand-written decoder of the plain form of the items, if any.
-    ($page:ident, $key:ident, $links:ident, $item:ty, $decode:expr) => {
+    ($page:ident, $key:ident, $links:ident, $item:ty => $typed:ty, $decode:expr) => {
         #[derive(Deserialize)]
         pub struct $page {
             $key: Vec<$item>,
@@ -69,6 +74,7 @@ macro_rules! neutron_page {
         }
         impl Page for $page {
             type Item = $item;
+            type Typed = $typed;
             fn into_parts(self) -> (Vec<$item>, Option<String>) {
                 (self.$key, next_link(self.$links.unwrap_or_default()))
             }
@@ -89,40 +95,45 @@ neutron_page!(
     RulesPage,
     security_group_rules,
     security_group_rules_links,
-    RawRule,
+    RawRule => Rule,
     Some(decode::rule_at)
 );
 neutron_page!(
     GroupsPage,
     security_groups,
     security_groups_links,
-    RawSecurityGroup
+    RawSecurityGroup => SecurityGroup
 );
 neutron_page!(
     PortsPage,
     ports,
     ports_links,
-    RawPort,
+    RawPort => Port,
     Some(decode::port_at)
 );
 neutron_page!(
     FloatingIpsPage,
     floatingips,
     floatingips_links,
-    RawFloatingIp
+    RawFloatingIp => FloatingIp
 );
-neutron_page!(NetworksPage, networks, networks_links, RawNetwork);
+neutron_page!(
+    NetworksPage,
+    networks,
+    networks_links,
+    RawNetwork => Network
+);
 neutron_page!(
     AddressGroupsPage,
     address_groups,
     address_groups_links,
-    RawAddressGroup
+    RawAddressGroup => AddressGroup
 );
 neutron_page!(
     ServersPage,
     servers,
     servers_links,
-    RawServer,
+    RawServer => Server,
     Some(decode::server_at)
 );
 
@@ -161,6 +172,7 @@ struct KeystoneLinks {
 
 impl Page for KeystoneProjects {
     type Item = RawProject;
+    type Typed = Project;
     const PAGINATED: bool = false;
     fn into_parts(self) -> (Vec<RawProject>, Option<String>) {
         (self.projects, self.links.unwrap_or_default().next)
@@ -218,10 +230,11 @@ fn spawn_list<P>(
     base: &str,
     path: &'static str,
     query: Vec<(&'static str, &'static str)>,
-) -> tokio::task::JoinHandle<Result<Vec<P::Item>, FetchError>>
+) -> tokio::task::JoinHandle<Listing<P>>
 where
     P: Page + Send + 'static,
     P::Item: Send + 'static,
+    P::Typed: Send + 'static,
 {
     let (session, progress, base) = (session.clone(), progress.clone(), base.to_owned());
     tokio::spawn(async move {
@@ -231,12 +244,21 @@ where
     })
 }
 
+/// What collection gives: the validated inventory (or every invalid value the API
+/// returned), and the raw objects when `ClientSettings::keep_raw` asked for them.
+#[derive(Debug)]
+pub struct Collected {
+    pub inventory: Result<Inventory, Vec<InvalidField>>,
+    pub raw: Option<RawInventory>,
+    pub stats: Stats,
+}
+
 /// Authenticates and reads everything the audit needs.
 pub async fn collect(
     cloud: CloudConfig,
     settings: ClientSettings,
     progress: Arc<dyn Progress>,
-) -> Result<(RawInventory, Stats), LiveError> {
+) -> Result<Collected, LiveError> {
     let http = client::http_client(&cloud, &settings).map_err(LiveError::Config)?;
     let session = Session::connect(cloud, settings, http)
         .await
@@ -386,27 +408,73 @@ pub async fn collect(
         requests: session.requests.load(std::sync::atomic::Ordering::Relaxed),
         bytes: session.bytes.load(std::sync::atomic::Ordering::Relaxed),
     };
-    let inventory = RawInventory {
-        meta: InventoryMeta {
-            cloud: session.cloud().name.clone(),
-            region: session.cloud().region.clone(),
-            collected_at: Some(
-                jiff::Timestamp::now()
-                    .round(jiff::Unit::Second)
-                    .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string()),
-            ),
-        },
-        projects,
-        security_groups: groups,
-        security_group_rules: rules.unwrap_or_default(),
-        ports,
-        servers,
-        floating_ips: fips,
-        networks,
-        address_groups,
-        errors,
+    let meta = InventoryMeta {
+        cloud: session.cloud().name.clone(),
+        region: session.cloud().region.clone(),
+        collected_at: Some(
+            jiff::Timestamp::now()
+                .round(jiff::Unit::Second)
+                .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string()),
+        ),
     };
-    Ok((inventory, stats))
+    // Problems in the order `Inventory::from_raw` reports them, so a snapshot of the same
+    // objects gives the same message.
+    let mut problems = Vec::new();
+    let (rules, raw_rules) = split(rules, &mut problems);
+    let (ports, raw_ports) = split(ports, &mut problems);
+    let (floating_ips, raw_fips) = split(fips, &mut problems);
+    let (address_groups, raw_address_groups) = split(address_groups, &mut problems);
+    let (projects, raw_projects) = split(projects, &mut problems);
+    let (security_groups, raw_groups) = split(groups, &mut problems);
+    let (servers, raw_servers) = split(servers, &mut problems);
+    let (networks, raw_networks) = split(networks, &mut problems);
+    let raw = session.settings().keep_raw.then(|| RawInventory {
+        meta: meta.clone(),
+        projects: raw_projects,
+        security_groups: raw_groups,
+        security_group_rules: raw_rules.unwrap_or_default(),
+        ports: raw_ports,
+        servers: raw_servers,
+        floating_ips: raw_fips,
+        networks: raw_networks,
+        address_groups: raw_address_groups,
+        errors: errors.clone(),
+    });
+    let inventory = if problems.is_empty() {
+        Ok(Inventory {
+            meta,
+            projects,
+            security_groups,
+            rules: rules.unwrap_or_default(),
+            ports,
+            servers,
+            floating_ips,
+            networks,
+            address_groups,
+            errors,
+        })
+    } else {
+        Err(problems)
+    };
+    Ok(Collected {
+        inventory,
+        raw,
+        stats,
+    })
+}
+
+/// A listing's validated objects (its problems appended to `problems`) and raw objects.
+fn split<R, T>(
+    listed: Option<Listed<R, T>>,
+    problems: &mut Vec<InvalidField>,
+) -> (Option<Objects<T>>, Option<Vec<R>>) {
+    match listed {
+        Some(listed) => {
+            problems.extend(listed.problems);
+            (Some(Objects::from_chunks(listed.typed)), listed.raw)
+        }
+        None => (None, None),
+    }
 }
 
 /// Keeps a listing, or records why it failed.
@@ -414,8 +482,8 @@ fn record<T>(
     errors: &mut Vec<CollectionError>,
     resource: &str,
     required: bool,
-    result: Result<Vec<T>, (String, FetchError)>,
-) -> Option<Vec<T>> {
+    result: Result<T, (String, FetchError)>,
+) -> Option<T> {
     match result {
         Ok(list) => Some(list),
         Err((endpoint, e)) => {
@@ -437,7 +505,7 @@ async fn servers(
     session: &Session,
     compute: Option<&str>,
     progress: &dyn Progress,
-) -> Result<Vec<RawServer>, (String, FetchError)> {
+) -> Result<Listed<RawServer, Server>, (String, FetchError)> {
     let Some(compute) = compute else {
         return Err((
             "(Keystone catalog)".into(),
@@ -495,7 +563,7 @@ async fn projects(
     identity: &str,
     is_admin: bool,
     progress: &dyn Progress,
-) -> Result<Vec<RawProject>, (String, FetchError)> {
+) -> Result<Listed<RawProject, Project>, (String, FetchError)> {
     let none = HeaderMap::new();
     let all = format!("{identity}/projects");
     let first = session

@@ -284,6 +284,8 @@ pub struct Rule {
     pub raw_remote_ip_prefix: Option<CompactString>,
 }
 
+/// What the audit reads of a port (its owner's project and `port_security_enabled` stay in
+/// the raw object and the snapshot: a port without port security holds no groups).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Port {
     pub id: Id,
@@ -291,8 +293,6 @@ pub struct Port {
     pub device_owner: Option<CompactString>,
     /// Most ports have one group and one address: kept inline, no allocation.
     pub security_groups: SmallVec<[Id; 1]>,
-    pub port_security_enabled: Option<bool>,
-    pub project_id: Option<Id>,
     pub network_id: Option<Id>,
     pub fixed_ips: SmallVec<[IpAddr; 1]>,
 }
@@ -619,8 +619,6 @@ fn convert_port(index: usize, raw: RawPort, problems: &mut Vec<InvalidField>) ->
         device_id: non_blank(raw.device_id),
         device_owner: non_empty(raw.device_owner),
         security_groups: SmallVec::from_vec(raw.security_groups.unwrap_or_default()),
-        port_security_enabled: raw.port_security_enabled,
-        project_id: non_blank(raw.project_id.or(raw.tenant_id)),
         network_id: non_blank(raw.network_id),
         fixed_ips,
     }

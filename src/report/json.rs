@@ -176,7 +176,7 @@ pub fn write(input: &ReportInput, out: &mut dyn std::io::Write) -> std::io::Resu
         &input.audit.findings,
         PIECE,
         |start, piece| findings_pretty(input, start, piece),
-        |text| out.write_all(text.as_bytes()),
+        |(text, range)| out.write_all(&text[range]),
     )?;
     out.write_all(b"\n  ]\n}\n")
 }
@@ -227,26 +227,60 @@ fn wire<'a>(input: &ReportInput<'a>) -> Report<'a> {
 const PIECE: usize = 256;
 
 /// Findings `start..` (`piece`) as elements of the pretty-printed `findings` array (two
-/// levels deep), each preceded by its separator.
-fn findings_pretty(input: &ReportInput, start: usize, piece: &[Finding]) -> String {
-    let mut out = String::with_capacity(piece.len() * 5120);
-    let mut one = Vec::with_capacity(8192);
-    for (k, f) in piece.iter().enumerate() {
-        let i = start + k;
-        let wire = finding(f, &input.gate.findings[i], input.gate);
-        one.clear();
-        serde_json::to_writer_pretty(&mut one, &wire).expect("finding serializes");
-        out.push_str(if i == 0 { "\n    " } else { ",\n    " });
-        // JSON strings hold no raw newline: every newline starts a line to indent.
-        let text = std::str::from_utf8(&one).expect("serde_json writes UTF-8");
-        for (n, line) in text.split('\n').enumerate() {
-            if n > 0 {
-                out.push_str("\n    ");
-            }
-            out.push_str(line);
+/// levels deep), each preceded by its separator: the bytes of the returned buffer in the
+/// returned range.
+///
+/// The piece is serialized as `[[finding, ...]]`: two levels deep, serde_json's pretty
+/// printer indents and separates the findings exactly as in the report, so nothing is
+/// re-indented; only the two brackets around them are left out.
+fn findings_pretty(
+    input: &ReportInput,
+    start: usize,
+    piece: &[Finding],
+) -> (Vec<u8>, std::ops::Range<usize>) {
+    struct Outer<'a>(Inner<'a>);
+    struct Inner<'a> {
+        input: &'a ReportInput<'a>,
+        start: usize,
+        piece: &'a [Finding],
+    }
+    impl Serialize for Outer<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(std::iter::once(&self.0))
         }
     }
-    out
+    impl Serialize for Inner<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let gate = self.input.gate;
+            s.collect_seq(
+                self.piece
+                    .iter()
+                    .zip(&gate.findings[self.start..])
+                    .map(|(f, g)| finding(f, g, gate)),
+            )
+        }
+    }
+    const OPEN: &[u8] = b"[\n  [";
+    const CLOSE: &[u8] = b"\n  ]\n]";
+    let mut out = Vec::with_capacity(piece.len() * 5120);
+    // The separator before the first finding of a later piece goes where `[` was.
+    let first = if start == 0 {
+        OPEN.len()
+    } else {
+        OPEN.len() - 1
+    };
+    let nested = Outer(Inner {
+        input,
+        start,
+        piece,
+    });
+    serde_json::to_writer_pretty(&mut out, &nested).expect("findings serialize");
+    debug_assert!(out.starts_with(OPEN) && out.ends_with(CLOSE));
+    if start > 0 {
+        out[first] = b',';
+    }
+    let end = out.len() - CLOSE.len();
+    (out, first..end)
 }
 
 /// `OpenStack security group exposure: datalab/default exposes all ports to 0.0.0.0/0

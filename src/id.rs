@@ -59,7 +59,11 @@ const GROUPS: [(usize, usize, usize); 5] = [
 
 impl Id {
     pub fn new(text: &str) -> Id {
-        let b = text.as_bytes();
+        Id::uuid(text.as_bytes()).unwrap_or_else(|| Id(Repr::Text(text.into())))
+    }
+
+    /// The id of `b` when it is exactly a lower-case UUID (dashed or 32 hex digits).
+    pub(crate) fn uuid(b: &[u8]) -> Option<Id> {
         let mut bytes = [0u8; 16];
         let repr = match b.len() {
             36 if b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-' => GROUPS
@@ -69,7 +73,7 @@ impl Id {
             32 => pack(b, &mut bytes).then_some(Repr::Hex(bytes)),
             _ => None,
         };
-        Id(repr.unwrap_or_else(|| Repr::Text(text.into())))
+        repr.map(Id)
     }
 
     /// The id as text (on the stack for UUIDs).

@@ -116,8 +116,30 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// A plain string as an id. A UUID followed by the closing quote is packed where it
+    /// stands: made of hex digits and dashes, it cannot hold a quote or an escape, so the
+    /// string is not scanned first.
+    fn id(&mut self) -> Option<Id> {
+        self.eat(b'"')?;
+        for len in [36, 32] {
+            if self.bytes.get(self.at + len) == Some(&b'"') {
+                if let Some(id) = Id::uuid(&self.bytes[self.at..self.at + len]) {
+                    self.at += len + 1;
+                    return Some(id);
+                }
+            }
+        }
+        self.at -= 1;
+        self.string().map(Id::new)
+    }
+
+    /// `null` or an id.
     fn opt_id(&mut self) -> Option<Option<Id>> {
-        Some(self.opt_string()?.map(Id::new))
+        match self.peek()? {
+            b'n' => self.literal(b"null").map(|()| None),
+            b'"' => self.id().map(Some),
+            _ => None,
+        }
     }
 
     fn opt_compact(&mut self) -> Option<Option<CompactString>> {
@@ -244,12 +266,14 @@ impl<'a> Cursor<'a> {
         // Writers keep one key order: the key after the previous one is tried first.
         let mut next = 0;
         loop {
-            let key = self.string()?;
-            self.eat(b':')?;
             let index = match keys.get(next) {
-                Some(k) if *k == key => Some(next),
-                _ => keys.iter().position(|k| *k == key),
+                Some(k) if self.quoted(k) => Some(next),
+                _ => {
+                    let key = self.string()?;
+                    keys.iter().position(|k| *k == key)
+                }
             };
+            self.eat(b':')?;
             match index {
                 Some(index) => {
                     if seen & (1 << index) != 0 {
@@ -270,6 +294,21 @@ impl<'a> Cursor<'a> {
                 _ => return None,
             }
         }
+    }
+
+    /// Consumes the string `"key"` if it is next (a key has no quote or escape to scan for).
+    fn quoted(&mut self, key: &str) -> bool {
+        self.skip_ws();
+        let key = key.as_bytes();
+        let rest = &self.bytes[self.at..];
+        let here = rest.len() > key.len() + 1
+            && rest[0] == b'"'
+            && rest[key.len() + 1] == b'"'
+            && &rest[1..=key.len()] == key;
+        if here {
+            self.at += key.len() + 2;
+        }
+        here
     }
 
     /// Nothing but whitespace may follow the element.
@@ -325,8 +364,8 @@ pub(crate) fn rule_at(c: &mut Cursor) -> Option<RawRule> {
     };
     c.object(RULE_KEYS, |c, key| {
         match key {
-            0 => id = Some(Id::new(c.string()?)),
-            1 => group = Some(Id::new(c.string()?)),
+            0 => id = Some(c.id()?),
+            1 => group = Some(c.id()?),
             2 => r.project_id = c.opt_id()?,
             3 => r.tenant_id = c.opt_id()?,
             4 => r.direction = c.opt_compact()?,
@@ -385,10 +424,10 @@ pub(crate) fn port_at(c: &mut Cursor) -> Option<RawPort> {
     };
     c.object(PORT_KEYS, |c, key| {
         match key {
-            0 => id = Some(Id::new(c.string()?)),
+            0 => id = Some(c.id()?),
             1 => p.device_id = c.opt_id()?,
             2 => p.device_owner = c.opt_compact()?,
-            3 => p.security_groups = c.opt_array(|c| c.string().map(Id::new))?,
+            3 => p.security_groups = c.opt_array(Cursor::id)?,
             4 => p.port_security_enabled = c.opt_bool()?,
             5 => p.project_id = c.opt_id()?,
             6 => p.tenant_id = c.opt_id()?,
@@ -428,7 +467,7 @@ pub(crate) fn server_at(c: &mut Cursor) -> Option<RawServer> {
     let (mut name, mut status, mut tenant_id) = (None, None, None);
     c.object(SERVER_KEYS, |c, key| {
         match key {
-            0 => id = Some(Id::new(c.string()?)),
+            0 => id = Some(c.id()?),
             1 => name = c.opt_compact()?,
             2 => status = c.opt_compact()?,
             _ => tenant_id = c.opt_id()?,
@@ -581,6 +620,56 @@ mod tests {
                 "port_security_enabled": false, "device_owner": "café"}"#
                 .as_bytes()
         ));
+    }
+
+    /// Ids packed where they stand and keys matched where they stand read what serde reads:
+    /// near-UUIDs (upper case, wrong length, no dashes) are text ids, and near-keys are
+    /// other keys.
+    #[test]
+    fn ids_and_keys_read_in_place_agree_with_serde() {
+        let uuid = "8b0c6d2e-1f3a-4b5c-9d7e-0a1b2c3d4e5f";
+        let ids = [
+            uuid,
+            "0123456789abcdef0123456789abcdef",
+            "8B0C6D2E-1F3A-4B5C-9D7E-0A1B2C3D4E5F",
+            "0123456789ABCDEF0123456789abcdef",
+            "0123456789abcdef0123456789abcdef0123",
+            "0123456789abcdef0123456789abcdef01",
+            "8b0c6d2e-1f3a-4b5c-9d7e-0a1b2c3d4e5",
+            "8b0c6d2e-1f3a-4b5c-9d7e-0a1b2c3d4e5f0",
+            "8b0c6d2e+1f3a-4b5c-9d7e-0a1b2c3d4e5f",
+            "8b0c6d2e-1f3a-4b5c-9d7e-0a1b2c3d4e5g",
+            "g123456789abcdef0123456789abcdef",
+            "é23456789abcdef0123456789abcdef",
+            "",
+            "r",
+        ];
+        for id in ids {
+            for text in [
+                format!(r#"{{"id": "{id}", "security_group_id": "{id}", "project_id": "{id}"}}"#),
+                format!(r#"{{"id":"{id}","security_group_id":"{uuid}","remote_group_id":"{id}"}}"#),
+            ] {
+                assert!(agrees(super::rule, text.as_bytes()), "{text}");
+            }
+            let port = format!(
+                r#"{{"id": "{id}", "device_id": "{id}", "security_groups": ["{id}", "{uuid}"], "fixed_ips": [{{"subnet_id": "{id}"}}]}}"#
+            );
+            assert!(agrees(super::port, port.as_bytes()), "{port}");
+            let server = format!(r#"{{"id": "{id}", "tenant_id": "{id}"}}"#);
+            assert!(agrees(super::server, server.as_bytes()), "{server}");
+        }
+        for text in [
+            r#"{"idx": "a", "id": "r", "security_group_id": "g"}"#,
+            r#"{"i": "a", "id": "r", "security_group_id": "g"}"#,
+            r#"{"id": "r", "security_group_idd": "a", "security_group_id": "g"}"#,
+            r#"{"id": "r", "security_group_i": "a", "security_group_id": "g"}"#,
+            r#"{ "id" : "r" , "security_group_id" : "g" }"#,
+        ] {
+            assert!(agrees(super::rule, text.as_bytes()), "{text}");
+        }
+        // An escape right after a UUID's length is still an escape.
+        let escaped = format!(r#"{{"id": "{uuid}"", "security_group_id": "g"}}"#);
+        assert!(super::rule(escaped.as_bytes()).is_none());
     }
 
     #[test]

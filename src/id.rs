@@ -26,36 +26,51 @@ enum Repr {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// The value of each lower-case hex digit; 0xff for every other byte.
-const NIBBLE: [u8; 256] = {
-    let mut table = [0xffu8; 256];
-    let mut i = 0;
-    while i < 16 {
-        table[HEX[i] as usize] = i as u8;
-        i += 1;
-    }
-    table
-};
+const LOW: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// Packs pairs of lower-case hex digits into `out`; false when any is not one.
-fn pack(digits: &[u8], out: &mut [u8]) -> bool {
-    let mut bad = 0u8;
-    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        let (hi, lo) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
-        bad |= hi | lo;
-        *byte = (hi << 4) | (lo & 0xf);
-    }
-    bad & 0xf0 == 0
+/// The high bit of each byte of `w` that is `c` (below 0x80) or more; bytes of 0x80 and
+/// more are flagged whatever `c` is (callers reject them anyway).
+fn at_least(w: u64, c: u8) -> u64 {
+    // Each byte minus `c`, with its high bit set first: never borrows from its neighbour.
+    ((w | HIGH) - LOW * u64::from(c)) & HIGH
 }
 
-/// `8-4-4-4-12` hex digits: where each group starts in the text and in the bytes.
-const GROUPS: [(usize, usize, usize); 5] = [
-    (0, 8, 0),
-    (9, 13, 4),
-    (14, 18, 6),
-    (19, 23, 8),
-    (24, 36, 10),
-];
+/// Eight lower-case hex digits (the first in the lowest byte) as four bytes, in order,
+/// and the high bit of each byte that is not one (zero when all are).
+fn hex8(w: u64) -> (u32, u64) {
+    let digit = at_least(w, b'0') & !at_least(w, b'9' + 1);
+    let letter = at_least(w, b'a') & !at_least(w, b'f' + 1);
+    let bad = (w & HIGH) | ((digit | letter) ^ HIGH);
+    // Each byte's value: its low nibble, plus 9 for a letter.
+    let nibbles = (w & (LOW * 0x0f)) + (letter >> 7) * 9;
+    // Byte 2k becomes (digit 2k << 4) | digit 2k+1; then the even bytes are gathered.
+    let pairs = ((nibbles << 4) | (nibbles >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let quads = (pairs | (pairs >> 8)) & 0x0000_ffff_0000_ffff;
+    ((quads | (quads >> 16)) as u32, bad)
+}
+
+fn word(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("eight bytes"))
+}
+
+fn half(b: &[u8], at: usize) -> u64 {
+    u64::from(u32::from_le_bytes(
+        b[at..at + 4].try_into().expect("four bytes"),
+    ))
+}
+
+/// 32 hex digits, in four words of eight, packed into 16 bytes.
+fn pack(words: [u64; 4]) -> Option<[u8; 16]> {
+    let mut out = [0u8; 16];
+    let mut bad = 0;
+    for (chunk, w) in out.chunks_exact_mut(4).zip(words) {
+        let (bytes, not_hex) = hex8(w);
+        chunk.copy_from_slice(&bytes.to_le_bytes());
+        bad |= not_hex;
+    }
+    (bad == 0).then_some(out)
+}
 
 impl Id {
     pub fn new(text: &str) -> Id {
@@ -64,16 +79,21 @@ impl Id {
 
     /// The id of `b` when it is exactly a lower-case UUID (dashed or 32 hex digits).
     pub(crate) fn uuid(b: &[u8]) -> Option<Id> {
-        let mut bytes = [0u8; 16];
-        let repr = match b.len() {
-            36 if b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-' => GROUPS
-                .iter()
-                .all(|&(start, end, at)| pack(&b[start..end], &mut bytes[at..]))
-                .then_some(Repr::Dashed(bytes)),
-            32 => pack(b, &mut bytes).then_some(Repr::Hex(bytes)),
+        match b.len() {
+            // `8-4-4-4-12`: the digits around the dashes make four words of eight.
+            36 if b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-' => {
+                let words = [
+                    word(b, 0),
+                    half(b, 9) | half(b, 14) << 32,
+                    half(b, 19) | half(b, 24) << 32,
+                    word(b, 28),
+                ];
+                pack(words).map(|bytes| Id(Repr::Dashed(bytes)))
+            }
+            32 => pack([word(b, 0), word(b, 8), word(b, 16), word(b, 24)])
+                .map(|bytes| Id(Repr::Hex(bytes))),
             _ => None,
-        };
-        repr.map(Id)
+        }
     }
 
     /// The id as text (on the stack for UUIDs).
@@ -237,6 +257,42 @@ mod tests {
             Repr::Text(_)
         ));
         assert!(Id::new(" ").is_blank() && !Id::new("x").is_blank());
+    }
+
+    /// Every byte value at every position of both UUID forms: packed exactly when the
+    /// text is a lower-case UUID (the obvious definition), and written back unchanged.
+    #[test]
+    fn uuids_are_recognised_byte_by_byte() {
+        let is_hex = |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
+        let expected = |b: &[u8]| match b.len() {
+            36 => b.iter().enumerate().all(|(i, &c)| {
+                if matches!(i, 8 | 13 | 18 | 23) {
+                    c == b'-'
+                } else {
+                    is_hex(c)
+                }
+            }),
+            32 => b.iter().all(|&c| is_hex(c)),
+            _ => false,
+        };
+        for base in [
+            "0123abcd-ef45-6789-abcd-ef0123456789",
+            "f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4",
+        ] {
+            for at in 0..base.len() {
+                for byte in 0..=255u8 {
+                    let mut b = base.as_bytes().to_vec();
+                    b[at] = byte;
+                    let id = Id::uuid(&b);
+                    assert_eq!(id.is_some(), expected(&b), "{b:?}");
+                    if let Some(id) = id {
+                        assert_eq!(id.as_str().as_bytes(), &b[..]);
+                    }
+                }
+            }
+        }
+        assert!(Id::uuid(b"0123abcd-ef45-6789-abcd-ef012345678").is_none());
+        assert!(Id::uuid(b"").is_none());
     }
 
     #[test]

@@ -411,7 +411,7 @@ impl Session {
             }
             progress.done(resource, count, pages);
             if self.settings.keep_raw {
-                listed.raw = Some(raw_pages.concat());
+                listed.raw = Some(raw_pages.into_iter().flatten().collect());
             }
             return Ok(listed);
         }

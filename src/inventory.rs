@@ -367,12 +367,7 @@ impl Inventory {
     /// collected (not only the first), so one run shows all that needs fixing.
     pub fn from_raw(raw: RawInventory) -> Result<Inventory, Vec<InvalidField>> {
         fn all<T: FromRaw>(list: Vec<T::Raw>, problems: &mut Vec<InvalidField>) -> Objects<T> {
-            let objects: Vec<T> = list
-                .into_iter()
-                .enumerate()
-                .filter_map(|(i, raw)| T::from_raw(i, raw, problems))
-                .collect();
-            objects.into()
+            T::from_raw_run(0, list, problems).into()
         }
         let mut problems = Vec::new();
         let rules = all(raw.security_group_rules, &mut problems);
@@ -406,6 +401,19 @@ impl Inventory {
 pub trait FromRaw: Sized {
     type Raw;
     fn from_raw(index: usize, raw: Self::Raw, problems: &mut Vec<InvalidField>) -> Option<Self>;
+
+    /// A run of consecutive objects of one list, the first being the `first`-th: the valid
+    /// ones, in order (a whole list, or one page of it).
+    fn from_raw_run(
+        first: usize,
+        run: Vec<Self::Raw>,
+        problems: &mut Vec<InvalidField>,
+    ) -> Vec<Self> {
+        run.into_iter()
+            .enumerate()
+            .filter_map(|(k, raw)| Self::from_raw(first + k, raw, problems))
+            .collect()
+    }
 }
 
 impl FromRaw for Rule {

@@ -443,12 +443,7 @@ impl<R, T> Default for Listed<R, T> {
 impl<R, T: FromRaw<Raw = R>> Listed<R, T> {
     /// Validates a page whose first object is the `first`-th of the listing.
     fn add_page(&mut self, first: usize, page: Vec<R>) {
-        let problems = &mut self.problems;
-        let typed: Vec<T> = page
-            .into_iter()
-            .enumerate()
-            .filter_map(|(k, raw)| T::from_raw(first + k, raw, problems))
-            .collect();
+        let typed = T::from_raw_run(first, page, &mut self.problems);
         self.typed.push(typed);
     }
 }

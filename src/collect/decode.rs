@@ -334,16 +334,52 @@ const RULE_KEYS: &[&str] = &[
 ];
 
 /// A security group rule in the plain form, or `None` (serde decodes it then).
+#[cfg(test)]
 pub(crate) fn rule(bytes: &[u8]) -> Option<RawRule> {
     whole(bytes, rule_at)
 }
 
 /// One element alone: nothing but whitespace may follow it.
-fn whole<T>(bytes: &[u8], decode: fn(&mut Cursor) -> Option<T>) -> Option<T> {
+pub(crate) fn whole<T>(bytes: &[u8], decode: fn(&mut Cursor) -> Option<T>) -> Option<T> {
     let mut c = Cursor::new(bytes)?;
     let value = decode(&mut c)?;
     c.end()?;
     Some(value)
+}
+
+/// Consecutive elements of a list, each followed by its comma, filling `bytes` exactly
+/// (whitespace allowed around the commas): each is read by `item` in the plain form, else by
+/// `other`, given the bytes from the element's start, which returns the value and the
+/// element's length. `each` takes the values in order. `None` as soon as anything does not
+/// fit: the first element does not start at the first byte, a separator is not a comma, or
+/// the last comma is not followed by whitespace up to the end of `bytes`.
+pub(crate) fn elements<T>(
+    bytes: &[u8],
+    item: fn(&mut Cursor) -> Option<T>,
+    mut other: impl FnMut(&[u8]) -> Option<(T, usize)>,
+    mut each: impl FnMut(T, usize) -> Option<()>,
+) -> Option<()> {
+    let mut c = Cursor::new(bytes)?;
+    if bytes.first().is_none_or(|&b| is_ws(b)) {
+        return None;
+    }
+    loop {
+        let start = c.at;
+        let value = match item(&mut c) {
+            Some(value) => value,
+            None => {
+                let (value, len) = other(&bytes[start..])?;
+                c.at = start + len;
+                value
+            }
+        };
+        each(value, c.at - start)?;
+        c.eat(b',')?;
+        c.skip_ws();
+        if c.at == bytes.len() {
+            return Some(());
+        }
+    }
 }
 
 pub(crate) fn rule_at(c: &mut Cursor) -> Option<RawRule> {
@@ -405,6 +441,7 @@ const PORT_KEYS: &[&str] = &[
 const FIXED_IP_KEYS: &[&str] = &["ip_address", "subnet_id"];
 
 /// A port in the plain form, or `None` (serde decodes it then).
+#[cfg(test)]
 pub(crate) fn port(bytes: &[u8]) -> Option<RawPort> {
     whole(bytes, port_at)
 }
@@ -458,6 +495,7 @@ pub(crate) fn port_at(c: &mut Cursor) -> Option<RawPort> {
 const SERVER_KEYS: &[&str] = &["id", "name", "status", "tenant_id"];
 
 /// A Nova server in the plain form, or `None` (serde decodes it then).
+#[cfg(test)]
 pub(crate) fn server(bytes: &[u8]) -> Option<RawServer> {
     whole(bytes, server_at)
 }

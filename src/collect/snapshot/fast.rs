@@ -2,6 +2,15 @@
 //! elements of its lists, and worker threads deserialize and validate batches of elements in
 //! parallel, straight into the typed inventory, so no raw object outlives its batch.
 //!
+//! In the big lists (rules, ports, servers) the scanner does not follow every element: it
+//! guesses where a later element starts, near the end of what it has read, and hands the
+//! workers the run of elements up to there. A worker decodes a run element by element (its
+//! decoders know where each element ends) and must land exactly on the guessed start; as
+//! the first run starts at the list's first element, every run checked this way starts and
+//! ends where elements do. A wrong guess makes the whole read start again with every
+//! element followed (as before this was guessed), so a guess can cost time, never change
+//! what is read.
+//!
 //! This path accepts exactly what [`super::parse`] followed by `Inventory::from_raw` accepts,
 //! or gives up: on anything irregular (a syntax error, an unknown or repeated key, a type
 //! error, an invalid value) it returns `None` and the caller reads the file again the exact
@@ -25,6 +34,42 @@ use crate::inventory::{
 
 /// Bytes read from the file at a time: a batch of elements is about this big.
 const BLOCK: usize = 1 << 20;
+
+/// How the file is read.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    /// Bytes to read at a time.
+    block: usize,
+    /// Whether the scanner guesses the ends of runs of elements in the big lists.
+    guess: Option<Guess>,
+}
+
+/// How far the scanner jumps when it guesses.
+#[derive(Debug, Clone, Copy)]
+struct Guess {
+    /// A run is at least this long (unless the file ends first).
+    min_run: usize,
+    /// The guessed end is searched for in this many bytes at the end of what was read.
+    tail: usize,
+}
+
+impl Plan {
+    const FAST: Plan = Plan {
+        block: BLOCK,
+        guess: Some(Guess {
+            min_run: BLOCK / 2,
+            tail: 16 << 10,
+        }),
+    };
+
+    /// Every element followed by the scanner.
+    fn exact(self) -> Plan {
+        Plan {
+            guess: None,
+            ..self
+        }
+    }
+}
 
 /// The snapshot's lists, as keys of its top-level object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +96,11 @@ impl List {
         List::AddressGroups,
     ];
 
+    /// Lists whose elements the workers can find by themselves (they have decoders).
+    fn guessed(self) -> bool {
+        matches!(self, List::Rules | List::Ports | List::Servers)
+    }
+
     fn key(self) -> &'static str {
         match self {
             List::Projects => "projects",
@@ -66,14 +116,24 @@ impl List {
 }
 
 /// Complete elements of one list, found in a block of the file.
+///
+/// An element's index in its list only names an invalid value, and this path gives up on
+/// those (the exact path names them), so batches do not know where they start in their list.
 struct Batch {
     list: List,
     /// Position of the batch among all batches, for putting results back in file order.
     seq: usize,
-    /// Index of the first element in its list (for the `InvalidField` path).
-    first_index: usize,
     bytes: Vec<u8>,
-    spans: Vec<(usize, usize)>,
+    elements: Elements,
+}
+
+/// Where a batch's elements are in its bytes.
+enum Elements {
+    /// Each element, as the scanner found it.
+    Spans(Vec<(usize, usize)>),
+    /// Consecutive elements, each followed by its comma, from the start of one (known, or
+    /// checked by the previous run) up to the guessed start of a later one.
+    Run(usize, usize),
 }
 
 /// The typed objects of one batch.
@@ -91,16 +151,26 @@ enum Parsed {
 /// Reads and validates a snapshot file; `Ok(None)` when the file is not regular and must be
 /// read the exact way to explain why.
 pub(super) fn read(path: &Path) -> io::Result<Option<Inventory>> {
-    read_in_blocks(path, BLOCK)
+    read_with(path, Plan::FAST)
 }
 
-fn read_in_blocks(path: &Path, block: usize) -> io::Result<Option<Inventory>> {
+/// Reads with `plan`; when that guessed and anything failed, reads again following every
+/// element, so a wrong guess never gives up on a regular file.
+fn read_with(path: &Path, plan: Plan) -> io::Result<Option<Inventory>> {
+    match read_once(path, plan)? {
+        (None, true) => Ok(read_once(path, plan.exact())?.0),
+        (inventory, _) => Ok(inventory),
+    }
+}
+
+/// One read; the flag tells whether the scanner guessed.
+fn read_once(path: &Path, plan: Plan) -> io::Result<(Option<Inventory>, bool)> {
     let input = Input {
         file: File::open(path)?,
         buf: Vec::new(),
         pos: 0,
         eof: false,
-        block,
+        block: plan.block,
     };
     let workers = crate::parallel::threads();
     // Set by a worker on an irregular element: the scanner stops early.
@@ -117,31 +187,38 @@ fn read_in_blocks(path: &Path, block: usize) -> io::Result<Option<Inventory>> {
             let tx = out_tx.clone();
             let pool = pool_tx.clone();
             let stop = &stop;
-            threads.push(scope.spawn(move || loop {
-                let next = rx
-                    .lock()
-                    .map_err(drop)
-                    .and_then(|rx| rx.recv().map_err(drop));
-                let Ok(batch) = next else { break };
-                let parsed = parse_batch(&batch);
-                if parsed.is_none() {
-                    stop.store(true, Ordering::Relaxed);
-                }
-                let _ = pool.send(batch.bytes);
-                if tx.send((batch.seq, parsed)).is_err() {
-                    break;
+            threads.push(scope.spawn(move || {
+                let mut scratch = Scratch::default();
+                loop {
+                    let next = rx
+                        .lock()
+                        .map_err(drop)
+                        .and_then(|rx| rx.recv().map_err(drop));
+                    let Ok(batch) = next else { break };
+                    let parsed = parse_batch(&batch, &mut scratch);
+                    if parsed.is_none() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    let _ = pool.send(batch.bytes);
+                    if tx.send((batch.seq, parsed)).is_err() {
+                        break;
+                    }
                 }
             }));
         }
         drop((out_tx, pool_tx));
-        let scanned = Scanner {
+        let mut scanner = Scanner {
             input,
             batches: batch_tx,
             pool: pool_rx,
             stop: &stop,
             seq: 0,
-        }
-        .document();
+            guess: plan.guess,
+            guessed: false,
+        };
+        let scanned = scanner.document();
+        let guessed = scanner.guessed;
+        drop(scanner);
         // The scanner's sender is gone: the workers finish their batches and stop.
         let mut results: Vec<Option<Parsed>> = Vec::new();
         let mut irregular = false;
@@ -164,51 +241,89 @@ fn read_in_blocks(path: &Path, block: usize) -> io::Result<Option<Inventory>> {
             thread.join().expect("a snapshot worker panicked");
         }
         if irregular {
-            return Ok(None);
+            return Ok((None, guessed));
         }
         let Some(top) = scanned? else {
-            return Ok(None);
+            return Ok((None, guessed));
         };
-        Ok(assemble(top, results))
+        Ok((assemble(top, results), guessed))
     })
 }
 
-/// Deserializes and converts one batch; `None` when any element is irregular.
-fn parse_batch(batch: &Batch) -> Option<Parsed> {
+/// Deserializes and converts one batch; `None` when any element is irregular, or a run does
+/// not end where it was guessed to.
+fn parse_batch(batch: &Batch, scratch: &mut Scratch) -> Option<Parsed> {
     /// `decode` reads the plain form of the hot object types; serde reads the rest.
-    fn all<T: FromRaw>(batch: &Batch, decode: fn(&[u8]) -> Option<T::Raw>) -> Option<Vec<T>>
+    fn all<T: FromRaw>(
+        batch: &Batch,
+        decode: Option<Decoder<T::Raw>>,
+        scratch: &mut Vec<T>,
+    ) -> Option<Vec<T>>
     where
         T::Raw: DeserializeOwned,
     {
-        let mut out = Vec::with_capacity(batch.spans.len());
         let mut problems = Vec::new();
-        for (k, &(start, end)) in batch.spans.iter().enumerate() {
-            let bytes = &batch.bytes[start..end];
-            let raw = match decode(bytes) {
-                Some(raw) => raw,
-                None => serde_json::from_slice(bytes).ok()?,
-            };
-            out.extend(T::from_raw(batch.first_index + k, raw, &mut problems));
-            if !problems.is_empty() {
-                return None;
+        // Any invalid value gives up (see `Batch`): the index is not needed.
+        let mut convert = |raw| {
+            let object = T::from_raw(0, raw, &mut problems);
+            problems.is_empty().then_some(object)
+        };
+        match batch.elements {
+            Elements::Spans(ref spans) => {
+                let mut out = Vec::with_capacity(spans.len());
+                for &(start, end) in spans {
+                    let bytes = &batch.bytes[start..end];
+                    let raw = match decode.and_then(|d| decode::whole(bytes, d)) {
+                        Some(raw) => raw,
+                        None => serde_json::from_slice(bytes).ok()?,
+                    };
+                    out.extend(convert(raw)?);
+                }
+                Some(out)
+            }
+            Elements::Run(start, end) => {
+                let run = &batch.bytes[start..end];
+                let serde = |bytes: &[u8]| {
+                    let end = value_end(bytes, 0)?;
+                    Some((serde_json::from_slice(&bytes[..end]).ok()?, end))
+                };
+                scratch.clear();
+                decode::elements(run, decode?, serde, |raw, _| {
+                    scratch.extend(convert(raw)?);
+                    Some(())
+                })?;
+                // How many elements a run holds is known only now: they are moved into a
+                // vector of exactly that size (room left over would stay resident).
+                let mut out = Vec::with_capacity(scratch.len());
+                out.append(scratch);
+                Some(out)
             }
         }
-        Some(out)
-    }
-    fn serde_only<R>(_: &[u8]) -> Option<R> {
-        None
     }
     Some(match batch.list {
-        List::Projects => Parsed::Projects(all(batch, serde_only)?),
-        List::SecurityGroups => Parsed::SecurityGroups(all(batch, serde_only)?),
-        List::Rules => Parsed::Rules(all(batch, decode::rule)?),
-        List::Ports => Parsed::Ports(all(batch, decode::port)?),
-        List::Servers => Parsed::Servers(all(batch, decode::server)?),
-        List::FloatingIps => Parsed::FloatingIps(all(batch, serde_only)?),
-        List::Networks => Parsed::Networks(all(batch, serde_only)?),
-        List::AddressGroups => Parsed::AddressGroups(all(batch, serde_only)?),
+        List::Projects => Parsed::Projects(all(batch, None, &mut Vec::new())?),
+        List::SecurityGroups => Parsed::SecurityGroups(all(batch, None, &mut Vec::new())?),
+        List::Rules => Parsed::Rules(all(batch, Some(decode::rule_at), &mut scratch.rules)?),
+        List::Ports => Parsed::Ports(all(batch, Some(decode::port_at), &mut scratch.ports)?),
+        List::Servers => {
+            Parsed::Servers(all(batch, Some(decode::server_at), &mut scratch.servers)?)
+        }
+        List::FloatingIps => Parsed::FloatingIps(all(batch, None, &mut Vec::new())?),
+        List::Networks => Parsed::Networks(all(batch, None, &mut Vec::new())?),
+        List::AddressGroups => Parsed::AddressGroups(all(batch, None, &mut Vec::new())?),
     })
 }
+
+/// A worker's room for the objects of a run, reused from run to run.
+#[derive(Default)]
+struct Scratch {
+    rules: Vec<Rule>,
+    ports: Vec<Port>,
+    servers: Vec<Server>,
+}
+
+/// A decoder of one object type's plain form, at a cursor.
+type Decoder<R> = fn(&mut decode::Cursor) -> Option<R>;
 
 /// What the scanner read itself: the small top-level values, and which lists are present.
 #[derive(Default)]
@@ -339,7 +454,7 @@ impl Input {
 /// End (exclusive) of the JSON value starting at `buf[start]`, or `None` when `buf` ends
 /// first. Only the structure is followed (strings, nesting); serde checks the rest.
 fn value_end(buf: &[u8], start: usize) -> Option<usize> {
-    let (open, close) = match buf[start] {
+    let (open, close) = match *buf.get(start)? {
         b'{' => (b'{', b'}'),
         b'[' => (b'[', b']'),
         b'"' => return string_end(buf, start + 1),
@@ -407,11 +522,15 @@ struct Scanner<'a> {
     /// A worker found an irregular element: the whole read will be done again anyway.
     stop: &'a AtomicBool,
     seq: usize,
+    /// Whether to guess the ends of runs of elements in the big lists.
+    guess: Option<Guess>,
+    /// Whether a run was sent whose end was guessed.
+    guessed: bool,
 }
 
 impl Scanner<'_> {
     /// The whole document; `None` when it is irregular (or the workers stopped).
-    fn document(mut self) -> io::Result<Option<TopLevel>> {
+    fn document(&mut self) -> io::Result<Option<TopLevel>> {
         let mut top = TopLevel::default();
         if self.input.peek()? != Some(b'{') {
             return Ok(None);
@@ -482,10 +601,20 @@ impl Scanner<'_> {
             _ => return Ok(None),
         }
         top.present.push(list);
-        let mut count = 0usize;
         let mut first = true;
         let mut spans = Vec::new();
+        let guess = self.guess.filter(|_| list.guessed());
         loop {
+            if let Some(guess) = guess.filter(|_| spans.is_empty()) {
+                match self.run(list, guess)? {
+                    None => return Ok(None),
+                    Some(true) => {
+                        first = false;
+                        continue;
+                    }
+                    Some(false) => {}
+                }
+            }
             // One element and its separator, or nothing when the buffer ends first.
             let buf = &self.input.buf;
             let mut i = self.input.pos;
@@ -518,11 +647,11 @@ impl Scanner<'_> {
                     self.input.pos = next;
                     first = false;
                     if last {
-                        return Ok(self.send(list, &mut count, &mut spans));
+                        return Ok(self.send_spans(list, &mut spans));
                     }
                 }
                 None => {
-                    if !spans.is_empty() && self.send(list, &mut count, &mut spans).is_none() {
+                    if !spans.is_empty() && self.send_spans(list, &mut spans).is_none() {
                         return Ok(None);
                     }
                     if !self.input.more()? {
@@ -533,14 +662,35 @@ impl Scanner<'_> {
         }
     }
 
-    /// Hands the elements found so far to the workers. The buffer goes with them; the
-    /// unconsumed rest is copied into a fresh one.
-    fn send(
-        &mut self,
-        list: List,
-        count: &mut usize,
-        spans: &mut Vec<(usize, usize)>,
-    ) -> Option<()> {
+    /// At the start of an element, hands the workers a run of elements up to the guessed
+    /// start of a later one, reading more first if little is left. `Some(false)` when no
+    /// guess is safe enough to try here: the elements are then followed one by one.
+    fn run(&mut self, list: List, guess: Guess) -> io::Result<Option<bool>> {
+        let Some(b'{') = self.input.peek()? else {
+            return Ok(Some(false));
+        };
+        while self.input.buf.len() - self.input.pos < guess.min_run {
+            if !self.input.more()? {
+                break;
+            }
+        }
+        let Some(end) = guess_run_end(&self.input.buf, self.input.pos, guess.tail) else {
+            return Ok(Some(false));
+        };
+        self.guessed = true;
+        let start = self.input.pos;
+        self.input.pos = end;
+        Ok(self.send(list, Elements::Run(start, end)).map(|()| true))
+    }
+
+    /// Hands the elements found so far to the workers.
+    fn send_spans(&mut self, list: List, spans: &mut Vec<(usize, usize)>) -> Option<()> {
+        self.send(list, Elements::Spans(std::mem::take(spans)))
+    }
+
+    /// Hands elements to the workers. The buffer goes with them; the unconsumed rest is
+    /// copied into a fresh one.
+    fn send(&mut self, list: List, elements: Elements) -> Option<()> {
         if self.stop.load(Ordering::Relaxed) {
             return None;
         }
@@ -551,19 +701,87 @@ impl Scanner<'_> {
         rest.extend_from_slice(&self.input.buf[self.input.pos..]);
         let bytes = std::mem::replace(&mut self.input.buf, rest);
         self.input.pos = 0;
-        let spans = std::mem::take(spans);
         let batch = Batch {
             list,
             seq: self.seq,
-            first_index: *count,
             bytes,
-            spans,
+            elements,
         };
-        *count += batch.spans.len();
         self.seq += 1;
         self.batches.send(batch).ok()
     }
 }
+
+/// The guessed end of a run of elements starting at `start` in `buf`: the start of a later
+/// element, found in the last `tail` bytes of `buf` as `}`, `,`, `{"id":` (whitespace allowed
+/// in between), which in valid JSON is an object starting after another in some array. The
+/// worker checks that it is one of this list's. `None` when there is none, or when the list
+/// may end before it (a `]` followed by a key of the snapshot's top level): the elements are
+/// then followed one by one there.
+fn guess_run_end(buf: &[u8], start: usize, tail: usize) -> Option<usize> {
+    let skip_back = |mut i: usize| {
+        while i > 0 && is_ws(buf[i - 1]) {
+            i -= 1;
+        }
+        i
+    };
+    let mut from = buf.len().saturating_sub(tail).max(start + 1);
+    let end = loop {
+        let key = from + memchr::memmem::find(buf.get(from..)?, b"\"id\"")?;
+        from = key + 1;
+        let mut after = key + 4;
+        while buf.get(after).is_some_and(|&b| is_ws(b)) {
+            after += 1;
+        }
+        let open = skip_back(key);
+        if buf.get(after) != Some(&b':') || open == 0 || buf[open - 1] != b'{' {
+            continue;
+        }
+        let comma = skip_back(open - 1);
+        if comma < 2 || buf[comma - 1] != b',' {
+            continue;
+        }
+        let close = skip_back(comma - 1);
+        if close > start + 1 && buf[close - 1] == b'}' {
+            break open - 1;
+        }
+    };
+    let list_may_end = memchr::memchr_iter(b']', &buf[start..end])
+        .any(|i| top_level_key_follows(buf, start + i + 1));
+    (!list_may_end).then_some(end)
+}
+
+/// Whether `buf[at..]` is `, "key":` (whitespace allowed) for a key of the snapshot's top
+/// level.
+fn top_level_key_follows(buf: &[u8], mut at: usize) -> bool {
+    let next = |at: &mut usize| {
+        while buf.get(*at).is_some_and(|&b| is_ws(b)) {
+            *at += 1;
+        }
+        let b = buf.get(*at).copied();
+        *at += 1;
+        b
+    };
+    if next(&mut at) != Some(b',') || next(&mut at) != Some(b'"') {
+        return false;
+    }
+    let rest = &buf[at.min(buf.len())..];
+    let Some(len) = rest.iter().take(32).position(|&b| b == b'"') else {
+        return false;
+    };
+    let key = &rest[..len];
+    TOP_LEVEL_KEYS.iter().any(|k| k.as_bytes() == key)
+        || List::ALL.iter().any(|l| l.key().as_bytes() == key)
+}
+
+/// The snapshot's top-level keys that are not lists.
+const TOP_LEVEL_KEYS: [&str; 5] = [
+    "driftmux_snapshot",
+    "collected_at",
+    "cloud",
+    "region",
+    "errors",
+];
 
 enum Step {
     /// An element `start..end`; the next one starts at `next`; `true` when it was the last.
@@ -583,20 +801,99 @@ mod tests {
         Inventory::from_raw(parse(text.as_bytes()).ok()?).ok()
     }
 
-    fn fast(text: &str, block: usize) -> Option<Inventory> {
+    /// Plans that follow every element, and plans that guess, from every few elements to
+    /// whole blocks.
+    fn plans(block: usize) -> Vec<Plan> {
+        let mut plans = vec![Plan { block, guess: None }];
+        for (min_run, tail) in [
+            (1, 64),
+            (1, 600),
+            (40, 200),
+            (500, 4096),
+            (BLOCK / 2, 16 << 10),
+        ] {
+            let guess = Some(Guess { min_run, tail });
+            plans.push(Plan { block, guess });
+        }
+        plans
+    }
+
+    /// One read with `plan`, and whether it guessed.
+    fn once(text: &[u8], plan: Plan) -> (Option<Inventory>, bool) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("snapshot.json");
         std::fs::write(&path, text).unwrap();
-        read_in_blocks(&path, block).unwrap()
+        read_once(&path, plan).unwrap()
     }
 
-    /// Every block size, from one byte (every value crosses a block boundary) up.
+    /// A read with `plan`, read again when a guess failed (as `read` does).
+    fn with(text: &[u8], plan: Plan) -> Option<Inventory> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshot.json");
+        std::fs::write(&path, text).unwrap();
+        read_with(&path, plan).unwrap()
+    }
+
+    fn fast(text: &str, block: usize) -> Option<Inventory> {
+        with(text.as_bytes(), Plan { block, guess: None })
+    }
+
+    /// Every block size, from one byte (every value crosses a block boundary) up, each
+    /// element followed or runs guessed; no guess is wrong in these regular snapshots.
     fn same_as_exact(text: &str) {
         let expected = exact(text).expect("a valid snapshot");
         for block in [1, 2, 3, 7, 64, 1000, BLOCK] {
-            let got = fast(text, block).unwrap_or_else(|| panic!("block {block}: irregular"));
-            assert_eq!(got, expected, "block {block}");
+            for plan in plans(block) {
+                let (got, _) = once(text.as_bytes(), plan);
+                let got = got.unwrap_or_else(|| panic!("{plan:?}: irregular"));
+                assert_eq!(got, expected, "{plan:?}");
+            }
         }
+    }
+
+    /// The runs are guessed (and right) in real snapshots: the workers find the elements.
+    #[test]
+    fn runs_of_elements_are_guessed_and_checked() {
+        let text = include_str!("../../../tests/fixtures/sample-cloud.json");
+        let expected = exact(text).unwrap();
+        for block in [1, 64, 256, 4096, BLOCK] {
+            for plan in plans(block).into_iter().skip(1) {
+                let (got, guessed) = once(text.as_bytes(), plan);
+                assert!(guessed, "{plan:?}");
+                assert_eq!(got.as_ref(), Some(&expected), "{plan:?}");
+            }
+        }
+    }
+
+    /// A wrong guess (an object starting with `"id"` nested in an element, or an element
+    /// that is not plain) fails the read, which is done again following every element, and
+    /// reads what the exact path reads.
+    #[test]
+    fn wrong_guesses_are_caught_and_read_again() {
+        let rule = |id: &str, extra: &str| {
+            format!(r#"{{"id": "{id}", "security_group_id": "g", "direction": "ingress"{extra}}}"#)
+        };
+        let nested = r#", "tags": [{"a": 1}, {"id": "x", "b": [{"c": 2},{"id": "y"}]}]"#;
+        let rules: Vec<String> = (0..40)
+            .map(|i| rule(&format!("r{i}"), if i % 7 == 3 { nested } else { "" }))
+            .collect();
+        let text = format!(
+            r#"{{"security_group_rules": [{}], "ports": [{{"id": "p", "x": [{{"a": 1}},{{"id": "q"}}]}}], "servers": []}}"#,
+            rules.join(",\n ")
+        );
+        let expected = exact(&text).expect("a valid snapshot");
+        let mut wrong = 0;
+        for block in [1, 64, BLOCK] {
+            for plan in plans(block) {
+                let (got, guessed) = once(text.as_bytes(), plan);
+                if got.is_none() {
+                    assert!(guessed, "{plan:?}: only a guess can fail here");
+                    wrong += 1;
+                }
+                assert_eq!(with(text.as_bytes(), plan).as_ref(), Some(&expected));
+            }
+        }
+        assert!(wrong > 0, "some guesses were wrong");
     }
 
     #[test]
@@ -650,7 +947,9 @@ mod tests {
             "{\"security_group_rules\": [{\"id\": \"r\u{0}\"}]}",
         ] {
             for block in [1, 4, BLOCK] {
-                assert!(fast(text, block).is_none(), "block {block}: {text}");
+                for plan in plans(block) {
+                    assert!(with(text.as_bytes(), plan).is_none(), "{plan:?}: {text}");
+                }
             }
             assert!(
                 exact(text).is_none(),
@@ -672,10 +971,12 @@ mod tests {
             let bytes = damage.apply(original, 3);
             std::fs::write(&path, &bytes).unwrap();
             let block = [1, 3, 16, 256, BLOCK][damage.below(5)];
+            let plans = plans(block);
+            let plan = plans[damage.below(plans.len())];
             let exact = parse(&bytes)
                 .ok()
                 .and_then(|raw| Inventory::from_raw(raw).ok());
-            match read_in_blocks(&path, block).unwrap() {
+            match read_with(&path, plan).unwrap() {
                 Some(fast) => {
                     assert_eq!(
                         Some(&fast),

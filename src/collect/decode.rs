@@ -15,7 +15,9 @@ use crate::id::Id;
 
 /// JSON whitespace.
 pub(crate) fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+    // One bit per whitespace byte: a shift and a test, as most bytes tested are not.
+    const WS: u64 = 1 << b' ' | 1 << b'\t' | 1 << b'\n' | 1 << b'\r';
+    b <= b' ' && WS & (1 << b) != 0
 }
 
 /// Index of the first quote, backslash or control character in `bytes` at or after `from`
@@ -304,7 +306,7 @@ impl<'a> Cursor<'a> {
         let here = rest.len() > key.len() + 1
             && rest[0] == b'"'
             && rest[key.len() + 1] == b'"'
-            && &rest[1..=key.len()] == key;
+            && same(&rest[1..=key.len()], key);
         if here {
             self.at += key.len() + 2;
         }
@@ -316,6 +318,18 @@ impl<'a> Cursor<'a> {
         self.skip_ws();
         (self.at == self.bytes.len()).then_some(())
     }
+}
+
+/// Whether two byte strings of the same length are equal: eight bytes at a time, inline
+/// (keys are short: a call to `memcmp` costs more than comparing them).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8"));
+    let len = a.len();
+    if len < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    // Whole words, then the last eight bytes (overlapping the previous word if need be).
+    (0..len / 8).all(|k| word(a, 8 * k) == word(b, 8 * k)) && word(a, len - 8) == word(b, len - 8)
 }
 
 const RULE_KEYS: &[&str] = &[
@@ -557,6 +571,28 @@ pub(crate) fn page<T>(
 
 #[cfg(test)]
 mod tests {
+
+    /// The whitespace test and the key comparison, against their obvious definitions.
+    #[test]
+    fn whitespace_and_key_comparison_agree_with_the_obvious_ones() {
+        for b in 0..=255u8 {
+            assert_eq!(
+                super::is_ws(b),
+                matches!(b, b' ' | b'\t' | b'\n' | b'\r'),
+                "{b}"
+            );
+        }
+        let key: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for len in 0..key.len() {
+            let a = &key[..len];
+            assert!(super::same(a, a));
+            for at in 0..len {
+                let mut b = a.to_vec();
+                b[at] ^= 0x20;
+                assert!(!super::same(a, &b), "{len} {at}");
+            }
+        }
+    }
 
     /// Where a string's plain run stops, at every offset and alignment, against the
     /// obvious byte loop: quotes, backslashes and control characters stop it; non-ASCII

@@ -284,13 +284,15 @@ pub struct Rule {
     pub raw_remote_ip_prefix: Option<CompactString>,
 }
 
-/// What the audit reads of a port (its owner's project and `port_security_enabled` stay in
-/// the raw object and the snapshot: a port without port security holds no groups).
+/// What the audit reads of a port (its owner's project, `port_security_enabled` and its raw
+/// `device_id` and `device_owner` stay in the raw object and the snapshot: a port without
+/// port security holds no groups).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Port {
     pub id: Id,
-    pub device_id: Option<Id>,
-    pub device_owner: Option<CompactString>,
+    /// The server the port is attached to: its `device_id` when a Nova server owns it
+    /// (`device_owner` `compute:*`). Router, DHCP and unattached ports have none.
+    pub server: Option<Id>,
     /// Most ports have one group and one address: kept inline, no allocation.
     pub security_groups: SmallVec<[Id; 1]>,
     pub network_id: Option<Id>,
@@ -624,8 +626,9 @@ fn convert_port(index: usize, raw: RawPort, problems: &mut Vec<InvalidField>) ->
     }
     Port {
         id: raw.id,
-        device_id: non_blank(raw.device_id),
-        device_owner: non_empty(raw.device_owner),
+        server: non_blank(raw.device_id).filter(|_| {
+            (raw.device_owner.as_deref()).is_some_and(|owner| owner.starts_with("compute:"))
+        }),
         security_groups: SmallVec::from_vec(raw.security_groups.unwrap_or_default()),
         network_id: non_blank(raw.network_id),
         fixed_ips,

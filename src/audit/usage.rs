@@ -95,11 +95,7 @@ impl<'a> UsageIndex<'a> {
         let mut by_group: HashMap<Id, GroupUsage> =
             HashMap::with_capacity_and_hasher(wanted.len(), FxBuildHasher);
         for port in ports {
-            let server = port.device_id.as_ref().filter(|_| {
-                port.device_owner
-                    .as_deref()
-                    .is_some_and(|o| o.starts_with("compute:"))
-            });
+            let server = port.server.as_ref();
             for group in port.security_groups.iter().filter(|g| wanted.contains(g)) {
                 let usage = by_group.entry(group.clone()).or_default();
                 usage.ports.push(port);

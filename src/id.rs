@@ -8,14 +8,15 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Id(Repr);
 
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq)]
 enum Repr {
     /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, lower-case hex.
     Dashed([u8; 16]),
@@ -138,6 +139,21 @@ impl Deref for IdStr<'_> {
                 std::str::from_utf8(&buf[..usize::from(*n)]).expect("hex digits are ASCII")
             }
         }
+    }
+}
+
+/// A UUID is hashed as two words (ids are hashed millions of times to index usage); equal
+/// ids have one representation, so equal ids hash alike.
+impl Hash for Id {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let (bytes, dashed) = match &self.0 {
+            Repr::Text(text) => return text.hash(state),
+            Repr::Dashed(bytes) => (bytes, 1),
+            Repr::Hex(bytes) => (bytes, 2),
+        };
+        let (lo, hi) = bytes.split_at(8);
+        state.write_u64(u64::from_le_bytes(lo.try_into().expect("eight bytes")));
+        state.write_u64(u64::from_le_bytes(hi.try_into().expect("eight bytes")) ^ dashed);
     }
 }
 

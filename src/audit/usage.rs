@@ -90,14 +90,20 @@ impl<'a> UsageIndex<'a> {
         }
     }
 
-    /// The ports and servers of each wanted group, sorted and without duplicates.
+    /// The ports and servers of each wanted group (none when it is unused), sorted and
+    /// without duplicates.
     fn by_group(ports: &'a Objects<Port>, wanted: &HashSet<Id>) -> HashMap<Id, GroupUsage<'a>> {
+        // Every wanted group has its entry from the start (an empty one reads as unused), so
+        // each group of each port is looked up once.
         let mut by_group: HashMap<Id, GroupUsage> =
             HashMap::with_capacity_and_hasher(wanted.len(), FxBuildHasher);
+        by_group.extend(wanted.iter().map(|g| (g.clone(), GroupUsage::default())));
         for port in ports {
             let server = port.server.as_ref();
-            for group in port.security_groups.iter().filter(|g| wanted.contains(g)) {
-                let usage = by_group.entry(group.clone()).or_default();
+            for group in &port.security_groups {
+                let Some(usage) = by_group.get_mut(group) else {
+                    continue;
+                };
                 usage.ports.push(port);
                 if let Some(server) = server {
                     usage.servers.push(server);

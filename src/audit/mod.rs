@@ -217,10 +217,12 @@ mod tests {
                                 {"id": "g-dhcp", "name": "b", "project_id": "p"},
                                 {"id": "g-none", "name": "c", "project_id": "p"}],
             "security_group_rules": [ssh_rule("r-vm", "g-vm"), ssh_rule("r-dhcp", "g-dhcp"), ssh_rule("r-none", "g-none")],
+            // Out of id order, and a group listed twice: ports and servers come out sorted,
+            // each once.
             "ports": [
-                {"id": "p1", "device_id": "vm-1", "device_owner": "compute:nova", "security_groups": ["g-vm"]},
-                {"id": "p2", "device_id": "vm-1", "device_owner": "compute:nova", "security_groups": ["g-vm"]},
                 {"id": "p3", "device_id": "vm-2", "device_owner": "compute:az-2", "security_groups": ["g-vm"]},
+                {"id": "p1", "device_id": "vm-1", "device_owner": "compute:nova", "security_groups": ["g-vm"]},
+                {"id": "p2", "device_id": "vm-1", "device_owner": "compute:nova", "security_groups": ["g-vm", "g-vm"]},
                 {"id": "p4", "device_id": "", "device_owner": "compute:nova", "security_groups": ["g-vm"]},
                 {"id": "p5", "device_id": "dhcp-1", "device_owner": "network:dhcp", "security_groups": ["g-dhcp"]},
                 {"id": "p6", "device_id": "r-1", "device_owner": "network:router_interface", "security_groups": null}

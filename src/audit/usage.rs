@@ -12,7 +12,8 @@ use ipnet::IpNet;
 use crate::finding::{ExposureStatus, Reachability, ServerRef};
 use crate::inventory::{EtherType, Id, Inventory, Objects, Port, Server};
 
-/// Ports and servers that use one group.
+/// Ports and servers that use one group, in the order the ports were listed (duplicates
+/// are possible: the findings sort copies of the ids, see [`UsageIndex::usage`]).
 #[derive(Debug, Default)]
 struct GroupUsage<'a> {
     ports: Vec<&'a Port>,
@@ -90,8 +91,7 @@ impl<'a> UsageIndex<'a> {
         }
     }
 
-    /// The ports and servers of each wanted group (none when it is unused), sorted and
-    /// without duplicates.
+    /// The ports and servers of each wanted group (none when it is unused).
     fn by_group(ports: &'a Objects<Port>, wanted: &HashSet<Id>) -> HashMap<Id, GroupUsage<'a>> {
         // Every wanted group has its entry from the start (an empty one reads as unused), so
         // each group of each port is looked up once.
@@ -109,12 +109,6 @@ impl<'a> UsageIndex<'a> {
                     usage.servers.push(server);
                 }
             }
-        }
-        for usage in by_group.values_mut() {
-            usage.ports.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-            usage.ports.dedup_by(|a, b| a.id == b.id);
-            usage.servers.sort_unstable();
-            usage.servers.dedup();
         }
         by_group
     }
@@ -182,13 +176,20 @@ impl<'a> UsageIndex<'a> {
             };
         };
         let (reachable, floating_ips) = self.reachability(&usage.ports, ethertype);
-        let servers = usage
-            .servers
-            .iter()
-            .map(|&id| {
-                let known = self.servers.get(id);
+        // Copies are sorted, not the references: comparing those would fetch each port from
+        // the inventory again, several times.
+        let sorted = |mut ids: Vec<Id>| {
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let ports = sorted(usage.ports.iter().map(|p| p.id.clone()).collect());
+        let servers = sorted(usage.servers.iter().map(|&id| id.clone()).collect())
+            .into_iter()
+            .map(|id| {
+                let known = self.servers.get(&id);
                 ServerRef {
-                    server_id: id.clone(),
+                    server_id: id,
                     server_name: known.and_then(|s| s.name.clone()),
                     status: known.and_then(|s| s.status.clone()),
                     project_id: known.and_then(|s| s.project_id.clone()),
@@ -201,7 +202,7 @@ impl<'a> UsageIndex<'a> {
             } else {
                 ExposureStatus::Active
             },
-            ports: usage.ports.iter().map(|p| p.id.clone()).collect(),
+            ports,
             servers,
             reachable,
             floating_ips,

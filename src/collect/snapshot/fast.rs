@@ -751,8 +751,8 @@ fn guess_run_end(buf: &[u8], start: usize, tail: usize) -> Option<usize> {
     (!list_may_end).then_some(end)
 }
 
-/// Whether `buf[at..]` is `, "key":` (whitespace allowed) for a key of the snapshot's top
-/// level.
+/// Whether `buf[at..]` is `, "key"` (whitespace allowed) for a key of the snapshot's top
+/// level (the colon is not looked for: a false positive only means no guess here).
 fn top_level_key_follows(buf: &[u8], mut at: usize) -> bool {
     let next = |at: &mut usize| {
         while buf.get(*at).is_some_and(|&b| is_ws(b)) {

@@ -371,7 +371,7 @@ pub(crate) fn elements<T>(
     bytes: &[u8],
     item: fn(&mut Cursor) -> Option<T>,
     mut other: impl FnMut(&[u8]) -> Option<(T, usize)>,
-    mut each: impl FnMut(T, usize) -> Option<()>,
+    mut each: impl FnMut(T) -> Option<()>,
 ) -> Option<()> {
     let mut c = Cursor::new(bytes)?;
     if bytes.first().is_none_or(|&b| is_ws(b)) {
@@ -387,7 +387,7 @@ pub(crate) fn elements<T>(
                 value
             }
         };
-        each(value, c.at - start)?;
+        each(value)?;
         c.eat(b',')?;
         c.skip_ws();
         if c.at == bytes.len() {

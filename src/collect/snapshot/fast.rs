@@ -288,7 +288,7 @@ fn parse_batch(batch: &Batch, scratch: &mut Scratch) -> Option<Parsed> {
                     Some((serde_json::from_slice(&bytes[..end]).ok()?, end))
                 };
                 scratch.clear();
-                decode::elements(run, decode?, serde, |raw, _| {
+                decode::elements(run, decode?, serde, |raw| {
                     scratch.extend(convert(raw)?);
                     Some(())
                 })?;

@@ -151,9 +151,8 @@ impl Hash for Id {
             Repr::Dashed(bytes) => (bytes, 1),
             Repr::Hex(bytes) => (bytes, 2),
         };
-        let (lo, hi) = bytes.split_at(8);
-        state.write_u64(u64::from_le_bytes(lo.try_into().expect("eight bytes")));
-        state.write_u64(u64::from_le_bytes(hi.try_into().expect("eight bytes")) ^ dashed);
+        state.write_u64(word(bytes, 0));
+        state.write_u64(word(bytes, 8) ^ dashed);
     }
 }
 

@@ -223,6 +223,33 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// An array (not null) of `item`s, appended to `out`.
+    fn array_into<T>(
+        &mut self,
+        out: &mut Vec<T>,
+        mut item: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<()> {
+        if self.peek()? != b'[' {
+            return None;
+        }
+        self.at += 1;
+        if self.peek()? == b']' {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            out.push(item(self)?);
+            match self.peek()? {
+                b',' => self.at += 1,
+                b']' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
     /// Skips a value the plain way: plain strings, non-negative integers, literals, and
     /// arrays and objects of those (stricter than JSON: anything else gives up).
     fn skip_value(&mut self, depth: usize) -> Option<()> {
@@ -535,19 +562,23 @@ pub(crate) fn server_at(c: &mut Cursor) -> Option<RawServer> {
 }
 
 /// A list page of the API, `{"<key>": [...], "<key>_links": [...], ...}`, whose items are
-/// all in the plain form: the items and the `next` link. `None` leaves the page to serde.
+/// all in the plain form: the items, into `items` (cleared first; reused from page to page,
+/// so a page's items do not grow a new vector), and the `next` link. `None` leaves the page
+/// to serde (`items` then holds nothing useful).
 pub(crate) fn page<T>(
     bytes: &[u8],
     key: &str,
     links_key: &str,
     item: fn(&mut Cursor) -> Option<T>,
-) -> Option<(Vec<T>, Option<String>)> {
+    items: &mut Vec<T>,
+) -> Option<Option<String>> {
+    items.clear();
     let mut c = Cursor::new(bytes)?;
-    let (mut items, mut next) = (None, None);
+    let (mut listed, mut next) = (false, None);
     c.object(&[key, links_key], |c, k| {
         if k == 0 {
-            items = Some(c.opt_array(item)??);
-            return Some(());
+            listed = true;
+            return c.array_into(items, item);
         }
         // Links: `href` and `rel` default to "" when missing; the first `next` counts.
         let links = c.opt_array(|c| {
@@ -566,7 +597,7 @@ pub(crate) fn page<T>(
         Some(())
     })?;
     c.end()?;
-    Some((items?, next))
+    listed.then_some(next)
 }
 
 #[cfg(test)]

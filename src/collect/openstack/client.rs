@@ -192,8 +192,14 @@ impl Session {
         Ok(())
     }
 
-    /// GET with retries and one re-authentication; returns the body.
-    pub async fn get(&self, url: &str, headers: &HeaderMap) -> Result<Vec<u8>, FetchError> {
+    /// GET with retries and one re-authentication; the body replaces `body`'s contents
+    /// (its room is reused: a listing reads every page into one buffer).
+    pub async fn get_into(
+        &self,
+        url: &str,
+        headers: &HeaderMap,
+        body: &mut Vec<u8>,
+    ) -> Result<(), FetchError> {
         let mut attempt = 0u32;
         let mut reauthenticated = false;
         loop {
@@ -233,8 +239,8 @@ impl Session {
                 Ok(resp) => {
                     let status = resp.status();
                     if status.is_success() {
-                        match self.read_body(resp).await {
-                            Ok(body) => return Ok(body),
+                        match self.read_body(resp, body).await {
+                            Ok(()) => return Ok(()),
                             Err(BodyError::TooLarge) => {
                                 return Err(FetchError {
                                     status: Some(status.as_u16()),
@@ -290,12 +296,17 @@ impl Session {
         }
     }
 
-    async fn read_body(&self, mut resp: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    async fn read_body(
+        &self,
+        mut resp: reqwest::Response,
+        body: &mut Vec<u8>,
+    ) -> Result<(), BodyError> {
         let max = self.settings.max_page_bytes;
         if resp.content_length().is_some_and(|n| n as usize > max) {
             return Err(BodyError::TooLarge);
         }
-        let mut body = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
+        body.clear();
+        body.reserve(resp.content_length().unwrap_or(0) as usize);
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
@@ -309,7 +320,7 @@ impl Session {
             }
         }
         self.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
-        Ok(body)
+        Ok(())
     }
 
     /// Exponential backoff with jitter: base * 2^attempt, plus up to the same again.
@@ -349,6 +360,8 @@ impl Session {
             let mut seen_queries: HashSet<String> = HashSet::new();
             let mut query = initial.clone();
             let mut pages = 0usize;
+            // Reused from page to page: the body and the raw items of the page being read.
+            let (mut body, mut page_items) = (Vec::new(), Vec::new());
             loop {
                 seen_queries.insert(query.clone());
                 let url = if query.is_empty() {
@@ -356,23 +369,26 @@ impl Session {
                 } else {
                     format!("{endpoint}?{query}")
                 };
-                let body = self.get(&url, headers).await?;
+                self.get_into(&url, headers, &mut body).await?;
                 pages += 1;
-                let (page_items, next) = match P::decode_plain(&body) {
-                    Some(parts) => parts,
-                    None => serde_json::from_slice::<P>(&body)
-                        .map_err(|e| {
-                            FetchError::msg(match e.classify() {
-                                // Well-formed JSON of an unexpected shape (or a truncated list).
-                                serde_json::error::Category::Data => {
-                                    format!("unexpected response: {e}")
-                                }
-                                _ => format!("invalid JSON in the response: {e}"),
-                            })
-                        })?
-                        .into_parts(),
+                let next = match P::decode_plain(&body, &mut page_items) {
+                    Some(next) => next,
+                    None => {
+                        let (items, next) = serde_json::from_slice::<P>(&body)
+                            .map_err(|e| {
+                                FetchError::msg(match e.classify() {
+                                    // Well-formed JSON of an unexpected shape (or a truncated list).
+                                    serde_json::error::Category::Data => {
+                                        format!("unexpected response: {e}")
+                                    }
+                                    _ => format!("invalid JSON in the response: {e}"),
+                                })
+                            })?
+                            .into_parts();
+                        page_items = items;
+                        next
+                    }
                 };
-                drop(body);
                 for item in &page_items {
                     if !seen_ids.insert(item.id().clone()) {
                         if restarted {
@@ -390,7 +406,7 @@ impl Session {
                     raw_pages.push(page_items.clone());
                 }
                 let n = page_items.len();
-                listed.add_page(count, page_items);
+                listed.add_page(count, page_items.drain(..));
                 count += n;
                 progress.page(resource, count);
                 let Some(href) = next else { break };
@@ -442,7 +458,7 @@ impl<R, T> Default for Listed<R, T> {
 
 impl<R, T: FromRaw<Raw = R>> Listed<R, T> {
     /// Validates a page whose first object is the `first`-th of the listing.
-    fn add_page(&mut self, first: usize, page: Vec<R>) {
+    fn add_page(&mut self, first: usize, page: impl ExactSizeIterator<Item = R>) {
         let typed = T::from_raw_run(first, page, &mut self.problems);
         self.typed.push(typed);
     }
@@ -605,9 +621,10 @@ pub trait Page: DeserializeOwned {
     /// Whether the API takes `limit` (Keystone does not paginate by marker).
     const PAGINATED: bool = true;
     fn into_parts(self) -> (Vec<Self::Item>, Option<String>);
-    /// The items and next link of a page in the plain form, read without serde; `None`
-    /// leaves the page to serde (which reads the same, or explains what is wrong).
-    fn decode_plain(_body: &[u8]) -> Option<(Vec<Self::Item>, Option<String>)> {
+    /// The items (into `items`, cleared first) and next link of a page in the plain form,
+    /// read without serde; `None` leaves the page to serde (which reads the same, or
+    /// explains what is wrong), and `items` holds nothing useful.
+    fn decode_plain(_body: &[u8], _items: &mut Vec<Self::Item>) -> Option<Option<String>> {
         None
     }
 }

@@ -356,7 +356,7 @@ impl Session {
             let mut listed = Listed::default();
             let mut raw_pages: Vec<Vec<P::Item>> = Vec::new();
             let mut count = 0usize;
-            let mut seen_ids: FxHashSet<Id> = FxHashSet::default();
+            let mut repeats = Repeats::default();
             let mut seen_queries: HashSet<String> = HashSet::new();
             let mut query = initial.clone();
             let mut pages = 0usize;
@@ -389,8 +389,12 @@ impl Session {
                         next
                     }
                 };
-                for item in &page_items {
-                    if !seen_ids.insert(item.id().clone()) {
+                for (at, item) in page_items.iter().enumerate() {
+                    let earlier = || {
+                        let typed = listed.typed.iter().flatten().map(HasId::id);
+                        typed.chain(page_items[..at].iter().map(HasId::id))
+                    };
+                    if repeats.repeated(item.id(), earlier) {
                         if restarted {
                             return Err(FetchError::msg(format!(
                                 "the listing returned {} twice, again after a restart: objects changed while they were read",
@@ -431,6 +435,44 @@ impl Session {
             }
             return Ok(listed);
         }
+    }
+}
+
+/// Finds an id that a listing returns a second time (Neutron restarts from the first page
+/// when the marker was deleted; a broken server may repeat itself).
+///
+/// Neutron lists in id order: while every id is greater than the one before, none can be a
+/// repeat, and nothing is kept. At the first id out of order (Nova lists newest first), the
+/// ids listed so far go into a set, and every later id is looked up in it. Ids of objects
+/// that failed validation are not in it (their listing fails anyway).
+enum Repeats {
+    Ascending(Option<Id>),
+    Seen(FxHashSet<Id>),
+}
+
+impl Default for Repeats {
+    fn default() -> Self {
+        Repeats::Ascending(None)
+    }
+}
+
+impl Repeats {
+    /// Whether `id` was listed before; `earlier` gives the ids listed so far.
+    fn repeated<'a, I>(&mut self, id: &Id, earlier: impl FnOnce() -> I) -> bool
+    where
+        I: Iterator<Item = &'a Id>,
+    {
+        if let Repeats::Ascending(last) = self {
+            if last.as_ref().is_none_or(|last| id > last) {
+                *last = Some(id.clone());
+                return false;
+            }
+            *self = Repeats::Seen(earlier().cloned().collect());
+        }
+        let Repeats::Seen(seen) = self else {
+            unreachable!("the set was just built")
+        };
+        !seen.insert(id.clone())
     }
 }
 
@@ -617,7 +659,7 @@ pub trait HasId {
 pub trait Page: DeserializeOwned {
     type Item: HasId + Clone;
     /// The validated object an item becomes.
-    type Typed: FromRaw<Raw = Self::Item>;
+    type Typed: FromRaw<Raw = Self::Item> + HasId;
     /// Whether the API takes `limit` (Keystone does not paginate by marker).
     const PAGINATED: bool = true;
     fn into_parts(self) -> (Vec<Self::Item>, Option<String>);
@@ -645,6 +687,39 @@ pub fn next_link(links: Vec<Link>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether each id of `listing` repeats an earlier one, as a listing checks them.
+    fn repeats(listing: &[&str]) -> Vec<bool> {
+        let ids: Vec<Id> = listing.iter().map(|s| Id::new(s)).collect();
+        let mut repeats = Repeats::default();
+        (0..ids.len())
+            .map(|at| repeats.repeated(&ids[at], || ids[..at].iter()))
+            .collect()
+    }
+
+    #[test]
+    fn repeated_ids_are_found_in_any_order() {
+        // In id order (Neutron): nothing repeats, nothing is kept.
+        assert_eq!(repeats(&["a", "b", "c"]), [false; 3]);
+        let mut repeats_in_order = Repeats::default();
+        for id in ["a", "b", "c"] {
+            assert!(
+                !repeats_in_order.repeated(&Id::new(id), || -> std::slice::Iter<Id> {
+                    panic!("ids in order need no set")
+                })
+            );
+        }
+        // Restarted from the first page: the first id comes again.
+        assert_eq!(repeats(&["a", "b", "c", "a"]), [false, false, false, true]);
+        // Out of order from the start (Nova: newest first), then a repeat of any earlier id.
+        assert_eq!(
+            repeats(&["c", "b", "a", "d", "b"]),
+            [false, false, false, false, true]
+        );
+        assert_eq!(repeats(&["b", "c", "a", "c"]), [false, false, false, true]);
+        // An id equal to the one before is a repeat too.
+        assert_eq!(repeats(&["a", "a"]), [false, true]);
+    }
 
     #[test]
     fn query_encoding() {

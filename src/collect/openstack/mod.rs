@@ -83,13 +83,38 @@ macro_rules! neutron_page {
                 decode::page(body, stringify!($key), stringify!($links), item?, items)
             }
         }
-        impl HasId for $item {
+    };
+}
+
+/// Everything a listing returns, raw or validated, has an id.
+macro_rules! has_id {
+    ($($t:ty),*) => {
+        $(impl HasId for $t {
             fn id(&self) -> &Id {
                 &self.id
             }
-        }
+        })*
     };
 }
+
+has_id!(
+    RawRule,
+    RawSecurityGroup,
+    RawPort,
+    RawFloatingIp,
+    RawNetwork,
+    RawAddressGroup
+);
+has_id!(
+    RawServer,
+    RawProject,
+    Rule,
+    SecurityGroup,
+    Port,
+    FloatingIp,
+    Network
+);
+has_id!(AddressGroup, Server, Project);
 
 neutron_page!(
     RulesPage,
@@ -136,12 +161,6 @@ neutron_page!(
     RawServer => Server,
     Some(decode::server_at)
 );
-
-impl HasId for RawProject {
-    fn id(&self) -> &Id {
-        &self.id
-    }
-}
 
 /// Keystone lists projects in one response with `links.next` (normally null) and
 /// `truncated` when its `list_limit` cut the list.

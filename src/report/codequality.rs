@@ -68,9 +68,7 @@ pub fn render(input: &ReportInput) -> String {
             },
         })
         .collect();
-    let mut text = serde_json::to_string_pretty(&issues).expect("serializes");
-    text.push('\n');
-    text
+    super::pretty::to_string_line(&issues).expect("serializes")
 }
 
 #[cfg(test)]

@@ -274,7 +274,7 @@ fn findings_pretty(
         start,
         piece,
     });
-    serde_json::to_writer_pretty(&mut out, &nested).expect("findings serialize");
+    super::pretty::to_writer(&mut out, &nested).expect("findings serialize");
     debug_assert!(out.starts_with(OPEN) && out.ends_with(CLOSE));
     if start > 0 {
         out[first] = b',';

@@ -9,6 +9,7 @@ pub mod csv;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+mod pretty;
 pub mod sarif;
 
 use crate::audit::AuditReport;

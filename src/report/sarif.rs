@@ -170,7 +170,7 @@ fn descriptor(key: &RuleKey) -> ReportingDescriptor {
 }
 
 pub fn render(input: &ReportInput) -> String {
-    serde_json::to_string_pretty(&build(input)).expect("SARIF serializes") + "\n"
+    super::pretty::to_string_line(&build(input)).expect("SARIF serializes")
 }
 
 /// The SARIF log for one run.

@@ -139,7 +139,7 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
     for share in shares {
         findings.extend(share);
     }
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let findings = sorted(findings);
 
     let mut warnings = Vec::new();
     if inventory.ports.is_none() {
@@ -156,6 +156,24 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
         errors: inventory.errors.clone(),
         warnings,
     }
+}
+
+/// The findings in report order (`Finding::sort_key`; equal keys keep their order).
+///
+/// A permutation is sorted, then each finding moved once: a finding is some 400 bytes, and a
+/// stable sort moves every element about log2(n) times (35,783 findings: 0.05 s).
+fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| findings[a].sort_key().cmp(&findings[b].sort_key()));
+    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .map(|i| {
+            slots[i]
+                .take()
+                .expect("a permutation takes each finding once")
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -177,6 +195,25 @@ mod tests {
         serde_json::json!({"id": id, "security_group_id": group, "project_id": "p-admin",
             "direction": "ingress", "ethertype": "IPv4", "protocol": "tcp",
             "port_range_min": 22, "port_range_max": 22, "remote_ip_prefix": "0.0.0.0/0"})
+    }
+
+    /// Sorting through a permutation gives the stable sort's order, ties included.
+    #[test]
+    fn findings_are_sorted_as_a_stable_sort_sorts_them() {
+        let sample = crate::report::sample::report().findings;
+        assert!(sample.len() > 3);
+        let mut findings = Vec::new();
+        // Every finding twice (equal keys: their order must stay), in a scrambled order.
+        for (k, f) in sample.iter().chain(&sample).enumerate() {
+            let mut f = f.clone();
+            f.fingerprint = crate::finding::Fingerprint(format!("copy {k}"));
+            findings.push(f);
+        }
+        findings.reverse();
+        findings.rotate_left(3);
+        let mut expected = findings.clone();
+        expected.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        assert_eq!(sorted(findings), expected);
     }
 
     #[test]

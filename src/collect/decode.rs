@@ -197,29 +197,33 @@ impl<'a> Cursor<'a> {
         // Most arrays here hold one or two items (a port's groups and addresses), kept as
         // they are in the inventory: room for exactly those.
         let first = item(self)?;
-        let mut items = match self.peek()? {
-            b']' => {
-                self.at += 1;
-                return Some(Some(vec![first]));
-            }
-            b',' => {
-                self.at += 1;
-                let mut items = Vec::with_capacity(2);
-                items.push(first);
-                items
-            }
-            _ => return None,
-        };
+        if self.peek()? == b']' {
+            self.at += 1;
+            return Some(Some(vec![first]));
+        }
+        let mut items = Vec::with_capacity(2);
+        items.push(first);
+        self.rest_of_array(&mut items, item)?;
+        Some(Some(items))
+    }
+
+    /// The rest of an array after an item: `, item` while a comma follows, pushed to
+    /// `out`, then the closing `]`.
+    fn rest_of_array<T>(
+        &mut self,
+        out: &mut Vec<T>,
+        mut item: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<()> {
         loop {
-            items.push(item(self)?);
             match self.peek()? {
                 b',' => self.at += 1,
                 b']' => {
                     self.at += 1;
-                    return Some(Some(items));
+                    return Some(());
                 }
                 _ => return None,
             }
+            out.push(item(self)?);
         }
     }
 
@@ -237,17 +241,8 @@ impl<'a> Cursor<'a> {
             self.at += 1;
             return Some(());
         }
-        loop {
-            out.push(item(self)?);
-            match self.peek()? {
-                b',' => self.at += 1,
-                b']' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+        out.push(item(self)?);
+        self.rest_of_array(out, item)
     }
 
     /// Skips a value the plain way: plain strings, non-negative integers, literals, and

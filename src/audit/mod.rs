@@ -161,7 +161,9 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
 /// The findings in report order (`Finding::sort_key`; equal keys keep their order).
 ///
 /// A permutation is sorted, then each finding moved once: a finding is some 400 bytes, and a
-/// stable sort moves every element about log2(n) times (35,783 findings: 0.05 s).
+/// stable sort moves every element about log2(n) times (35,783 findings: 31-37 ms sorted in
+/// place, 26-34 ms this way; the comparisons, which follow each finding's strings, are the
+/// rest).
 fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
     let mut order: Vec<usize> = (0..findings.len()).collect();
     order.sort_by(|&a, &b| findings[a].sort_key().cmp(&findings[b].sort_key()));

@@ -7,8 +7,6 @@
 use rustc_hash::{FxBuildHasher, FxHashMap as HashMap, FxHashSet as HashSet};
 use std::net::IpAddr;
 
-use ipnet::IpNet;
-
 use crate::finding::{ExposureStatus, Reachability, ServerRef};
 use crate::inventory::{EtherType, Id, Inventory, Objects, Port, Server};
 
@@ -42,10 +40,9 @@ pub struct UsageIndex<'a> {
     external: Option<HashSet<Id>>,
 }
 
-/// IPv6 global unicast space.
+/// IPv6 global unicast space: `2000::/3`, the addresses whose first three bits are 001.
 fn is_global_v6(ip: &IpAddr) -> bool {
-    let global: IpNet = "2000::/3".parse().expect("valid literal");
-    matches!(ip, IpAddr::V6(_)) && global.contains(ip)
+    matches!(ip, IpAddr::V6(v6) if v6.segments()[0] & 0xe000 == 0x2000)
 }
 
 impl<'a> UsageIndex<'a> {
@@ -113,34 +110,32 @@ impl<'a> UsageIndex<'a> {
         by_group
     }
 
-    /// Whether any of `ports` is reachable from outside for a rule of `ethertype`.
+    /// Whether any of `ports` is reachable from outside for a rule of `ethertype`, and the
+    /// floating IPs of all of them (each port's are looked up once).
     fn reachability(&self, ports: &[&Port], ethertype: EtherType) -> (Reachability, Vec<IpAddr>) {
-        let mut fips: Vec<IpAddr> = ports
-            .iter()
-            .filter_map(|p| self.floating.as_ref()?.get(&p.id))
-            .flatten()
-            .copied()
-            .collect();
-        fips.sort_unstable();
-        fips.dedup();
         let family = |ip: &IpAddr| match ethertype {
             EtherType::IPv4 => ip.is_ipv4(),
             EtherType::IPv6 => ip.is_ipv6(),
         };
-        let reachable = ports.iter().any(|p| {
-            let on_external = self.external.as_ref().is_some_and(|ext| {
-                p.network_id.as_ref().is_some_and(|n| ext.contains(n))
-                    && p.fixed_ips.iter().any(family)
-            });
-            let by_address = match ethertype {
-                EtherType::IPv4 => self
-                    .floating
-                    .as_ref()
-                    .is_some_and(|f| f.contains_key(&p.id)),
-                EtherType::IPv6 => p.fixed_ips.iter().any(is_global_v6),
+        let mut fips: Vec<IpAddr> = Vec::new();
+        let mut reachable = false;
+        for p in ports {
+            let floating = self.floating.as_ref().and_then(|f| f.get(&p.id));
+            fips.extend(floating.into_iter().flatten());
+            reachable = reachable || {
+                let on_external = self.external.as_ref().is_some_and(|ext| {
+                    p.network_id.as_ref().is_some_and(|n| ext.contains(n))
+                        && p.fixed_ips.iter().any(family)
+                });
+                let by_address = match ethertype {
+                    EtherType::IPv4 => floating.is_some(),
+                    EtherType::IPv6 => p.fixed_ips.iter().any(is_global_v6),
+                };
+                on_external || by_address
             };
-            on_external || by_address
-        });
+        }
+        fips.sort_unstable();
+        fips.dedup();
         let known = match ethertype {
             EtherType::IPv4 => self.floating.is_some() && self.external.is_some(),
             EtherType::IPv6 => self.external.is_some(),
@@ -206,6 +201,38 @@ impl<'a> UsageIndex<'a> {
             servers,
             reachable,
             floating_ips,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn global_v6_is_2000_slash_3() {
+        let global: ipnet::IpNet = "2000::/3".parse().unwrap();
+        for text in [
+            "::",
+            "::1",
+            "1fff:ffff::",
+            "2000::",
+            "2001:db8::1",
+            "3fff:ffff::ffff",
+            "4000::",
+            "fe80::1",
+            "fc00::1",
+            "ff02::1",
+            "::ffff:8.8.8.8",
+            "8.8.8.8",
+            "10.0.0.1",
+        ] {
+            let ip: IpAddr = text.parse().unwrap();
+            assert_eq!(
+                is_global_v6(&ip),
+                ip.is_ipv6() && global.contains(&ip),
+                "{text}"
+            );
         }
     }
 }

@@ -74,7 +74,10 @@ fn write_flushing_every(
     tmp.persist(path).map_err(|e| e.error)?;
     if let Some(replaced) = replaced {
         // Detached: the last close frees the blocks, beside whatever the run does next.
-        std::thread::spawn(move || drop(replaced));
+        // Should no thread start, the closure (and the file with it) is dropped here.
+        let _ = std::thread::Builder::new()
+            .name("driftmux-release".into())
+            .spawn(move || drop(replaced));
     }
     if let Ok(d) = File::open(dir) {
         // Makes the rename durable; not every filesystem supports syncing a directory.
@@ -270,7 +273,7 @@ mod tests {
         );
         assert!(hold_big_file(&dir.path().join("missing.json")).is_none());
         if made.is_ok_and(|s| s.success()) {
-            // Would block forever if it were opened for reading without O_NONBLOCK.
+            // Never opened: opening a FIFO for reading would wait for a writer.
             assert!(hold_big_file(&fifo).is_none());
             write_atomic(&fifo, b"report").unwrap();
             assert_eq!(fs::read(&fifo).unwrap(), b"report");

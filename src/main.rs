@@ -143,6 +143,11 @@ fn collect_live(live: &LiveInput, quiet: bool) -> Result<Inventory, Error> {
 }
 
 /// Writes each requested format atomically, rendered as it is written; returns the paths.
+///
+/// The formats are written side by side, each on its own thread: most render on one core,
+/// and each waits for its file to reach the disk before its rename, so one format's wait
+/// is another's rendering time. The first failure in format order is the error (the
+/// other formats are still written whole or not at all).
 fn write_reports(config: &RunConfig, input: &ReportInput) -> Result<Vec<String>, Error> {
     if config.formats.contains(&Format::Sarif) {
         let n = report::sarif::result_count(input);
@@ -157,18 +162,29 @@ fn write_reports(config: &RunConfig, input: &ReportInput) -> Result<Vec<String>,
         path: config.output_dir.clone(),
         source,
     })?;
-    let mut written = Vec::with_capacity(config.formats.len());
-    for format in &config.formats {
+    let write = |format: Format| {
         let path = config.output_dir.join(format.file_name());
-        fsutil::write_atomic_with(&path, |out| format.write(input, out)).map_err(|source| {
-            Error::Write {
-                path: path.clone(),
-                source,
-            }
-        })?;
-        written.push(path.display().to_string());
-    }
-    Ok(written)
+        match fsutil::write_atomic_with(&path, |out| format.write(input, out)) {
+            Ok(()) => Ok(path.display().to_string()),
+            Err(source) => Err(Error::Write { path, source }),
+        }
+    };
+    std::thread::scope(|scope| {
+        let formats: Vec<Format> = config.formats.iter().copied().collect();
+        let (first, rest) = formats.split_first().expect("at least one format");
+        let others: Vec<_> = rest
+            .iter()
+            .map(|&format| scope.spawn(move || write(format)))
+            .collect();
+        let first = write(*first);
+        std::iter::once(first)
+            .chain(
+                others
+                    .into_iter()
+                    .map(|h| h.join().expect("a report thread panicked")),
+            )
+            .collect()
+    })
 }
 
 /// `--update-baseline`: write the baseline from the current findings and print the diff

@@ -511,6 +511,50 @@ fn unwritable_output_dir_is_an_error_not_a_pass() {
     assert!(run.stderr.contains("cannot write"), "{}", run.stderr);
 }
 
+/// The formats are written side by side: one that cannot be written fails the run, naming
+/// the first such file in format order whatever the threads' timing, and every other
+/// report is whole.
+#[test]
+fn one_unwritable_report_fails_the_run_and_the_others_are_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let stem = dir
+        .path()
+        .join("driftmux-openstack-neutron-security-groups");
+    // A directory where a report should go: renaming a file over it fails.
+    for ext in ["md", "junit.xml"] {
+        std::fs::create_dir(stem.with_extension(ext)).unwrap();
+        std::fs::write(stem.with_extension(ext).join("keep"), "").unwrap();
+    }
+    let run = driftmux(&[
+        "--snapshot",
+        "examples/demo-cloud.json",
+        "--fail-on",
+        "none",
+        "--format",
+        "junit,json,markdown,csv",
+        "--output-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot write") && run.stderr.contains("groups.md"),
+        "the markdown report comes first in format order: {}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("junit.xml"), "{}", run.stderr);
+    let json = std::fs::read_to_string(stem.with_extension("json")).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(!report["findings"].as_array().unwrap().is_empty());
+    let csv = std::fs::read_to_string(stem.with_extension("csv")).unwrap();
+    assert!(csv.lines().count() > 1, "{csv}");
+    // Nothing half-written is left beside them.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+}
+
 /// A snapshot through a pipe (`--snapshot <(...)`) can be read only once: a good one is
 /// audited, a bad one is explained like a file, and neither hangs.
 #[cfg(unix)]

@@ -101,7 +101,7 @@ impl PortExposure {
         }
     }
 
-    fn sort_key(self) -> (u16, u16) {
+    pub(crate) fn sort_key(self) -> (u16, u16) {
         match self {
             PortExposure::All => (0, u16::MAX),
             PortExposure::Range { lo, hi } => (lo, hi),

@@ -9,9 +9,11 @@ pub mod detect;
 pub mod policy;
 pub mod usage;
 
+use std::cmp::Reverse;
+
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use crate::finding::{Finding, FindingKind, Fingerprint, PortExposure};
+use crate::finding::{Finding, FindingKind, Fingerprint, PortExposure, Severity};
 use crate::inventory::{CollectionError, Direction, Id, Inventory, InventoryMeta, Rule};
 use crate::parallel;
 use policy::Policy;
@@ -160,13 +162,54 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
 
 /// The findings in report order (`Finding::sort_key`; equal keys keep their order).
 ///
-/// A permutation is sorted, then each finding moved once: a finding is some 400 bytes, and a
-/// stable sort moves every element about log2(n) times (35,783 findings: 31-37 ms sorted in
-/// place, 26-34 ms this way; the comparisons, which follow each finding's strings, are the
-/// rest).
+/// Findings are not compared where they are: each comparison would follow both findings'
+/// strings through memory (35,783 findings: ~90 ms, nearly all of it waiting for memory).
+/// Each gets a small key, sorted once: its project's rank (the distinct projects, few,
+/// ranked by name and id), its severity, the first 16 bytes of its group's name (the
+/// whole name is compared only when those are equal), ports, source, rule id, and its
+/// position, so that an unstable sort keeps equal keys in order. Then each finding is
+/// moved once (a finding is some 400 bytes; a stable sort moves each about log2(n) times).
 fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
-    let mut order: Vec<usize> = (0..findings.len()).collect();
-    order.sort_by(|&a, &b| findings[a].sort_key().cmp(&findings[b].sort_key()));
+    fn project(f: &Finding) -> (&str, &str) {
+        (f.project_display(), f.project_id.as_str())
+    }
+    struct Key<'a> {
+        project: u32,
+        severity: Reverse<Severity>,
+        group_head: u128,
+        group: &'a str,
+        ports: (u16, u16),
+        source: ipnet::IpNet,
+        rule: &'a Id,
+        at: usize,
+    }
+    let rank: HashMap<(&str, &str), u32> = {
+        let distinct: HashSet<(&str, &str)> = findings.iter().map(project).collect();
+        let mut projects: Vec<(&str, &str)> = distinct.into_iter().collect();
+        projects.sort_unstable();
+        (0u32..).zip(projects).map(|(i, p)| (p, i)).collect()
+    };
+    let mut keys: Vec<Key> = findings
+        .iter()
+        .enumerate()
+        .map(|(at, f)| Key {
+            project: rank[&project(f)],
+            severity: Reverse(f.severity),
+            group_head: head(f.group_display()),
+            group: f.group_display(),
+            ports: f.ports.sort_key(),
+            source: f.source,
+            rule: &f.rule.id,
+            at,
+        })
+        .collect();
+    keys.sort_unstable_by(|a, b| {
+        (a.project, a.severity, a.group_head)
+            .cmp(&(b.project, b.severity, b.group_head))
+            .then_with(|| a.group.cmp(b.group))
+            .then_with(|| (a.ports, a.source, a.rule, a.at).cmp(&(b.ports, b.source, b.rule, b.at)))
+    });
+    let order: Vec<usize> = keys.into_iter().map(|k| k.at).collect();
     let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
     order
         .into_iter()
@@ -176,6 +219,15 @@ fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
                 .expect("a permutation takes each finding once")
         })
         .collect()
+}
+
+/// The first 16 bytes of `text`, zero-padded, as a number: two texts whose heads differ
+/// compare as their heads do (equal heads say nothing: compare the texts).
+fn head(text: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    let n = text.len().min(16);
+    bytes[..n].copy_from_slice(&text.as_bytes()[..n]);
+    u128::from_be_bytes(bytes)
 }
 
 #[cfg(test)]
@@ -210,6 +262,35 @@ mod tests {
             let mut f = f.clone();
             f.fingerprint = crate::finding::Fingerprint(format!("copy {k}"));
             findings.push(f);
+        }
+        // Names that the first 16 bytes do not tell apart, or tell apart only by padding;
+        // projects that share a name; unnamed groups and projects (shown by id).
+        let groups = [
+            Some("a-very-long-group-name-1"),
+            Some("a-very-long-group-name-0"),
+            Some("a-very-long-group-name"),
+            Some("a-very-long-grou"),
+            Some("ab"),
+            Some("ab\0"),
+            Some("ab\0\0"),
+            None,
+        ];
+        let projects = [
+            (Some("shared"), "p-2"),
+            (Some("shared"), "p-1"),
+            (None, "p-0"),
+        ];
+        for (k, f) in sample.iter().enumerate() {
+            for (g, group) in groups.iter().enumerate() {
+                let mut f = f.clone();
+                f.security_group_name = group.map(str::to_owned);
+                f.security_group_id = format!("g-{}", (k + g) % 3);
+                let (name, id) = projects[(k + g) % projects.len()];
+                f.project_name = name.map(str::to_owned);
+                f.project_id = id.to_owned();
+                f.fingerprint = crate::finding::Fingerprint(format!("variant {k} {g}"));
+                findings.push(f);
+            }
         }
         findings.reverse();
         findings.rotate_left(3);

@@ -62,6 +62,11 @@ impl<T> Objects<T> {
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.chunks.iter().flatten()
     }
+
+    /// The chunks the objects arrived in (pages, or runs of a snapshot's elements), in order.
+    pub fn chunks(&self) -> &[Vec<T>] {
+        &self.chunks
+    }
 }
 
 /// Equal when the objects are, however they are chunked.

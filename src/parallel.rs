@@ -12,10 +12,10 @@ pub fn threads() -> usize {
 /// `work(start, share)` on contiguous shares of `items` (one per core, none smaller than
 /// `min_share`, so small inputs stay on this thread), results in the order of the shares.
 /// `start` is the index of the share's first item.
-pub fn map_shares<T: Sync, R: Send>(
-    items: &[T],
+pub fn map_shares<'a, T: Sync, R: Send>(
+    items: &'a [T],
     min_share: usize,
-    work: impl Fn(usize, &[T]) -> R + Sync,
+    work: impl Fn(usize, &'a [T]) -> R + Sync,
 ) -> Vec<R> {
     let share = items.len().div_ceil(threads()).max(min_share).max(1);
     if items.len() <= share {

@@ -56,9 +56,10 @@ struct Candidate<'a> {
 
 /// Audits every rule of the inventory.
 ///
-/// Detection is one cheap pass over the rules; only the groups of the rules it keeps are
-/// indexed for usage, and the enrichment (the costly part on a big cloud) runs on every
-/// core, each thread on a contiguous share of the candidates, so the order stays the same.
+/// Detection is one cheap pass over the rules (on every core when they are many); only the
+/// groups of the rules it keeps are indexed for usage, and the enrichment (the costly part
+/// on a big cloud) runs on every core, each thread on a contiguous share of the
+/// candidates, so the order stays the same.
 pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
     let candidates = detect_all(&inventory.rules, policy);
     // Copies of the ids: looked up for every port, they are compared in the set.

@@ -182,7 +182,8 @@ fn candidates<'a>(chunks: &'a [Vec<Rule>], policy: &Policy) -> Vec<Candidate<'a>
 /// The findings in report order (`Finding::sort_key`; equal keys keep their order).
 ///
 /// Findings are not compared where they are: each comparison would follow both findings'
-/// strings through memory (35,783 findings: ~90 ms, nearly all of it waiting for memory).
+/// strings through memory (35,783 findings: ~38 ms, most of it waiting for memory, against
+/// ~12 ms this way).
 /// Each gets a small key, sorted once: its project's rank (the distinct projects, few,
 /// ranked by name and id), its severity, the first 16 bytes of its group's name (the
 /// whole name is compared only when those are equal), ports, source, rule id, and its

@@ -634,3 +634,67 @@ fn invalid_api_values_are_named_by_their_index_in_the_listing() {
         replay.stderr
     );
 }
+
+#[test]
+fn redirects_to_another_origin_are_not_followed_so_no_secret_goes_there() {
+    // A listing redirected to another server (another port: another origin). Following
+    // it would send the token there.
+    let fake = start();
+    let elsewhere = start();
+    fake.fault(
+        "/security-group-rules",
+        [Fault::Redirect(302, elsewhere.base.clone())],
+    );
+    let run = run_live(&fake, &[], &["--format", "json", "--fail-on", "none"]);
+    assert_incomplete(&run, "redirect to http://127.0.0.1:");
+    assert_eq!(
+        serde_json::from_str::<Value>(&run.report("json")).unwrap()["errors"][0]["status"],
+        302
+    );
+    let shown = format!(
+        "redirect to {}/network/v2.0/security-group-rules,",
+        elsewhere.base
+    );
+    assert!(run.stdout.contains(&shown), "{}", run.stdout);
+    assert!(!run.stdout.contains("fields="), "no query: {}", run.stdout);
+    assert!(elsewhere.log().is_empty(), "{:?}", elsewhere.log());
+
+    // Keystone answering the password request with a 307 to another origin: following it
+    // would post the password there.
+    let fake = start();
+    fake.fault(
+        "/auth/tokens",
+        [Fault::Redirect(307, elsewhere.base.clone())],
+    );
+    let run = run_live(&fake, &[], &["--format", "json", "--fail-on", "none"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let shown = format!(
+        "(HTTP 307): redirect to {}/identity/v3/auth/tokens,",
+        elsewhere.base
+    );
+    assert!(run.stderr.contains(&shown), "{}", run.stderr);
+    assert!(!run.stderr.contains("canary"), "{}", run.stderr);
+    assert!(elsewhere.log().is_empty(), "{:?}", elsewhere.log());
+}
+
+#[test]
+fn redirects_within_the_same_origin_are_followed() {
+    let fake = start();
+    fake.fault("/auth/tokens", [Fault::Redirect(307, fake.base.clone())]);
+    fake.fault("/ports", [Fault::Redirect(301, fake.base.clone())]);
+    let run = run_live(&fake, &[], &["--format", "json", "--fail-on", "none"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    assert_eq!(fake.requests("/auth/tokens").len(), 2);
+
+    // A redirect loop ends.
+    let fake = start();
+    let base = fake.base.clone();
+    fake.fault(
+        "/security-group-rules",
+        vec![Fault::Redirect(302, base); 11],
+    );
+    let run = run_live(&fake, &[], &["--format", "json", "--fail-on", "none"]);
+    assert_incomplete(&run, "more than 10 redirects");
+    assert_eq!(fake.requests("/security-group-rules").len(), 11);
+}

@@ -43,6 +43,9 @@ pub enum Fault {
     DropMarker,
     /// A 3 MiB page (larger than the bound the tests set with --max-page-bytes).
     Huge,
+    /// Answer with this redirect status, `Location` the same path and query on this origin
+    /// (`http://127.0.0.1:PORT`).
+    Redirect(u16, String),
 }
 
 #[derive(Clone)]
@@ -252,6 +255,12 @@ async fn take_fault(
             state.lock().unwrap().tokens.clear();
             Ok(None)
         }
+        Some(Fault::Redirect(code, origin)) => Err((
+            StatusCode::from_u16(code).unwrap(),
+            [("location", format!("{origin}{uri}"))],
+            "moved",
+        )
+            .into_response()),
         Some(other) => Ok(Some(other)),
     }
 }

@@ -99,6 +99,7 @@ pub fn http_client(
         .timeout(settings.timeout)
         .connect_timeout(settings.connect_timeout.min(settings.timeout))
         .user_agent(concat!("driftmux/", env!("CARGO_PKG_VERSION")))
+        .redirect(redirect_policy())
         .pool_idle_timeout(Duration::from_secs(30));
     if let Some(path) = &cloud.cacert {
         let pem = std::fs::read(path)
@@ -280,10 +281,11 @@ impl Session {
                             None => self.backoff(attempt),
                         }
                     } else {
+                        let redirect = unfollowed_redirect(&resp);
                         let body = resp.bytes().await.unwrap_or_default();
                         return Err(FetchError {
                             status: Some(status.as_u16()),
-                            message: auth::error_message(&body),
+                            message: redirect.unwrap_or_else(|| auth::error_message(&body)),
                         });
                     }
                 }
@@ -511,6 +513,60 @@ enum BodyError {
     Transport(String),
 }
 
+/// Most redirects followed for one request.
+const MAX_REDIRECTS: usize = 10;
+
+/// Redirects are followed only within one origin (scheme, host and port): the token (a
+/// header) and the password (the body a 307 or 308 repeats) never go to another server,
+/// nor in clear text after an https -> http redirect. (reqwest's default policy follows
+/// redirects anywhere and drops only the standard credential headers, not
+/// `X-Auth-Token`.) A redirect not followed is answered as an error, see
+/// [`unfollowed_redirect`].
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let from = attempt.previous().last();
+        if attempt.previous().len() <= MAX_REDIRECTS
+            && from.is_some_and(|from| same_origin(from, attempt.url()))
+        {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
+fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// Why a redirect answer ended the request (`None` when `resp` is no redirect).
+fn unfollowed_redirect(resp: &reqwest::Response) -> Option<String> {
+    if !resp.status().is_redirection() {
+        return None;
+    }
+    let location = resp
+        .headers()
+        .get(reqwest::header::LOCATION)?
+        .to_str()
+        .ok()?;
+    let target = resp.url().join(location).ok()?;
+    Some(if same_origin(resp.url(), &target) {
+        format!("more than {MAX_REDIRECTS} redirects")
+    } else {
+        // The target's query is left out: only where it points matters here.
+        let port = target.port().map(|p| format!(":{p}")).unwrap_or_default();
+        format!(
+            "redirect to {}://{}{port}{}, another scheme, host or port: not \
+             followed, so no credential is sent there (configure the URL it points to)",
+            target.scheme(),
+            target.host_str().unwrap_or_default(),
+            target.path()
+        )
+    })
+}
+
 /// The token as a header value marked sensitive (never shown in debug output).
 fn sensitive(token: &Secret) -> reqwest::header::HeaderValue {
     let mut v = reqwest::header::HeaderValue::from_str(token.expose())
@@ -614,6 +670,12 @@ async fn authenticate(
         let retryable = match sent {
             Err(e) => format!("{url}: {}", describe(&e)),
             Ok(resp) => {
+                if let Some(redirect) = unfollowed_redirect(&resp) {
+                    let status = resp.status().as_u16();
+                    return Err(AuthError::Failed(format!(
+                        "{url} (HTTP {status}): {redirect}"
+                    )));
+                }
                 let status = resp.status();
                 let subject = resp
                     .headers()
@@ -687,6 +749,22 @@ pub fn next_link(links: Vec<Link>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_origin_is_the_scheme_host_and_port() {
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        let same = |a: &str, b: &str| same_origin(&url(a), &url(b));
+        assert!(same("http://h/v3/auth/tokens", "http://h:80/other?x=1"));
+        assert!(same("https://H.example:443/a", "https://h.example/b"));
+        assert!(
+            !same("https://h/a", "http://h/a"),
+            "a downgrade to clear text"
+        );
+        assert!(!same("http://h/a", "https://h/a"));
+        assert!(!same("http://h/a", "http://h:8080/a"));
+        assert!(!same("http://h/a", "http://h.evil/a"));
+        assert!(!same("http://127.0.0.1/a", "http://[::1]/a"));
+    }
 
     /// Whether each id of `listing` repeats an earlier one, as a listing checks them.
     fn repeats(listing: &[&str]) -> Vec<bool> {

@@ -479,6 +479,19 @@ fn stalled_and_broken_responses_fail_closed() {
     );
     assert_incomplete(&run, "larger than");
 
+    // The token response is bounded the same way.
+    let fake = start();
+    fake.fault("/auth/tokens", [Fault::Huge]);
+    let run = run_live(&fake, &[], &["--max-page-bytes", "1048576"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("/auth/tokens: response larger than 1 MiB: refused"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("gAAAAA"), "{}", run.stderr);
+
     let fake = start();
     fake.fault("/network/v2.0/security-group-rules", [Fault::Truncate]);
     let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);

@@ -301,9 +301,10 @@ async fn issue_token(
     uri: Uri,
     body: String,
 ) -> Response {
-    if let Err(resp) = take_fault(&state, &method, &uri, "identity").await {
-        return resp;
-    }
+    let fault = match take_fault(&state, &method, &uri, "identity").await {
+        Ok(fault) => fault,
+        Err(resp) => return resp,
+    };
     let req: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     let identity = &req["auth"]["identity"];
     let mut s = state.lock().unwrap();
@@ -362,13 +363,17 @@ async fn issue_token(
     let body = json!({"token": {"methods": ["password"], "expires_at": "2099-01-01T00:00:00Z",
         "project": {"id": format!("p-{}", user.project), "name": user.project},
         "roles": roles, "catalog": catalog}});
+    let mut body = body.to_string();
+    if let Some(Fault::Huge) = fault {
+        body.push_str(&" ".repeat(3 << 20));
+    }
     (
         StatusCode::CREATED,
         [
             ("x-subject-token", token.as_str()),
             ("content-type", "application/json"),
         ],
-        body.to_string(),
+        body,
     )
         .into_response()
 }

@@ -269,7 +269,7 @@ impl Session {
                         || matches!(status.as_u16(), 500 | 502 | 503 | 504)
                     {
                         let retry_after = retry_after(resp.headers());
-                        let body = resp.bytes().await.unwrap_or_default();
+                        let (body, _) = read_at_most(resp, ERROR_BODY_MAX).await;
                         if attempt >= self.settings.retries {
                             return Err(FetchError {
                                 status: Some(status.as_u16()),
@@ -282,7 +282,7 @@ impl Session {
                         }
                     } else {
                         let redirect = unfollowed_redirect(&resp);
-                        let body = resp.bytes().await.unwrap_or_default();
+                        let (body, _) = read_at_most(resp, ERROR_BODY_MAX).await;
                         return Err(FetchError {
                             status: Some(status.as_u16()),
                             message: redirect.unwrap_or_else(|| auth::error_message(&body)),
@@ -513,6 +513,25 @@ enum BodyError {
     Transport(String),
 }
 
+/// The most of an error response's body that is read: its message is at the start, and a
+/// server sending more (without end, even) must not fill memory or hold the run.
+const ERROR_BODY_MAX: usize = 64 << 10;
+
+/// `resp`'s body and `true`, or its first `max` bytes and `false` when it is longer (the
+/// rest is never read). A body cut off gives what arrived.
+async fn read_at_most(mut resp: reqwest::Response, max: usize) -> (Vec<u8>, bool) {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        let room = max - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return (body, false);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    (body, true)
+}
+
 /// Most redirects followed for one request.
 const MAX_REDIRECTS: usize = 10;
 
@@ -682,8 +701,19 @@ async fn authenticate(
                     .get("x-subject-token")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
-                let bytes = resp.bytes().await.unwrap_or_default();
+                let max = if status.is_success() {
+                    settings.max_page_bytes
+                } else {
+                    ERROR_BODY_MAX
+                };
+                let (bytes, whole) = read_at_most(resp, max).await;
                 if status.is_success() {
+                    if !whole {
+                        return Err(AuthError::Failed(format!(
+                            "{url}: response larger than {} MiB: refused",
+                            max >> 20
+                        )));
+                    }
                     return auth::parse_token(subject.as_deref(), &bytes)
                         .map_err(|m| AuthError::Failed(format!("{url}: {m}")));
                 }
@@ -749,6 +779,58 @@ pub fn next_link(links: Vec<Link>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server on 127.0.0.1 that answers every connection with `status` and a chunked
+    /// body of `chunks` chunks of 16 KiB (`None`: without end).
+    async fn streaming_server(status: u16, chunks: Option<usize>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = conn.read(&mut request).await;
+                    let head = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
+                         transfer-encoding: chunked\r\n\r\n"
+                    );
+                    conn.write_all(head.as_bytes()).await?;
+                    let chunk = format!("4000\r\n{}\r\n", "x".repeat(0x4000));
+                    let mut sent = 0;
+                    while chunks.is_none_or(|n| sent < n) {
+                        conn.write_all(chunk.as_bytes()).await?;
+                        sent += 1;
+                    }
+                    conn.write_all(b"0\r\n\r\n").await
+                });
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_body_is_read_up_to_a_bound_even_without_end() {
+        let http = reqwest::Client::new();
+        let endless = streaming_server(500, None).await;
+        let read = async {
+            let resp = http.get(&endless).send().await.unwrap();
+            read_at_most(resp, ERROR_BODY_MAX).await
+        };
+        // Unbounded reading would never end: the test would fail here, not hang.
+        let (body, whole) = tokio::time::timeout(Duration::from_secs(60), read)
+            .await
+            .expect("the read stops at the bound");
+        assert_eq!((body.len(), whole), (ERROR_BODY_MAX, false));
+
+        let short = streaming_server(200, Some(3)).await;
+        let resp = http.get(&short).send().await.unwrap();
+        let (body, whole) = read_at_most(resp, 3 * 0x4000).await;
+        assert_eq!((body.len(), whole), (3 * 0x4000, true));
+        let resp = http.get(&short).send().await.unwrap();
+        let (body, whole) = read_at_most(resp, 3 * 0x4000 - 1).await;
+        assert_eq!((body.len(), whole), (3 * 0x4000 - 1, false));
+    }
 
     #[test]
     fn an_origin_is_the_scheme_host_and_port() {

@@ -711,3 +711,57 @@ fn redirects_within_the_same_origin_are_followed() {
     assert_incomplete(&run, "more than 10 redirects");
     assert_eq!(fake.requests("/security-group-rules").len(), 11);
 }
+
+#[test]
+fn a_cloud_of_several_regions_needs_one_chosen() {
+    let mut config = Config::new(demo());
+    config.second_region = Some("RegionTwo".into());
+    let fake = FakeOpenStack::start(config);
+    let env = openrc(&fake);
+    let without_region: Vec<(&str, &str)> = env
+        .iter()
+        .filter(|(k, _)| *k != "OS_REGION_NAME")
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    let args = [
+        "--openstack-sg-audit",
+        "--format",
+        "json",
+        "--fail-on",
+        "none",
+    ];
+    // Not one region of the two silently: a configuration error, nothing written.
+    let run = driftmux_env(&args, &without_region);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("network (Neutron) endpoints in 2 regions (RegionOne, RegionTwo)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("OS_REGION_NAME"), "{}", run.stderr);
+    assert_eq!(std::fs::read_dir(run.out_dir.path()).unwrap().count(), 0);
+    assert!(fake.requests("/network/").is_empty(), "{:?}", fake.log());
+
+    // Chosen: audited, and the report says which.
+    let mut chosen = without_region.clone();
+    chosen.push(("OS_REGION_NAME", "RegionTwo"));
+    let run = driftmux_env(&args, &chosen);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert_eq!(report["inventory"]["region"], "RegionTwo");
+    assert_eq!(findings(&run), snapshot_findings());
+
+    // One region and none configured: that one, named in the report.
+    let fake = start();
+    let env = openrc(&fake);
+    let without_region: Vec<(&str, &str)> = env
+        .iter()
+        .filter(|(k, _)| *k != "OS_REGION_NAME")
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    let run = driftmux_env(&args, &without_region);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert_eq!(report["inventory"]["region"], "RegionOne");
+}

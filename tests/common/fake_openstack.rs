@@ -72,6 +72,9 @@ pub struct Config {
     pub link_host: String,
     /// Tokens valid from the start (for token authentication), and their user's name.
     pub preset_tokens: HashMap<String, String>,
+    /// A second region in the catalog, with network and compute endpoints (the same
+    /// server's).
+    pub second_region: Option<String>,
 }
 
 impl Config {
@@ -101,6 +104,7 @@ impl Config {
             truncated_projects: false,
             link_host: "http://neutron.internal.invalid:9696".into(),
             preset_tokens: HashMap::from([("canary-token-4242".to_owned(), "admin".to_owned())]),
+            second_region: None,
         }
     }
 }
@@ -354,6 +358,12 @@ async fn issue_token(
         catalog.push(json!({"type": "network", "name": "neutron", "endpoints": [
             {"interface": "internal", "region_id": "RegionOne", "region": "RegionOne", "url": "http://neutron.internal.invalid:9696"},
             {"interface": "public", "region_id": "RegionOne", "region": "RegionOne", "url": format!("{base}/network")}]}));
+    }
+    if let Some(region) = &s.config.second_region {
+        for (service, path) in [("network", "/network"), ("compute", "/compute/v2.1")] {
+            catalog.push(json!({"type": service, "name": service, "endpoints": [
+                {"interface": "public", "region_id": region, "region": region, "url": format!("{base}{path}")}]}));
+        }
     }
     let roles = if user.admin {
         json!([{"id": "r1", "name": "admin"}, {"id": "r2", "name": "member"}])

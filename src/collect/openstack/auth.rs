@@ -173,6 +173,24 @@ pub fn endpoint<'a>(
         .map(|e| e.url.as_str())
 }
 
+/// The distinct regions of the endpoints of `service_type` with the interface, sorted.
+pub fn regions<'a>(
+    catalog: &'a [CatalogService],
+    service_type: &str,
+    interface: &str,
+) -> Vec<&'a str> {
+    let mut regions: Vec<&str> = catalog
+        .iter()
+        .filter(|s| s.service_type == service_type)
+        .flat_map(|s| &s.endpoints)
+        .filter(|e| e.interface.as_deref().unwrap_or("public") == interface)
+        .filter_map(|e| e.region_id.as_deref().or(e.region.as_deref()))
+        .collect();
+    regions.sort_unstable();
+    regions.dedup();
+    regions
+}
+
 /// Neutron's endpoint is unversioned in most catalogs: append `/v2.0` unless present.
 pub fn neutron_base(url: &str) -> String {
     let trimmed = url.trim_end_matches('/');
@@ -302,6 +320,14 @@ mod tests {
             Some("http://nova:8774/v2.1")
         );
         assert_eq!(endpoint(&t.catalog, "volume", "public", None), None);
+        assert_eq!(regions(&t.catalog, "network", "public"), ["R1", "R2"]);
+        assert_eq!(regions(&t.catalog, "network", "internal"), ["R1"]);
+        assert_eq!(
+            regions(&t.catalog, "compute", "public"),
+            ["R1"],
+            "`region` alone"
+        );
+        assert!(regions(&t.catalog, "volume", "public").is_empty());
         assert!(parse_token(None, body).is_err());
     }
 

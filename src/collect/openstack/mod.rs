@@ -42,7 +42,7 @@ pub const NOVA_MICROVERSION: &str = "2.69";
 /// Why collection could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
-    /// Local configuration (cacert, client certificate): exit 2.
+    /// Local configuration (cacert, client certificate, a region to choose): exit 2.
     #[error("{0}")]
     Config(String),
     /// Keystone refused the credentials: exit 3, with Keystone's message.
@@ -288,6 +288,30 @@ pub async fn collect(
     let token = session.token().await;
     let cloud = session.cloud();
     let region = cloud.region.as_deref();
+    // Without a region, the first endpoint would be taken: on a cloud of several regions,
+    // one of them would be audited and the others silently left out.
+    let mut sole_region = None;
+    if region.is_none() {
+        for (service, name) in [
+            ("network", "network (Neutron)"),
+            ("compute", "compute (Nova)"),
+        ] {
+            let regions = auth::regions(&token.catalog, service, &cloud.interface);
+            if regions.len() > 1 {
+                return Err(LiveError::Config(format!(
+                    "the Keystone catalog has {name} endpoints in {} regions ({}) for \
+                     interface {:?}: driftmux audits one region per run; choose it with \
+                     region_name in clouds.yaml or OS_REGION_NAME",
+                    regions.len(),
+                    regions.join(", "),
+                    cloud.interface
+                )));
+            }
+            if service == "network" {
+                sole_region = regions.first().map(|r| (*r).to_owned());
+            }
+        }
+    }
     let network = auth::endpoint(&token.catalog, "network", &cloud.interface, region)
         .map(auth::neutron_base)
         .ok_or_else(|| {
@@ -429,7 +453,8 @@ pub async fn collect(
     };
     let meta = InventoryMeta {
         cloud: session.cloud().name.clone(),
-        region: session.cloud().region.clone(),
+        // The region audited: the configured one, else the only one of the network service.
+        region: session.cloud().region.clone().or(sole_region),
         collected_at: Some(
             jiff::Timestamp::now()
                 .round(jiff::Unit::Second)

@@ -158,10 +158,7 @@ fn write_reports(config: &RunConfig, input: &ReportInput) -> Result<Vec<String>,
             );
         }
     }
-    std::fs::create_dir_all(&config.output_dir).map_err(|source| Error::Write {
-        path: config.output_dir.clone(),
-        source,
-    })?;
+    create_dir(&config.output_dir)?;
     let write = |format: Format| {
         let path = config.output_dir.join(format.file_name());
         match fsutil::write_atomic_with(&path, |out| format.write(input, out)) {
@@ -226,10 +223,7 @@ fn update_baseline(
         return Ok(exit::OK);
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| Error::Write {
-            path: parent.to_path_buf(),
-            source,
-        })?;
+        create_dir(parent)?;
     }
     fsutil::write_atomic(path, new_text.as_bytes()).map_err(|source| Error::Write {
         path: path.clone(),
@@ -262,4 +256,17 @@ fn today(audit: &AuditReport) -> String {
 fn print_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+}
+
+/// Creates `dir` and its parents if missing; a file in the way is named as such (the OS
+/// says only "File exists").
+fn create_dir(dir: &std::path::Path) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_path_buf(),
+        source: if source.kind() == std::io::ErrorKind::AlreadyExists && !dir.is_dir() {
+            std::io::Error::new(source.kind(), "it exists and is not a directory")
+        } else {
+            source
+        },
+    })
 }

@@ -508,7 +508,11 @@ fn unwritable_output_dir_is_an_error_not_a_pass() {
         file.to_str().unwrap(),
     ]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("cannot write"), "{}", run.stderr);
+    let said = format!(
+        "cannot write {}: it exists and is not a directory",
+        file.display()
+    );
+    assert!(run.stderr.contains(&said), "{}", run.stderr);
 }
 
 /// The formats are written side by side: one that cannot be written fails the run, naming

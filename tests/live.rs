@@ -369,6 +369,15 @@ fn catalog_without_network_endpoint_exits_3() {
         "{}",
         run.stderr
     );
+    assert!(!run.stderr.contains("it has:"), "{}", run.stderr);
+
+    // A region the catalog does not have: the message says what it offers.
+    let fake = start();
+    let run = run_live(&fake, &[("OS_REGION_NAME", "Nowhere")], &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let said = "no network (Neutron) endpoint for interface \"public\" in region \"Nowhere\" \
+                (it has: internal in RegionOne, public in RegionOne)";
+    assert!(run.stderr.contains(said), "{}", run.stderr);
 }
 
 #[test]

@@ -217,7 +217,30 @@ pub fn error_message(body: &[u8]) -> String {
     if text.chars().count() > 200 {
         short.push_str("...");
     }
+    if short.is_empty() {
+        return "no message in the response".to_owned();
+    }
     short
+}
+
+/// The endpoints of `service_type` as `interface in region`, for a message when none
+/// matched (empty when the service is not in the catalog at all).
+pub fn offered(catalog: &[CatalogService], service_type: &str) -> Vec<String> {
+    let mut offered: Vec<String> = catalog
+        .iter()
+        .filter(|s| s.service_type == service_type)
+        .flat_map(|s| &s.endpoints)
+        .map(|e| {
+            let interface = e.interface.as_deref().unwrap_or("public");
+            match e.region_id.as_deref().or(e.region.as_deref()) {
+                Some(region) => format!("{interface} in {region}"),
+                None => interface.to_owned(),
+            }
+        })
+        .collect();
+    offered.sort_unstable();
+    offered.dedup();
+    offered
 }
 
 #[cfg(test)]
@@ -328,6 +351,11 @@ mod tests {
             "`region` alone"
         );
         assert!(regions(&t.catalog, "volume", "public").is_empty());
+        assert_eq!(
+            offered(&t.catalog, "network"),
+            ["internal in R1", "public in R1", "public in R2"]
+        );
+        assert!(offered(&t.catalog, "volume").is_empty());
         assert!(parse_token(None, body).is_err());
     }
 
@@ -352,5 +380,6 @@ mod tests {
             error_message(b"<html>502 Bad Gateway</html>"),
             "<html>502 Bad Gateway</html>"
         );
+        assert_eq!(error_message(b" \n"), "no message in the response");
     }
 }

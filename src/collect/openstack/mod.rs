@@ -315,12 +315,18 @@ pub async fn collect(
     let network = auth::endpoint(&token.catalog, "network", &cloud.interface, region)
         .map(auth::neutron_base)
         .ok_or_else(|| {
+            let offered = auth::offered(&token.catalog, "network");
             LiveError::Unavailable(format!(
-                "the Keystone catalog has no network (Neutron) endpoint for interface {:?}{}",
+                "the Keystone catalog has no network (Neutron) endpoint for interface {:?}{}{}",
                 cloud.interface,
                 region
                     .map(|r| format!(" in region {r:?}"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                if offered.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (it has: {})", offered.join(", "))
+                }
             ))
         })?;
     let compute = auth::endpoint(&token.catalog, "compute", &cloud.interface, region)

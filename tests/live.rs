@@ -769,8 +769,17 @@ fn a_cloud_of_several_regions_needs_one_chosen() {
         .filter(|(k, _)| *k != "OS_REGION_NAME")
         .map(|(k, v)| (*k, v.as_str()))
         .collect();
+    let args = [
+        &args[..],
+        &["--format", "sarif", "--sarif-location", "Cargo.toml"],
+    ]
+    .concat();
     let run = driftmux_env(&args, &without_region);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: Value = serde_json::from_str(&run.report("json")).unwrap();
     assert_eq!(report["inventory"]["region"], "RegionOne");
+    // The same SARIF category as with the region configured.
+    let sarif: Value = serde_json::from_str(&run.report("sarif")).unwrap();
+    let category = &sarif["runs"][0]["automationDetails"]["id"];
+    assert_eq!(category, "driftmux/default/RegionOne/");
 }

@@ -153,6 +153,29 @@ pub fn parse_token(subject_token: Option<&str>, body: &[u8]) -> Result<Token, St
     })
 }
 
+impl CatalogEndpoint {
+    /// The interface (`public` when the catalog leaves it out).
+    fn interface(&self) -> &str {
+        self.interface.as_deref().unwrap_or("public")
+    }
+
+    /// The region: `region_id`, else the older `region`.
+    fn region(&self) -> Option<&str> {
+        self.region_id.as_deref().or(self.region.as_deref())
+    }
+}
+
+/// Every endpoint of `service_type`, in catalog order.
+fn endpoints<'a, 's>(
+    catalog: &'a [CatalogService],
+    service_type: &'s str,
+) -> impl Iterator<Item = &'a CatalogEndpoint> + use<'a, 's> {
+    catalog
+        .iter()
+        .filter(move |s| s.service_type == service_type)
+        .flat_map(|s| &s.endpoints)
+}
+
 /// The first endpoint of `service_type` with the interface and (when given) region.
 pub fn endpoint<'a>(
     catalog: &'a [CatalogService],
@@ -160,12 +183,9 @@ pub fn endpoint<'a>(
     interface: &str,
     region: Option<&str>,
 ) -> Option<&'a str> {
-    catalog
-        .iter()
-        .filter(|s| s.service_type == service_type)
-        .flat_map(|s| &s.endpoints)
+    endpoints(catalog, service_type)
         .find(|e| {
-            e.interface.as_deref().unwrap_or("public") == interface
+            e.interface() == interface
                 && region.is_none_or(|r| {
                     e.region_id.as_deref() == Some(r) || e.region.as_deref() == Some(r)
                 })
@@ -179,16 +199,27 @@ pub fn regions<'a>(
     service_type: &str,
     interface: &str,
 ) -> Vec<&'a str> {
-    let mut regions: Vec<&str> = catalog
-        .iter()
-        .filter(|s| s.service_type == service_type)
-        .flat_map(|s| &s.endpoints)
-        .filter(|e| e.interface.as_deref().unwrap_or("public") == interface)
-        .filter_map(|e| e.region_id.as_deref().or(e.region.as_deref()))
+    let mut regions: Vec<&str> = endpoints(catalog, service_type)
+        .filter(|e| e.interface() == interface)
+        .filter_map(CatalogEndpoint::region)
         .collect();
     regions.sort_unstable();
     regions.dedup();
     regions
+}
+
+/// The endpoints of `service_type` as `interface in region`, for a message when none
+/// matched (empty when the service is not in the catalog at all).
+pub fn offered(catalog: &[CatalogService], service_type: &str) -> Vec<String> {
+    let mut offered: Vec<String> = endpoints(catalog, service_type)
+        .map(|e| match e.region() {
+            Some(region) => format!("{} in {region}", e.interface()),
+            None => e.interface().to_owned(),
+        })
+        .collect();
+    offered.sort_unstable();
+    offered.dedup();
+    offered
 }
 
 /// Neutron's endpoint is unversioned in most catalogs: append `/v2.0` unless present.
@@ -221,26 +252,6 @@ pub fn error_message(body: &[u8]) -> String {
         return "no message in the response".to_owned();
     }
     short
-}
-
-/// The endpoints of `service_type` as `interface in region`, for a message when none
-/// matched (empty when the service is not in the catalog at all).
-pub fn offered(catalog: &[CatalogService], service_type: &str) -> Vec<String> {
-    let mut offered: Vec<String> = catalog
-        .iter()
-        .filter(|s| s.service_type == service_type)
-        .flat_map(|s| &s.endpoints)
-        .map(|e| {
-            let interface = e.interface.as_deref().unwrap_or("public");
-            match e.region_id.as_deref().or(e.region.as_deref()) {
-                Some(region) => format!("{interface} in {region}"),
-                None => interface.to_owned(),
-            }
-        })
-        .collect();
-    offered.sort_unstable();
-    offered.dedup();
-    offered
 }
 
 #[cfg(test)]

@@ -300,7 +300,7 @@ impl Session {
 
     async fn read_body(
         &self,
-        mut resp: reqwest::Response,
+        resp: reqwest::Response,
         body: &mut Vec<u8>,
     ) -> Result<(), BodyError> {
         let max = self.settings.max_page_bytes;
@@ -309,20 +309,14 @@ impl Session {
         }
         body.clear();
         body.reserve(resp.content_length().unwrap_or(0) as usize);
-        loop {
-            match resp.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > max {
-                        return Err(BodyError::TooLarge);
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => return Err(BodyError::Transport(describe(&e))),
+        match read_bounded(resp, body, max).await {
+            Ok(true) => {
+                self.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+                Ok(())
             }
+            Ok(false) => Err(BodyError::TooLarge),
+            Err(e) => Err(BodyError::Transport(describe(&e))),
         }
-        self.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
-        Ok(())
     }
 
     /// Exponential backoff with jitter: base * 2^attempt, plus up to the same again.
@@ -517,19 +511,31 @@ enum BodyError {
 /// server sending more (without end, even) must not fill memory or hold the run.
 const ERROR_BODY_MAX: usize = 64 << 10;
 
-/// `resp`'s body and `true`, or its first `max` bytes and `false` when it is longer (the
-/// rest is never read). A body cut off gives what arrived.
-async fn read_at_most(mut resp: reqwest::Response, max: usize) -> (Vec<u8>, bool) {
-    let mut body = Vec::new();
-    while let Ok(Some(chunk)) = resp.chunk().await {
+/// Appends `resp`'s body to `body`, up to `max` bytes in all: `Ok(true)` when it was
+/// whole, `Ok(false)` when longer (the rest is never read), `Err` when the transfer
+/// failed (what arrived stays in `body`).
+async fn read_bounded(
+    mut resp: reqwest::Response,
+    body: &mut Vec<u8>,
+    max: usize,
+) -> Result<bool, reqwest::Error> {
+    while let Some(chunk) = resp.chunk().await? {
         let room = max - body.len();
         if chunk.len() > room {
             body.extend_from_slice(&chunk[..room]);
-            return (body, false);
+            return Ok(false);
         }
         body.extend_from_slice(&chunk);
     }
-    (body, true)
+    Ok(true)
+}
+
+/// `resp`'s body and `true`, or its first `max` bytes and `false` when it is longer. A body
+/// cut off gives what arrived (an error body or a token is judged by its content).
+async fn read_at_most(resp: reqwest::Response, max: usize) -> (Vec<u8>, bool) {
+    let mut body = Vec::new();
+    let whole = read_bounded(resp, &mut body, max).await.unwrap_or(true);
+    (body, whole)
 }
 
 /// Most redirects followed for one request.

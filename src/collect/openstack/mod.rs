@@ -290,28 +290,28 @@ pub async fn collect(
     let region = cloud.region.as_deref();
     // Without a region, the first endpoint would be taken: on a cloud of several regions,
     // one of them would be audited and the others silently left out.
-    let mut sole_region = None;
-    if region.is_none() {
-        for (service, name) in [
-            ("network", "network (Neutron)"),
-            ("compute", "compute (Nova)"),
-        ] {
-            let regions = auth::regions(&token.catalog, service, &cloud.interface);
-            if regions.len() > 1 {
-                return Err(LiveError::Config(format!(
-                    "the Keystone catalog has {name} endpoints in {} regions ({}) for \
-                     interface {:?}: driftmux audits one region per run; choose it with \
-                     region_name in clouds.yaml or OS_REGION_NAME",
-                    regions.len(),
-                    regions.join(", "),
-                    cloud.interface
-                )));
-            }
-            if service == "network" {
-                sole_region = regions.first().map(|r| (*r).to_owned());
-            }
+    let only_region = |service: &str, name: &str| {
+        let regions = auth::regions(&token.catalog, service, &cloud.interface);
+        if regions.len() > 1 {
+            return Err(LiveError::Config(format!(
+                "the Keystone catalog has {name} endpoints in {} regions ({}) for interface \
+                 {:?}: driftmux audits one region per run; choose it with region_name in \
+                 clouds.yaml or OS_REGION_NAME",
+                regions.len(),
+                regions.join(", "),
+                cloud.interface
+            )));
         }
-    }
+        Ok(regions.first().map(|r| (*r).to_owned()))
+    };
+    let sole_region = match region {
+        Some(_) => None,
+        None => {
+            let network = only_region("network", "network (Neutron)")?;
+            only_region("compute", "compute (Nova)")?;
+            network
+        }
+    };
     let network = auth::endpoint(&token.catalog, "network", &cloud.interface, region)
         .map(auth::neutron_base)
         .ok_or_else(|| {

@@ -723,24 +723,14 @@ fn redirects_within_the_same_origin_are_followed() {
 
 #[test]
 fn a_cloud_of_several_regions_needs_one_chosen() {
+    // An empty variable is an unset one (as for the OpenStack clients): no region chosen.
+    let no_region = [("OS_REGION_NAME", "")];
+    let args = ["--format", "json", "--fail-on", "none"];
     let mut config = Config::new(demo());
     config.second_region = Some("RegionTwo".into());
     let fake = FakeOpenStack::start(config);
-    let env = openrc(&fake);
-    let without_region: Vec<(&str, &str)> = env
-        .iter()
-        .filter(|(k, _)| *k != "OS_REGION_NAME")
-        .map(|(k, v)| (*k, v.as_str()))
-        .collect();
-    let args = [
-        "--openstack-sg-audit",
-        "--format",
-        "json",
-        "--fail-on",
-        "none",
-    ];
     // Not one region of the two silently: a configuration error, nothing written.
-    let run = driftmux_env(&args, &without_region);
+    let run = run_live(&fake, &no_region, &args);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr
@@ -753,9 +743,7 @@ fn a_cloud_of_several_regions_needs_one_chosen() {
     assert!(fake.requests("/network/").is_empty(), "{:?}", fake.log());
 
     // Chosen: audited, and the report says which.
-    let mut chosen = without_region.clone();
-    chosen.push(("OS_REGION_NAME", "RegionTwo"));
-    let run = driftmux_env(&args, &chosen);
+    let run = run_live(&fake, &[("OS_REGION_NAME", "RegionTwo")], &args);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: Value = serde_json::from_str(&run.report("json")).unwrap();
     assert_eq!(report["inventory"]["region"], "RegionTwo");
@@ -763,18 +751,12 @@ fn a_cloud_of_several_regions_needs_one_chosen() {
 
     // One region and none configured: that one, named in the report.
     let fake = start();
-    let env = openrc(&fake);
-    let without_region: Vec<(&str, &str)> = env
-        .iter()
-        .filter(|(k, _)| *k != "OS_REGION_NAME")
-        .map(|(k, v)| (*k, v.as_str()))
-        .collect();
     let args = [
         &args[..],
         &["--format", "sarif", "--sarif-location", "Cargo.toml"],
     ]
     .concat();
-    let run = driftmux_env(&args, &without_region);
+    let run = run_live(&fake, &no_region, &args);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: Value = serde_json::from_str(&run.report("json")).unwrap();
     assert_eq!(report["inventory"]["region"], "RegionOne");

@@ -23,7 +23,8 @@ Examples:
   driftmux --openstack-sg-audit --os-cloud openstack --format markdown,json,csv
   driftmux --snapshot cloud.json --baseline baselines/openstack-neutron-security-groups.json \\
            --suppressions baselines/suppressions.yaml --format markdown,json,sarif,junit
-  driftmux --snapshot cloud.json --baseline baselines/openstack-neutron-security-groups.json --update-baseline
+  driftmux --snapshot cloud.json --baseline baselines/openstack-neutron-security-groups.json \\
+           --update-baseline
 
 Exit codes:
   0  passed: no new or escalated finding at or above --fail-on (or --update-baseline succeeded)
@@ -36,7 +37,8 @@ Exit codes:
 ///
 /// driftmux reads security group rules, groups, ports and servers (from the OpenStack APIs or
 /// a saved snapshot), reports ingress rules that open SSH, RDP, databases or all ports to public
-/// sources, tells whether each group is in use, and writes Markdown, JSON and CSV reports.
+/// sources, tells whether each group is in use, and writes Markdown, JSON, CSV, SARIF, JUnit
+/// and GitLab Code Quality reports, gated by a baseline and suppressions.
 #[derive(Debug, Parser)]
 #[command(name = "driftmux", version, about, long_about, after_help = AFTER_HELP)]
 pub struct Cli {

@@ -89,3 +89,14 @@ impl Error {
         }
     }
 }
+
+/// A YAML error in one of the user's files (policy, suppressions) as one message: where, what,
+/// and the lines around it under the file's name (`source`). These files hold no secrets;
+/// clouds.yaml, which does, is never quoted (`collect::openstack::config`).
+pub fn yaml_message(e: &serde_saphyr::Error, source: Option<&str>) -> String {
+    let text = e.render_with_options(serde_saphyr::render_options! { source_name: source });
+    match text.strip_prefix("error: ") {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    }
+}

@@ -294,6 +294,17 @@ fn assert_input_error_env(args: &[&str], env: &[(&str, &str)], file: &str, fragm
             run.stderr
         );
     }
+    assert_eq!(
+        run.stderr.matches("error:").count(),
+        1,
+        "{file}: one error, said once:\n{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("<input>"),
+        "{file}: quoted lines name the file:\n{}",
+        run.stderr
+    );
     assert_eq!(run.stdout, "", "{file}: nothing on stdout");
     let written = std::fs::read_dir(run.out_dir.path()).unwrap().count();
     assert_eq!(written, 0, "{file}: no report may be written on bad input");

@@ -125,15 +125,21 @@ impl Policy {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        Policy::parse(&text).map_err(err)
+        Policy::parse_source(&text, Some(&path.display().to_string())).map_err(err)
     }
 
     /// Parses policy YAML; the error names the offending key.
     pub fn parse(text: &str) -> Result<Policy, String> {
+        Policy::parse_source(text, None)
+    }
+
+    /// `parse`, naming the file `source` in a YAML error's quoted lines.
+    fn parse_source(text: &str, source: Option<&str>) -> Result<Policy, String> {
         if text.trim().is_empty() {
             return Ok(Policy::default());
         }
-        let file: PolicyFile = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+        let file: PolicyFile =
+            serde_saphyr::from_str(text).map_err(|e| crate::error::yaml_message(&e, source))?;
         let mut problems = Vec::new();
         let mut added = Vec::new();
         for (i, entry) in file.critical_ports.iter().enumerate() {

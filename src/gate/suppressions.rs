@@ -154,17 +154,23 @@ pub fn load(path: &Path) -> Result<Vec<Suppression>, SuppressionError> {
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-    parse(&text).map_err(err)
+    parse_source(&text, Some(&path.display().to_string())).map_err(err)
 }
 
 /// Parses suppression YAML; every problem names its entry.
 pub fn parse(text: &str) -> Result<Vec<Suppression>, String> {
+    parse_source(text, None)
+}
+
+/// `parse`, naming the file `source` in a YAML error's quoted lines.
+fn parse_source(text: &str, source: Option<&str>) -> Result<Vec<Suppression>, String> {
     if text.trim().is_empty() {
         return Err(format!(
             "the file is empty (write `version: {SUPPRESSIONS_VERSION}` and a `suppressions:` list)"
         ));
     }
-    let file: FileV1 = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    let file: FileV1 =
+        serde_saphyr::from_str(text).map_err(|e| crate::error::yaml_message(&e, source))?;
     if file.version != SUPPRESSIONS_VERSION {
         return Err(format!(
             "`version`: unsupported version {} (this build reads version {SUPPRESSIONS_VERSION})",

@@ -25,8 +25,6 @@ enum Repr {
     Text(Box<str>),
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
 const LOW: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
@@ -49,6 +47,20 @@ fn hex8(w: u64) -> (u32, u64) {
     let pairs = ((nibbles << 4) | (nibbles >> 8)) & 0x00ff_00ff_00ff_00ff;
     let quads = (pairs | (pairs >> 8)) & 0x0000_ffff_0000_ffff;
     ((quads | (quads >> 16)) as u32, bad)
+}
+
+/// Four bytes (the first in the lowest byte) as their eight lower-case hex digits, in
+/// order: `hex8` backwards.
+fn unhex8(four: u32) -> u64 {
+    // Byte i moves to byte 2i.
+    let v = u64::from(four);
+    let v = (v | v << 16) & 0x0000_ffff_0000_ffff;
+    let v = (v | v << 8) & 0x00ff_00ff_00ff_00ff;
+    // Its high digit stays there, its low digit goes to byte 2i + 1.
+    let nibbles = ((v >> 4) & 0x000f_000f_000f_000f) | ((v & 0x000f_000f_000f_000f) << 8);
+    // '0' + n, and 39 more for a letter (n of 10 or more: n + 6 carries into bit 4).
+    let letter = ((nibbles + LOW * 6) >> 4) & LOW;
+    nibbles + LOW * u64::from(b'0') + letter * 39
 }
 
 fn word(b: &[u8], at: usize) -> u64 {
@@ -104,18 +116,26 @@ impl Id {
             Repr::Dashed(bytes) => (bytes, true),
             Repr::Hex(bytes) => (bytes, false),
         };
-        let mut buf = [0u8; 36];
-        let mut n = 0;
-        for (i, byte) in bytes.iter().enumerate() {
-            if dashed && matches!(i, 4 | 6 | 8 | 10) {
-                buf[n] = b'-';
-                n += 1;
-            }
-            buf[n] = HEX[usize::from(byte >> 4)];
-            buf[n + 1] = HEX[usize::from(byte & 0xf)];
-            n += 2;
+        let digits = |i: usize| {
+            let four = u32::from_le_bytes(bytes[4 * i..4 * i + 4].try_into().expect("four bytes"));
+            unhex8(four).to_le_bytes()
+        };
+        let (a, b, c, d) = (digits(0), digits(1), digits(2), digits(3));
+        let mut buf = [b'-'; 36];
+        buf[..8].copy_from_slice(&a);
+        if !dashed {
+            buf[8..16].copy_from_slice(&b);
+            buf[16..24].copy_from_slice(&c);
+            buf[24..32].copy_from_slice(&d);
+            return IdStr::Inline(buf, 32);
         }
-        IdStr::Inline(buf, n as u8)
+        // `8-4-4-4-12`: the dashes are already in place.
+        buf[9..13].copy_from_slice(&b[..4]);
+        buf[14..18].copy_from_slice(&b[4..]);
+        buf[19..23].copy_from_slice(&c[..4]);
+        buf[24..28].copy_from_slice(&c[4..]);
+        buf[28..].copy_from_slice(&d);
+        IdStr::Inline(buf, 36)
     }
 
     /// Empty or only whitespace: no id at all.

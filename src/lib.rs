@@ -15,5 +15,6 @@ pub mod fsutil;
 pub mod gate;
 pub mod id;
 pub mod inventory;
+mod json_text;
 pub mod parallel;
 pub mod report;

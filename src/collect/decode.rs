@@ -12,43 +12,13 @@ use compact_str::CompactString;
 
 use crate::collect::wire::{RawFixedIp, RawPort, RawRule, RawServer};
 use crate::id::Id;
+use crate::json_text::string_stop;
 
 /// JSON whitespace.
 pub(crate) fn is_ws(b: u8) -> bool {
     // One bit per whitespace byte: a shift and a test, as most bytes tested are not.
     const WS: u64 = 1 << b' ' | 1 << b'\t' | 1 << b'\n' | 1 << b'\r';
     b <= b' ' && WS & (1 << b) != 0
-}
-
-/// Index of the first quote, backslash or control character in `bytes` at or after `from`
-/// (`bytes.len()` when there is none): where a JSON string's plain run stops. Reads eight
-/// bytes at a time, as most strings here are ids of 32 to 36 characters.
-pub(crate) fn string_stop(bytes: &[u8], from: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut i = from;
-    while let Some(word) = bytes.get(i..i + 8) {
-        let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        let quote = w ^ (ONES * u64::from(b'"'));
-        let backslash = w ^ (ONES * u64::from(b'\\'));
-        // The high bit of each byte that is zero, or below 0x20. Borrows only carry past
-        // a flagged byte, so the lowest flag is exact.
-        let flags = ((quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash)
-            | (w.wrapping_sub(ONES * 0x20) & !w))
-            & HIGH;
-        if flags != 0 {
-            return i + (flags.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while let Some(&b) = bytes.get(i) {
-        if b == b'"' || b == b'\\' || b < 0x20 {
-            return i;
-        }
-        i += 1;
-    }
-    bytes.len()
 }
 
 /// A position in a JSON text (valid UTF-8: checked once, for the whole text).
@@ -616,39 +586,6 @@ mod tests {
                 let mut b = a.to_vec();
                 b[at] ^= 0x20;
                 assert!(!super::same(a, &b), "{len} {at}");
-            }
-        }
-    }
-
-    /// Where a string's plain run stops, at every offset and alignment, against the
-    /// obvious byte loop: quotes, backslashes and control characters stop it; non-ASCII
-    /// and every other byte do not.
-    #[test]
-    fn string_stop_finds_the_first_quote_backslash_or_control_character() {
-        let naive = |bytes: &[u8], from: usize| {
-            (from..bytes.len())
-                .find(|&i| matches!(bytes[i], b'"' | b'\\' | 0..=0x1f))
-                .unwrap_or(bytes.len())
-        };
-        let stops = [b'"', b'\\', 0x00, 0x0a, 0x1f];
-        let passes = [b'a', b' ', 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xc3, 0xff];
-        for len in 0..40 {
-            for stop in stops.iter().chain(&passes) {
-                for at in 0..len {
-                    let mut bytes: Vec<u8> = (0..len).map(|i| passes[i % passes.len()]).collect();
-                    bytes[at] = *stop;
-                    // A second stop after the first must not hide it (borrows).
-                    if at + 3 < len {
-                        bytes[at + 3] = b'"';
-                    }
-                    for from in 0..=len {
-                        assert_eq!(
-                            super::string_stop(&bytes, from),
-                            naive(&bytes, from),
-                            "{bytes:?} from {from}"
-                        );
-                    }
-                }
             }
         }
     }

@@ -10,18 +10,19 @@ use serde::Serialize;
 use super::ReportInput;
 use crate::finding::{ExposureStatus, Finding, FindingKind, Severity};
 use crate::gate::baseline::BaselineEntryV1;
-use crate::gate::{FindingGate, GateOutcome, SuppressionState};
-use crate::id::Id;
+use crate::gate::{GateOutcome, SuppressionState};
 
+/// The report; `F` is its findings: written by `json_findings`, so left empty here (a list
+/// of `JsonFinding`s in tests, to compare with).
 #[derive(Serialize)]
-struct Report<'a> {
+struct Report<'a, F> {
     tool: Tool,
     inventory: InventoryInfo<'a>,
     summary: Summary,
     gate: Gate<'a>,
     errors: Vec<ErrorEntry<'a>>,
     warnings: &'a [String],
-    findings: Vec<JsonFinding<'a>>,
+    findings: F,
 }
 
 #[derive(Serialize)]
@@ -96,61 +97,6 @@ struct ErrorEntry<'a> {
     message: &'a str,
 }
 
-#[derive(Serialize)]
-pub(crate) struct JsonFinding<'a> {
-    scanner: &'static str,
-    host: &'static str,
-    title: String,
-    severity: &'static str,
-    description: &'static str,
-    evidence: String,
-    confidence: &'static str,
-    port: Option<u16>,
-    service: &'static str,
-    metadata: Metadata<'a>,
-}
-
-#[derive(Serialize)]
-struct Metadata<'a> {
-    event_type: &'static str,
-    project_id: &'a str,
-    project_name: Option<&'a str>,
-    security_group_id: &'a str,
-    security_group_name: Option<&'a str>,
-    remote_ip_prefix: String,
-    matched: &'a [String],
-    used_by_count: usize,
-    used_by_server_count: usize,
-    used_by_ports: &'a [Id],
-    used_by_servers: Vec<ServerEntry<'a>>,
-    exposure_status: &'static str,
-    /// `true`, `false`, or `"unknown"`.
-    internet_reachable: serde_json::Value,
-    floating_ips: Vec<String>,
-    rule_id: &'a Id,
-    rule_project_id: Option<&'a Id>,
-    direction: &'static str,
-    ethertype: &'static str,
-    protocol: String,
-    port_range_min: Option<u16>,
-    port_range_max: Option<u16>,
-    ports: String,
-    fingerprint: &'a str,
-    gate_status: &'static str,
-    gate_fails: bool,
-    baseline_severity: Option<&'static str>,
-    baseline_matched_by: Option<&'static str>,
-    suppression_reason: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct ServerEntry<'a> {
-    server_id: &'a Id,
-    server_name: Option<&'a str>,
-    status: Option<&'a str>,
-    project_id: Option<&'a Id>,
-}
-
 pub fn render(input: &ReportInput) -> String {
     let mut out = Vec::new();
     write(input, &mut out).expect("writing to memory cannot fail");
@@ -182,7 +128,12 @@ pub fn write(input: &ReportInput, out: &mut dyn std::io::Write) -> std::io::Resu
 }
 
 /// The report without its findings.
-fn wire<'a>(input: &ReportInput<'a>) -> Report<'a> {
+fn wire<'a>(input: &ReportInput<'a>) -> Report<'a, [(); 0]> {
+    with_findings(input, [])
+}
+
+/// The report with `findings` as its findings.
+fn with_findings<'a, F>(input: &ReportInput<'a>, findings: F) -> Report<'a, F> {
     let report = input.audit;
     let count = |s| super::count(&report.findings, s);
     Report {
@@ -219,7 +170,7 @@ fn wire<'a>(input: &ReportInput<'a>) -> Report<'a> {
             })
             .collect(),
         warnings: &report.warnings,
-        findings: Vec::new(),
+        findings,
     }
 }
 
@@ -229,58 +180,21 @@ const PIECE: usize = 256;
 /// Findings `start..` (`piece`) as elements of the pretty-printed `findings` array (two
 /// levels deep), each preceded by its separator: the bytes of the returned buffer in the
 /// returned range.
-///
-/// The piece is serialized as `[[finding, ...]]`: two levels deep, serde_json's pretty
-/// printer indents and separates the findings exactly as in the report, so nothing is
-/// re-indented; only the two brackets around them are left out.
 fn findings_pretty(
     input: &ReportInput,
     start: usize,
     piece: &[Finding],
 ) -> (Vec<u8>, std::ops::Range<usize>) {
-    struct Outer<'a>(Inner<'a>);
-    struct Inner<'a> {
-        input: &'a ReportInput<'a>,
-        start: usize,
-        piece: &'a [Finding],
-    }
-    impl Serialize for Outer<'_> {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(std::iter::once(&self.0))
-        }
-    }
-    impl Serialize for Inner<'_> {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let gate = self.input.gate;
-            s.collect_seq(
-                self.piece
-                    .iter()
-                    .zip(&gate.findings[self.start..])
-                    .map(|(f, g)| finding(f, g, gate)),
-            )
-        }
-    }
-    const OPEN: &[u8] = b"[\n  [";
-    const CLOSE: &[u8] = b"\n  ]\n]";
     let mut out = Vec::with_capacity(piece.len() * 5120);
-    // The separator before the first finding of a later piece goes where `[` was.
-    let first = if start == 0 {
-        OPEN.len()
-    } else {
-        OPEN.len() - 1
-    };
-    let nested = Outer(Inner {
-        input,
-        start,
-        piece,
-    });
-    super::pretty::to_writer(&mut out, &nested).expect("findings serialize");
-    debug_assert!(out.starts_with(OPEN) && out.ends_with(CLOSE));
-    if start > 0 {
-        out[first] = b',';
-    }
-    let end = out.len() - CLOSE.len();
-    (out, first..end)
+    let gate = input.gate;
+    super::json_findings::write_findings(
+        &mut out,
+        start == 0,
+        piece.iter().zip(&gate.findings[start..]),
+        gate,
+    );
+    let len = out.len();
+    (out, 0..len)
 }
 
 /// `OpenStack security group exposure: datalab/default exposes all ports to 0.0.0.0/0
@@ -371,66 +285,134 @@ fn suppression(s: &SuppressionState) -> SuppressionEntry<'_> {
     }
 }
 
-pub(crate) fn finding<'a>(
-    f: &'a Finding,
-    g: &FindingGate,
-    gate: &'a GateOutcome,
-) -> JsonFinding<'a> {
-    JsonFinding {
-        scanner: "openstack",
-        host: "openstack:neutron",
-        title: title(f),
-        severity: f.severity.as_str(),
-        description: description(f.kind),
-        evidence: evidence(f),
-        confidence: "high",
-        port: f.ports.single(),
-        service: "neutron-security-group",
-        metadata: Metadata {
-            event_type: "openstack_security_group_exposure",
-            project_id: &f.project_id,
-            project_name: f.project_name.as_deref(),
-            security_group_id: &f.security_group_id,
-            security_group_name: f.security_group_name.as_deref(),
-            remote_ip_prefix: f.source.to_string(),
-            matched: &f.matched,
-            used_by_count: f.used_by_ports.len(),
-            used_by_server_count: f.used_by_servers.len(),
-            used_by_ports: &f.used_by_ports,
-            used_by_servers: f
-                .used_by_servers
-                .iter()
-                .map(|s| ServerEntry {
-                    server_id: &s.server_id,
-                    server_name: s.server_name.as_deref(),
-                    status: s.status.as_deref(),
-                    project_id: s.project_id.as_ref(),
-                })
-                .collect(),
-            exposure_status: f.status.as_str(),
-            internet_reachable: match f.reachable {
-                crate::finding::Reachability::Reachable => true.into(),
-                crate::finding::Reachability::NotReachable => false.into(),
-                crate::finding::Reachability::Unknown => "unknown".into(),
+/// The findings as serde_json would write them: what `json_findings` writes by hand, and
+/// what the tests compare it with (the seed's finding model, then metadata with the gate's
+/// classification).
+#[cfg(test)]
+pub(crate) mod wire {
+    use serde::Serialize;
+
+    use super::{description, evidence, title};
+    use crate::finding::{Finding, Severity};
+    use crate::gate::{FindingGate, GateOutcome};
+    use crate::id::Id;
+
+    #[derive(Serialize)]
+    pub(crate) struct JsonFinding<'a> {
+        scanner: &'static str,
+        host: &'static str,
+        title: String,
+        severity: &'static str,
+        description: &'static str,
+        evidence: String,
+        confidence: &'static str,
+        port: Option<u16>,
+        service: &'static str,
+        metadata: Metadata<'a>,
+    }
+
+    #[derive(Serialize)]
+    struct Metadata<'a> {
+        event_type: &'static str,
+        project_id: &'a str,
+        project_name: Option<&'a str>,
+        security_group_id: &'a str,
+        security_group_name: Option<&'a str>,
+        remote_ip_prefix: String,
+        matched: &'a [String],
+        used_by_count: usize,
+        used_by_server_count: usize,
+        used_by_ports: &'a [Id],
+        used_by_servers: Vec<ServerEntry<'a>>,
+        exposure_status: &'static str,
+        /// `true`, `false`, or `"unknown"`.
+        internet_reachable: serde_json::Value,
+        floating_ips: Vec<String>,
+        rule_id: &'a Id,
+        rule_project_id: Option<&'a Id>,
+        direction: &'static str,
+        ethertype: &'static str,
+        protocol: String,
+        port_range_min: Option<u16>,
+        port_range_max: Option<u16>,
+        ports: String,
+        fingerprint: &'a str,
+        gate_status: &'static str,
+        gate_fails: bool,
+        baseline_severity: Option<&'static str>,
+        baseline_matched_by: Option<&'static str>,
+        suppression_reason: Option<&'a str>,
+    }
+
+    #[derive(Serialize)]
+    struct ServerEntry<'a> {
+        server_id: &'a Id,
+        server_name: Option<&'a str>,
+        status: Option<&'a str>,
+        project_id: Option<&'a Id>,
+    }
+
+    pub(crate) fn finding<'a>(
+        f: &'a Finding,
+        g: &FindingGate,
+        gate: &'a GateOutcome,
+    ) -> JsonFinding<'a> {
+        JsonFinding {
+            scanner: "openstack",
+            host: "openstack:neutron",
+            title: title(f),
+            severity: f.severity.as_str(),
+            description: description(f.kind),
+            evidence: evidence(f),
+            confidence: "high",
+            port: f.ports.single(),
+            service: "neutron-security-group",
+            metadata: Metadata {
+                event_type: "openstack_security_group_exposure",
+                project_id: &f.project_id,
+                project_name: f.project_name.as_deref(),
+                security_group_id: &f.security_group_id,
+                security_group_name: f.security_group_name.as_deref(),
+                remote_ip_prefix: f.source.to_string(),
+                matched: &f.matched,
+                used_by_count: f.used_by_ports.len(),
+                used_by_server_count: f.used_by_servers.len(),
+                used_by_ports: &f.used_by_ports,
+                used_by_servers: f
+                    .used_by_servers
+                    .iter()
+                    .map(|s| ServerEntry {
+                        server_id: &s.server_id,
+                        server_name: s.server_name.as_deref(),
+                        status: s.status.as_deref(),
+                        project_id: s.project_id.as_ref(),
+                    })
+                    .collect(),
+                exposure_status: f.status.as_str(),
+                internet_reachable: match f.reachable {
+                    crate::finding::Reachability::Reachable => true.into(),
+                    crate::finding::Reachability::NotReachable => false.into(),
+                    crate::finding::Reachability::Unknown => "unknown".into(),
+                },
+                floating_ips: f.floating_ips.iter().map(ToString::to_string).collect(),
+                rule_id: &f.rule.id,
+                rule_project_id: f.rule.project_id.as_ref(),
+                direction: "ingress",
+                ethertype: f.rule.ethertype.as_str(),
+                protocol: f.rule.protocol.name(),
+                port_range_min: f.rule.port_range_min,
+                port_range_max: f.rule.port_range_max,
+                ports: f.ports.to_string(),
+                fingerprint: &f.fingerprint.0,
+                gate_status: g.status.as_str(),
+                gate_fails: g.fails,
+                baseline_severity: g.baseline_severity.map(Severity::as_str),
+                baseline_matched_by: g.baseline_entry.map(|(_, by)| by.as_str()),
+                suppression_reason: g
+                    .suppression
+                    .map(|i| gate.suppressions[i].suppression.reason.as_str()),
             },
-            floating_ips: f.floating_ips.iter().map(ToString::to_string).collect(),
-            rule_id: &f.rule.id,
-            rule_project_id: f.rule.project_id.as_ref(),
-            direction: "ingress",
-            ethertype: f.rule.ethertype.as_str(),
-            protocol: f.rule.protocol.name(),
-            port_range_min: f.rule.port_range_min,
-            port_range_max: f.rule.port_range_max,
-            ports: f.ports.to_string(),
-            fingerprint: &f.fingerprint.0,
-            gate_status: g.status.as_str(),
-            gate_fails: g.fails,
-            baseline_severity: g.baseline_severity.map(Severity::as_str),
-            baseline_matched_by: g.baseline_entry.map(|(_, by)| by.as_str()),
-            suppression_reason: g
-                .suppression
-                .map(|i| gate.suppressions[i].suppression.reason.as_str()),
-        },
+        }
     }
 }
 
@@ -448,14 +430,58 @@ mod tests {
         insta::assert_snapshot!(sample::render_gated(super::render));
     }
 
-    /// Findings rendered in pieces on several threads and spliced in read exactly as one
-    /// `to_string_pretty` of the whole report.
+    /// Findings written by hand (`json_findings`) in pieces on several threads and spliced
+    /// in read exactly as serde_json's `to_string_pretty` of the whole report, with every
+    /// kind of value: text and UUID ids, names to escape (quotes, backslashes, control
+    /// characters, non-ASCII) or missing, each reachability, servers with and without
+    /// names, floating IPs, and the gate's every status.
     #[test]
-    fn parallel_rendering_is_plain_pretty_json() {
+    fn handwritten_findings_are_serde_pretty_json() {
+        use crate::finding::{Reachability, ServerRef};
+        use crate::id::Id;
+
         let mut report = sample::report();
         let one = report.findings.clone();
         while report.findings.len() < 3 * super::PIECE {
             report.findings.extend(one.iter().cloned());
+        }
+        let odd = [
+            "quote \" back\\slash",
+            "tab\tnew\nline\r\u{8}\u{c}\u{1}\u{1f}\u{7f}",
+            "\u{e9}t\u{e9} \u{1F600} \u{2028}",
+            "",
+        ];
+        let uuid = Id::new("0b1c87eb-f033-5c44-a4d4-be0b44673a25");
+        for (i, f) in report.findings.iter_mut().enumerate() {
+            let name = odd[i % odd.len()];
+            match i % 5 {
+                0 => f.security_group_name = Some(name.to_owned()),
+                1 => f.project_name = Some(name.to_owned()),
+                2 => f.security_group_name = None,
+                3 => f.project_name = None,
+                _ => f.project_id = name.to_owned(),
+            }
+            f.reachable = [
+                Reachability::Reachable,
+                Reachability::NotReachable,
+                Reachability::Unknown,
+            ][i % 3];
+            if i % 4 == 0 {
+                f.used_by_ports.push(uuid.clone());
+                f.used_by_servers.push(ServerRef {
+                    server_id: Id::new("server \"x\""),
+                    server_name: Some(name.into()),
+                    status: None,
+                    project_id: Some(uuid.clone()),
+                });
+                f.floating_ips.push("203.0.113.7".parse().unwrap());
+                f.floating_ips.push("2001:db8::1".parse().unwrap());
+            }
+            if i % 7 == 0 {
+                f.used_by_ports.clear();
+                f.used_by_servers.clear();
+                f.floating_ips.clear();
+            }
         }
         let gate = sample::full_gate(&report);
         let options = crate::report::ReportOptions::default();
@@ -465,14 +491,25 @@ mod tests {
             options: &options,
         };
         let rendered = super::render(&input);
-        let mut whole = super::wire(&input);
-        whole.findings = report
+        let findings: Vec<_> = report
             .findings
             .iter()
             .zip(&gate.findings)
-            .map(|(f, g)| super::finding(f, g, &gate))
+            .map(|(f, g)| super::wire::finding(f, g, &gate))
             .collect();
+        let whole = super::with_findings(&input, findings);
         let expected = serde_json::to_string_pretty(&whole).unwrap() + "\n";
-        assert!(rendered == expected, "the spliced report differs");
+        if rendered != expected {
+            let at = rendered
+                .bytes()
+                .zip(expected.bytes())
+                .position(|(a, b)| a != b)
+                .unwrap_or(rendered.len().min(expected.len()));
+            panic!(
+                "the report differs from serde_json's at byte {at}:\n ours: {:?}\n serde: {:?}",
+                &rendered[at.saturating_sub(200)..(at + 100).min(rendered.len())],
+                &expected[at.saturating_sub(200)..(at + 100).min(expected.len())],
+            );
+        }
     }
 }

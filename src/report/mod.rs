@@ -7,6 +7,7 @@ pub mod codequality;
 pub mod console;
 pub mod csv;
 pub mod json;
+mod json_findings;
 pub mod junit;
 pub mod markdown;
 mod pretty;

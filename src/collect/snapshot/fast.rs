@@ -496,7 +496,7 @@ fn value_end(buf: &[u8], start: usize) -> Option<usize> {
 /// End (exclusive, after the closing quote) of the string whose body starts at `i`.
 fn string_end(buf: &[u8], mut i: usize) -> Option<usize> {
     loop {
-        i = decode::string_stop(buf, i);
+        i = crate::json_text::string_stop(buf, i);
         match *buf.get(i)? {
             b'"' => return Some(i + 1),
             // A control character: serde rejects it later.

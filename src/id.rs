@@ -73,7 +73,10 @@ fn half(b: &[u8], at: usize) -> u64 {
     ))
 }
 
-/// 32 hex digits, in four words of eight, packed into 16 bytes.
+/// 32 hex digits, in four words of eight, packed into 16 bytes. Inlined, so the words
+/// stay in registers (passed in memory, they were stored eight bytes at a time and loaded
+/// sixteen: a stalled load per id).
+#[inline(always)]
 fn pack(words: [u64; 4]) -> Option<[u8; 16]> {
     let mut out = [0u8; 16];
     let mut bad = 0;

@@ -122,7 +122,7 @@ pub fn write(input: &ReportInput, out: &mut dyn std::io::Write) -> std::io::Resu
         &input.audit.findings,
         PIECE,
         |start, piece| findings_pretty(input, start, piece),
-        |(text, range)| out.write_all(&text[range]),
+        |text| out.write_all(&text),
     )?;
     out.write_all(b"\n  ]\n}\n")
 }
@@ -178,13 +178,8 @@ fn with_findings<'a, F>(input: &ReportInput<'a>, findings: F) -> Report<'a, F> {
 const PIECE: usize = 256;
 
 /// Findings `start..` (`piece`) as elements of the pretty-printed `findings` array (two
-/// levels deep), each preceded by its separator: the bytes of the returned buffer in the
-/// returned range.
-fn findings_pretty(
-    input: &ReportInput,
-    start: usize,
-    piece: &[Finding],
-) -> (Vec<u8>, std::ops::Range<usize>) {
+/// levels deep), each preceded by its separator.
+fn findings_pretty(input: &ReportInput, start: usize, piece: &[Finding]) -> Vec<u8> {
     let mut out = Vec::with_capacity(piece.len() * 5120);
     let gate = input.gate;
     super::json_findings::write_findings(
@@ -193,8 +188,7 @@ fn findings_pretty(
         piece.iter().zip(&gate.findings[start..]),
         gate,
     );
-    let len = out.len();
-    (out, 0..len)
+    out
 }
 
 /// `OpenStack security group exposure: datalab/default exposes all ports to 0.0.0.0/0

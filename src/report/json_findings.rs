@@ -1,5 +1,5 @@
 //! The JSON report's findings, written by hand: byte for byte what serde_json's pretty
-//! printer writes for the wire type in `json.rs` (its tests compare both, on findings with
+//! printer writes for the wire type in `json::wire` (its tests compare both, on findings with
 //! every kind of value), without serde's calls per value.
 //!
 //! Findings are nearly all of a big report, and most of their bytes are ids (each finding
@@ -35,7 +35,7 @@ pub(super) fn write_findings<'f>(
 }
 
 /// One finding: the seed's finding model, then its metadata (fields in the order of
-/// `json::JsonFinding`).
+/// `json::wire::JsonFinding`).
 fn finding(w: &mut Writer, f: &Finding, g: &FindingGate, gate: &GateOutcome) {
     w.open(b'{');
     w.key("scanner").str("openstack");

@@ -3,7 +3,9 @@
 //! `{"tool", "inventory", "summary", "gate", "errors", "warnings", "findings"}`; each finding
 //! uses the common Driftmux finding model of the seed (`scanner`, `host`, `title`,
 //! `severity`, `description`, `evidence`, `confidence`, `port`, `service`, `metadata`), and
-//! its metadata carries the gate's classification (`gate_status`).
+//! its metadata carries the gate's classification (`gate_status`). The findings are written
+//! by `json_findings`, byte for byte what serde_json writes for their wire type (`wire`,
+//! kept in the tests as the reference).
 
 use serde::Serialize;
 

@@ -14,6 +14,8 @@ use crate::gate::{FindingGate, GateOutcome};
 use crate::id::{Id, IdStr};
 use crate::json_text::escape_into;
 
+use super::pretty::Pretty;
+
 /// Appends findings to `out` as elements of the report's `findings` array (two levels
 /// deep), each preceded by its separator (`,` unless it is the report's first finding).
 pub(super) fn write_findings<'f>(
@@ -24,8 +26,7 @@ pub(super) fn write_findings<'f>(
 ) {
     let mut w = Writer {
         buf: out,
-        depth: 2,
-        empty: first_in_report,
+        layout: Pretty::at(2, !first_in_report),
         scratch: String::new(),
     };
     for (f, g) in findings {
@@ -37,7 +38,7 @@ pub(super) fn write_findings<'f>(
 /// One finding: the seed's finding model, then its metadata (fields in the order of
 /// `json::wire::JsonFinding`).
 fn finding(w: &mut Writer, f: &Finding, g: &FindingGate, gate: &GateOutcome) {
-    w.open(b'{');
+    w.open(b"{");
     w.key("scanner").str("openstack");
     w.key("host").str("openstack:neutron");
     w.key("title").str(&super::json::title(f));
@@ -47,7 +48,7 @@ fn finding(w: &mut Writer, f: &Finding, g: &FindingGate, gate: &GateOutcome) {
     w.key("confidence").str("high");
     w.key("port").opt_uint(f.ports.single());
     w.key("service").str("neutron-security-group");
-    w.key("metadata").open(b'{');
+    w.key("metadata").open(b"{");
     w.key("event_type").str("openstack_security_group_exposure");
     w.key("project_id").str(&f.project_id);
     w.key("project_name").opt_str(f.project_name.as_deref());
@@ -55,29 +56,29 @@ fn finding(w: &mut Writer, f: &Finding, g: &FindingGate, gate: &GateOutcome) {
     w.key("security_group_name")
         .opt_str(f.security_group_name.as_deref());
     w.key("remote_ip_prefix").display(f.source);
-    w.key("matched").open(b'[');
+    w.key("matched").open(b"[");
     for m in &f.matched {
         w.next().str(m);
     }
-    w.close(b']');
+    w.close(b"]");
     w.key("used_by_count").uint(f.used_by_ports.len() as u64);
     w.key("used_by_server_count")
         .uint(f.used_by_servers.len() as u64);
-    w.key("used_by_ports").open(b'[');
+    w.key("used_by_ports").open(b"[");
     for port in &f.used_by_ports {
         w.next().id(port);
     }
-    w.close(b']');
-    w.key("used_by_servers").open(b'[');
+    w.close(b"]");
+    w.key("used_by_servers").open(b"[");
     for s in &f.used_by_servers {
-        w.next().open(b'{');
+        w.next().open(b"{");
         w.key("server_id").id(&s.server_id);
         w.key("server_name").opt_str(s.server_name.as_deref());
         w.key("status").opt_str(s.status.as_deref());
         w.key("project_id").opt_id(s.project_id.as_ref());
-        w.close(b'}');
+        w.close(b"}");
     }
-    w.close(b']');
+    w.close(b"]");
     w.key("exposure_status").str(f.status.as_str());
     let reachable = w.key("internet_reachable");
     match f.reachable {
@@ -85,11 +86,11 @@ fn finding(w: &mut Writer, f: &Finding, g: &FindingGate, gate: &GateOutcome) {
         Reachability::NotReachable => reachable.raw("false"),
         Reachability::Unknown => reachable.str("unknown"),
     }
-    w.key("floating_ips").open(b'[');
+    w.key("floating_ips").open(b"[");
     for ip in &f.floating_ips {
         w.next().display(ip);
     }
-    w.close(b']');
+    w.close(b"]");
     w.key("rule_id").id(&f.rule.id);
     w.key("rule_project_id").opt_id(f.rule.project_id.as_ref());
     w.key("direction").str("ingress");
@@ -110,48 +111,38 @@ fn finding(w: &mut Writer, f: &Finding, g: &FindingGate, gate: &GateOutcome) {
         g.suppression
             .map(|i| gate.suppressions[i].suppression.reason.as_str()),
     );
-    w.close(b'}');
-    w.close(b'}');
+    w.close(b"}");
+    w.close(b"}");
 }
 
-/// serde_json's `PrettyFormatter` (two-space indents) over a buffer: the same state, the
-/// same bytes.
+/// A buffer and where in the document it is: serde_json's pretty printer's state
+/// (`report::pretty`), with the values the findings hold.
 struct Writer<'b> {
     buf: &'b mut Vec<u8>,
-    /// Nesting depth: the indent of the current array's elements or object's keys.
-    depth: usize,
-    /// Nothing written yet in the innermost array or object.
-    empty: bool,
+    layout: Pretty,
     /// For values formatted with `Display`.
     scratch: String,
 }
 
+/// Writing into a `Vec` cannot fail.
+const IN_MEMORY: &str = "writing to memory cannot fail";
+
 impl Writer<'_> {
     /// An array or object opens.
-    fn open(&mut self, bracket: u8) {
-        self.buf.push(bracket);
-        self.depth += 1;
-        self.empty = true;
+    fn open(&mut self, bracket: &[u8]) {
+        self.layout.open(self.buf, bracket).expect(IN_MEMORY);
     }
 
-    /// It closes: on a line of its own at its own indent when it holds anything. Its
-    /// parent now holds it.
-    fn close(&mut self, bracket: u8) {
-        self.depth -= 1;
-        if !self.empty {
-            self.line();
-        }
-        self.buf.push(bracket);
-        self.empty = false;
+    /// It closes (on a line of its own when it holds anything).
+    fn close(&mut self, bracket: &[u8]) {
+        self.layout
+            .close_element(self.buf, bracket)
+            .expect(IN_MEMORY);
     }
 
     /// Before an array element: its separator, line and indent.
     fn next(&mut self) -> &mut Self {
-        if !self.empty {
-            self.buf.push(b',');
-        }
-        self.line();
-        self.empty = false;
+        self.layout.element(self.buf).expect(IN_MEMORY);
         self
     }
 
@@ -163,17 +154,6 @@ impl Writer<'_> {
         self.buf.extend_from_slice(key.as_bytes());
         self.buf.extend_from_slice(b"\": ");
         self
-    }
-
-    fn line(&mut self) {
-        const SPACES: &[u8; 64] = &[b' '; 64];
-        self.buf.push(b'\n');
-        let mut indent = 2 * self.depth;
-        while indent > 0 {
-            let n = indent.min(SPACES.len());
-            self.buf.extend_from_slice(&SPACES[..n]);
-            indent -= n;
-        }
     }
 
     /// A literal (`true`, `false`, `null`).

@@ -34,28 +34,55 @@ const BREAK: &[u8; 2 + 2 * DEEPEST] = &{
 };
 const DEEPEST: usize = 32;
 
-/// serde_json's `PrettyFormatter` with `"  "` indents: the same state, the same bytes.
+/// serde_json's `PrettyFormatter` with `"  "` indents: the same state, the same bytes. Also
+/// the layout of the JSON report's findings, written by hand (`json_findings`).
 #[derive(Default)]
-struct Pretty {
+pub(super) struct Pretty {
     current_indent: usize,
     has_value: bool,
 }
 
 impl Pretty {
+    /// Inside an array or object `indent` levels deep that holds something already, or not.
+    pub(super) fn at(indent: usize, has_value: bool) -> Pretty {
+        Pretty {
+            current_indent: indent,
+            has_value,
+        }
+    }
+
     /// An array or object opens: `bracket`, one level deeper.
-    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+    pub(super) fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
         self.current_indent += 1;
         self.has_value = false;
         w.write_all(bracket)
     }
 
     /// It closes: on a line of its own at its own indent when it holds anything.
-    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+    pub(super) fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
         self.current_indent -= 1;
         if self.has_value {
             self.line(w, true)?;
         }
         w.write_all(bracket)
+    }
+
+    /// Written by hand: the separator and indent before an element or a key.
+    pub(super) fn element<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        let first = !self.has_value;
+        self.has_value = true;
+        self.line(w, first)
+    }
+
+    /// Written by hand: an array or object closes, and its parent now holds it.
+    pub(super) fn close_element<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        bracket: &[u8],
+    ) -> io::Result<()> {
+        self.close(w, bracket)?;
+        self.has_value = true;
+        Ok(())
     }
 
     /// `,\n` (or `\n` when `first`) and the current indent.

@@ -3,6 +3,10 @@
 //! while it is written and synced. For each: wall time, CPU time (all threads: CPU / wall
 //! is the number of cores kept busy) and resident memory after it. Figures, not a test:
 //! `cargo run --release --example bench-audit -- FILE`.
+//!
+//! `-- FILE --each-format` then renders every format from the same audit, several times,
+//! into a sink (no disk): each format's rendering time alone, best and median of 5, and
+//! its CPU per rendering.
 
 use std::time::Instant;
 
@@ -17,6 +21,7 @@ use driftmux::report::{Format, ReportInput, ReportOptions};
 
 fn main() {
     let path = std::env::args().nth(1).expect("FILE");
+    let each_format = std::env::args().nth(2).as_deref() == Some("--each-format");
     let mut phases = Phases::start();
     let inventory = snapshot::read(std::path::Path::new(&path)).expect("a valid snapshot");
     let rules = inventory.rules.len();
@@ -47,6 +52,65 @@ fn main() {
         status_mib("VmHWM:"),
         report.findings.len(),
     );
+    if each_format {
+        let options = ReportOptions {
+            // SARIF and Code Quality need a file to point at; any name does here.
+            sarif_location: Some("cloud.tf".into()),
+            ..ReportOptions::default()
+        };
+        let input = ReportInput {
+            audit: &report,
+            gate: &gate,
+            options: &options,
+        };
+        for format in [
+            Format::Json,
+            Format::Sarif,
+            Format::Junit,
+            Format::Markdown,
+            Format::CodeQuality,
+            Format::Csv,
+        ] {
+            println!("{}", render_alone(format, &input));
+        }
+    }
+}
+
+/// Renders `format` 5 times into a sink: best and median wall time, CPU per rendering.
+fn render_alone(format: Format, input: &ReportInput) -> String {
+    const RUNS: usize = 5;
+    let cpu = cpu_seconds();
+    let mut bytes = 0;
+    let mut walls: Vec<f64> = (0..RUNS)
+        .map(|_| {
+            let mut sink = Counted(0);
+            let at = Instant::now();
+            format.write(input, &mut sink).expect("rendered");
+            bytes = sink.0;
+            at.elapsed().as_secs_f64()
+        })
+        .collect();
+    walls.sort_by(f64::total_cmp);
+    format!(
+        "{format:?}: best {:.3}s, median {:.3}s, cpu {:.3}s per rendering, {bytes} bytes",
+        walls[0],
+        walls[RUNS / 2],
+        (cpu_seconds() - cpu) / RUNS as f64,
+    )
+}
+
+/// A writer that only counts.
+struct Counted(usize);
+
+impl std::io::Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 struct Phases {

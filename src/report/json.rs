@@ -479,11 +479,130 @@ mod tests {
                 f.floating_ips.clear();
             }
         }
-        let gate = sample::full_gate(&report);
+        assert_serde_pretty(&report, &sample::full_gate(&report));
+    }
+
+    /// Findings with names, ids, lists and addresses drawn at random (a fixed seed): every
+    /// character class JSON escapes or not, UUID, Keystone and text ids, empty and long
+    /// lists. Written by hand exactly as serde_json writes them.
+    #[test]
+    fn random_findings_are_serde_pretty_json() {
+        use crate::finding::{Reachability, ServerRef};
+        use crate::id::Id;
+
+        struct Rng(u64);
+        impl Rng {
+            fn below(&mut self, n: usize) -> usize {
+                // xorshift64
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 7;
+                self.0 ^= self.0 << 17;
+                (self.0 % n as u64) as usize
+            }
+            fn text(&mut self) -> String {
+                const CHARS: &[char] = &[
+                    'a',
+                    'Z',
+                    '0',
+                    ' ',
+                    '-',
+                    '/',
+                    '{',
+                    '"',
+                    '\\',
+                    '\u{0}',
+                    '\u{8}',
+                    '\t',
+                    '\n',
+                    '\u{b}',
+                    '\u{c}',
+                    '\r',
+                    '\u{1b}',
+                    '\u{1f}',
+                    '\u{7f}',
+                    '\u{80}',
+                    '\u{e9}',
+                    '\u{2028}',
+                    '\u{fffd}',
+                    '\u{1F600}',
+                ];
+                (0..self.below(14))
+                    .map(|_| CHARS[self.below(CHARS.len())])
+                    .collect()
+            }
+            fn id(&mut self) -> Id {
+                let (a, b) = (self.0, self.0.rotate_left(29) ^ 0x5bd1_e995);
+                self.below(2);
+                match self.below(3) {
+                    0 => Id::new(&format!(
+                        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                        a >> 32,
+                        a & 0xffff,
+                        b >> 48,
+                        (b >> 32) & 0xffff,
+                        b & 0xffff_ffff_ffff
+                    )),
+                    1 => Id::new(&format!("{a:016x}{b:016x}")),
+                    _ => Id::new(&self.text()),
+                }
+            }
+            fn maybe_text(&mut self) -> Option<String> {
+                (self.below(4) > 0).then(|| self.text())
+            }
+        }
+
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut report = sample::report();
+        let one = report.findings.clone();
+        while report.findings.len() < 2 * super::PIECE + 17 {
+            report.findings.extend(one.iter().cloned());
+        }
+        for f in &mut report.findings {
+            f.project_id = rng.text();
+            f.project_name = rng.maybe_text();
+            f.security_group_id = rng.text();
+            f.security_group_name = rng.maybe_text();
+            f.matched = (0..rng.below(4)).map(|_| rng.text()).collect();
+            f.used_by_ports = (0..rng.below(6)).map(|_| rng.id()).collect();
+            f.used_by_servers = (0..rng.below(4))
+                .map(|_| ServerRef {
+                    server_id: rng.id(),
+                    server_name: rng.maybe_text().map(Into::into),
+                    status: rng.maybe_text().map(Into::into),
+                    project_id: (rng.below(3) > 0).then(|| rng.id()),
+                })
+                .collect();
+            f.floating_ips = (0..rng.below(4))
+                .map(|i| match i % 2 {
+                    0 => std::net::IpAddr::from([203, 0, 113, rng.below(256) as u8]),
+                    _ => std::net::IpAddr::from([
+                        0x2001,
+                        0xdb8,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        rng.below(65536) as u16,
+                    ]),
+                })
+                .collect();
+            f.reachable = [
+                Reachability::Reachable,
+                Reachability::NotReachable,
+                Reachability::Unknown,
+            ][rng.below(3)];
+        }
+        assert_serde_pretty(&report, &sample::plain_gate(&report));
+    }
+
+    /// The report as written (the findings by hand, in pieces on several threads) is
+    /// serde_json's `to_string_pretty` of the whole report, byte for byte.
+    fn assert_serde_pretty(report: &crate::audit::AuditReport, gate: &crate::gate::GateOutcome) {
         let options = crate::report::ReportOptions::default();
         let input = crate::report::ReportInput {
-            audit: &report,
-            gate: &gate,
+            audit: report,
+            gate,
             options: &options,
         };
         let rendered = super::render(&input);
@@ -491,7 +610,7 @@ mod tests {
             .findings
             .iter()
             .zip(&gate.findings)
-            .map(|(f, g)| super::wire::finding(f, g, &gate))
+            .map(|(f, g)| super::wire::finding(f, g, gate))
             .collect();
         let whole = super::with_findings(&input, findings);
         let expected = serde_json::to_string_pretty(&whole).unwrap() + "\n";
@@ -501,10 +620,15 @@ mod tests {
                 .zip(expected.bytes())
                 .position(|(a, b)| a != b)
                 .unwrap_or(rendered.len().min(expected.len()));
+            let around = |text: &str| {
+                let bytes = text.as_bytes();
+                String::from_utf8_lossy(&bytes[at.saturating_sub(200)..(at + 100).min(bytes.len())])
+                    .into_owned()
+            };
             panic!(
                 "the report differs from serde_json's at byte {at}:\n ours: {:?}\n serde: {:?}",
-                &rendered[at.saturating_sub(200)..(at + 100).min(rendered.len())],
-                &expected[at.saturating_sub(200)..(at + 100).min(expected.len())],
+                around(&rendered),
+                around(&expected),
             );
         }
     }

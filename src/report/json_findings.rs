@@ -193,18 +193,8 @@ impl Writer<'_> {
         }
     }
 
-    fn uint(&mut self, mut n: u64) {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.buf.extend_from_slice(&digits[at..]);
+    fn uint(&mut self, n: u64) {
+        std::io::Write::write_fmt(self.buf, format_args!("{n}")).expect(IN_MEMORY);
     }
 
     fn opt_uint(&mut self, n: Option<u16>) {

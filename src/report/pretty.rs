@@ -59,7 +59,7 @@ impl Pretty {
     }
 
     /// It closes: on a line of its own at its own indent when it holds anything.
-    pub(super) fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
         self.current_indent -= 1;
         if self.has_value {
             self.line(w, true)?;

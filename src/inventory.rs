@@ -344,6 +344,22 @@ pub struct InvalidField {
     pub message: String,
 }
 
+impl InvalidField {
+    /// The same field of the object `offset` places further in its list:
+    /// `rules[3].protocol` shifted by 10 is `rules[13].protocol`.
+    pub fn shifted(mut self, offset: usize) -> InvalidField {
+        let index = self.path.split_once('[').and_then(|(list, rest)| {
+            let (digits, _) = rest.split_once(']')?;
+            Some((list.len() + 1, digits.len(), digits.parse::<usize>().ok()?))
+        });
+        if let Some((at, len, index)) = index {
+            self.path
+                .replace_range(at..at + len, &(index + offset).to_string());
+        }
+        self
+    }
+}
+
 impl fmt::Display for InvalidField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "`{}`", self.path)?;
@@ -698,6 +714,23 @@ fn convert_address_group(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_invalid_field_shifted_names_a_later_object_of_its_list() {
+        let field = |path: &str| InvalidField {
+            path: path.into(),
+            object_id: Some("r".into()),
+            message: "bad".into(),
+        };
+        let shifted = field("security_group_rules[3].remote_ip_prefix").shifted(97);
+        assert_eq!(shifted, field("security_group_rules[100].remote_ip_prefix"));
+        // Only the list's index: an index inside the object stays.
+        assert_eq!(
+            field("ports[9].fixed_ips[0].ip_address").shifted(1),
+            field("ports[10].fixed_ips[0].ip_address")
+        );
+        assert_eq!(field("ports[0]").shifted(0), field("ports[0]"));
+    }
+
     use super::*;
 
     fn raw_rule() -> RawRule {

@@ -81,14 +81,20 @@ fn openrc_audit_matches_the_snapshot_audit() {
     assert!(run.stdout.contains("Errors: 0"), "{}", run.stdout);
     assert_eq!(findings(&run), snapshot_findings());
     // Pagination: limit on every list call, markers followed, hrefs' internal host ignored.
-    let rules = fake.requests("/network/v2.0/security-group-rules");
-    assert!(rules.len() > 5, "{rules:?}");
-    assert!(rules.iter().all(|r| r.contains("limit=7")), "{rules:?}");
-    assert!(
-        rules.iter().skip(1).all(|r| r.contains("marker=")),
-        "{rules:?}"
-    );
-    assert!(rules[0].contains("fields=remote_ip_prefix"), "{rules:?}");
+    // The rules come as two listings, one per direction: 49 ingress rules in 7 full pages
+    // and an empty one, 37 egress rules in 6 pages; nothing else on that path.
+    let all_rules = fake.requests("/network/v2.0/security-group-rules");
+    for (direction, pages) in [("direction=ingress", 8), ("direction=egress", 6)] {
+        let rules = rules_requests(&fake, direction);
+        assert_eq!(rules.len(), pages, "{rules:?}");
+        assert!(rules.iter().all(|r| r.contains("limit=7")), "{rules:?}");
+        assert!(
+            rules.iter().skip(1).all(|r| r.contains("marker=")),
+            "{rules:?}"
+        );
+        assert!(rules[0].contains("fields=remote_ip_prefix"), "{rules:?}");
+    }
+    assert_eq!(all_rules.len(), 8 + 6, "{all_rules:?}");
     // Never a project-filtered security-group listing (it would create default groups).
     assert!(fake.requests("project_id=").is_empty());
     let servers = fake.requests("/compute/v2.1/servers/detail");
@@ -97,11 +103,12 @@ fn openrc_audit_matches_the_snapshot_audit() {
         "{servers:?}"
     );
     // Progress in CI: one plain line per resource.
-    assert!(
-        run.stderr.contains("fetched 86 security_group_rules"),
-        "{}",
-        run.stderr
-    );
+    for line in [
+        "fetched 49 ingress security_group_rules (8 page(s))",
+        "fetched 37 egress security_group_rules (6 page(s))",
+    ] {
+        assert!(run.stderr.contains(line), "{line}: {}", run.stderr);
+    }
     assert!(!run.stderr.contains("canary"), "{}", run.stderr);
 }
 
@@ -395,23 +402,30 @@ fn looping_next_link_is_detected() {
     assert_incomplete(&run, "does not advance");
 }
 
+/// The requests of the rules listing of one direction (`direction=ingress`).
+fn rules_requests(fake: &FakeOpenStack, direction: &str) -> Vec<String> {
+    let mut requests = fake.requests("/network/v2.0/security-group-rules");
+    requests.retain(|r| r.contains(direction));
+    requests
+}
+
 #[test]
 fn empty_last_page_and_restarted_listing() {
-    // 86 rules, pages of 43: two full pages, then an empty one without a next link.
+    // 49 ingress rules, pages of 7: seven full pages, then an empty one without a next link.
     let fake = start();
     let run = run_live(
         &fake,
         &[],
-        &["--fail-on", "none", "--format", "json", "--page-size", "43"],
+        &["--fail-on", "none", "--format", "json", "--page-size", "7"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(fake.requests("/network/v2.0/security-group-rules").len(), 3);
+    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 8);
     assert_eq!(findings(&run), snapshot_findings());
     // The marker was deleted between two pages: Neutron restarts from the first page;
     // driftmux notices the repeated ids and reads the listing again, once.
     let fake = start();
     fake.fault(
-        "/network/v2.0/security-group-rules",
+        "/network/v2.0/security-group-rules?direction=ingress",
         [Fault::Stall(std::time::Duration::ZERO), Fault::DropMarker],
     );
     let run = run_live(
@@ -421,14 +435,12 @@ fn empty_last_page_and_restarted_listing() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(findings(&run), snapshot_findings());
-    assert_eq!(
-        fake.requests("/network/v2.0/security-group-rules").len(),
-        2 + 5
-    );
+    // Two pages, then the whole listing again: 49 rules in pages of 20.
+    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 2 + 3);
     // It keeps restarting: an error, not a loop.
     let fake = start();
     fake.fault(
-        "/network/v2.0/security-group-rules",
+        "/network/v2.0/security-group-rules?direction=egress",
         [
             Fault::Stall(std::time::Duration::ZERO),
             Fault::DropMarker,
@@ -502,10 +514,14 @@ fn stalled_and_broken_responses_fail_closed() {
     assert!(!run.stderr.contains("gAAAAA"), "{}", run.stderr);
 
     let fake = start();
-    fake.fault("/network/v2.0/security-group-rules", [Fault::Truncate]);
+    fake.fault(
+        "/network/v2.0/security-group-rules?direction=egress",
+        [Fault::Truncate],
+    );
     let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
     assert_eq!(run.code, 0, "a cut-off body is retried: {}", run.stderr);
-    assert_eq!(fake.requests("/network/v2.0/security-group-rules").len(), 2);
+    assert_eq!(rules_requests(&fake, "direction=egress").len(), 2);
+    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 1);
 }
 
 #[test]
@@ -600,21 +616,39 @@ fn tls_with_a_self_signed_ca() {
 }
 
 /// Pages are validated as they arrive: an invalid value deep in a listing is named by its
-/// index in the whole listing (not in its page), every one is reported, nothing is
-/// audited, and the saved snapshot still holds what the API returned.
+/// index in the whole listing (not in its page, nor, for rules, in their direction's
+/// listing: ingress rules first, then egress), every one is reported, nothing is audited,
+/// and the saved snapshot still holds what the API returned, in that order.
 #[test]
 fn invalid_api_values_are_named_by_their_index_in_the_listing() {
     let mut cloud = demo();
-    // The fake serves a listing sorted by id: sort it here, so indexes are the served ones.
+    // The fake serves a listing sorted by id (the rules of one direction, when asked for
+    // one): sort it here, so indexes are the served ones.
     for list in ["security_group_rules", "ports"] {
         let items = cloud[list].as_array_mut().unwrap();
-        items.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+        items.sort_by(|a, b| {
+            let key = |r: &Value| {
+                (
+                    r["direction"] == "egress",
+                    r["id"].as_str().map(str::to_owned),
+                )
+            };
+            key(a).cmp(&key(b))
+        });
     }
-    cloud["security_group_rules"][40]["direction"] = "sideways".into();
-    let rule_id = cloud["security_group_rules"][40]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rules = &mut cloud["security_group_rules"];
+    assert_eq!(
+        (
+            rules[48]["direction"].as_str(),
+            rules[49]["direction"].as_str()
+        ),
+        (Some("ingress"), Some("egress"))
+    );
+    rules[40]["remote_ip_prefix"] = "0.0.0.0/33".into();
+    // The egress listing's sixth rule: the 55th of the whole listing.
+    rules[54]["protocol"] = "banana".into();
+    let id = |at: usize| rules[at]["id"].as_str().unwrap().to_owned();
+    let (ingress_id, egress_id) = (id(40), id(54));
     cloud["ports"][9]["fixed_ips"][0]["ip_address"] = "10.0.0.300".into();
     let fake = FakeOpenStack::start(Config::new(cloud));
     let dir = tempfile::tempdir().unwrap();
@@ -633,7 +667,8 @@ fn invalid_api_values_are_named_by_their_index_in_the_listing() {
     );
     assert_eq!(run.code, 3, "{}", run.stderr);
     for expected in [
-        &format!("`security_group_rules[40].direction` (id {rule_id}): expected \"ingress\" or \"egress\", found \"sideways\""),
+        &format!("`security_group_rules[40].remote_ip_prefix` (id {ingress_id}): \"0.0.0.0/33\" is not a valid IP prefix"),
+        &format!("`security_group_rules[54].protocol` (id {egress_id}): unknown protocol \"banana\""),
         "`ports[9].fixed_ips[0].ip_address`",
         "\"10.0.0.300\" is not a valid IP address",
         "nothing was audited",
@@ -645,16 +680,57 @@ fn invalid_api_values_are_named_by_their_index_in_the_listing() {
         "no report of an audit that did not run"
     );
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
-    assert_eq!(saved["security_group_rules"][40]["direction"], "sideways");
+    assert_eq!(saved["security_group_rules"][40]["id"], ingress_id.as_str());
+    assert_eq!(saved["security_group_rules"][54]["protocol"], "banana");
     // The snapshot path names the same values.
     let replay = driftmux(&["--snapshot", snap.to_str().unwrap(), "--format", "json"]);
     assert_ne!(replay.code, 0);
+    for path in [
+        "security_group_rules[40].remote_ip_prefix",
+        "security_group_rules[54].protocol",
+        "ports[9].fixed_ips[0].ip_address",
+    ] {
+        assert!(replay.stderr.contains(path), "{path}: {}", replay.stderr);
+    }
+}
+
+/// A server that ignores `direction=` serves every rule to both listings: each keeps its
+/// own direction, so nothing is counted twice; a rule of no known direction is listed
+/// once (by the ingress listing) and reported, not dropped.
+#[test]
+fn rules_are_exact_from_a_server_that_ignores_the_direction_filter() {
+    let mut config = Config::new(demo());
+    config.ignore_direction_filter = true;
+    let fake = FakeOpenStack::start(config);
+    let run = run_live(&fake, &[], &["--format", "json", "--fail-on", "none"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    let demo_report: Value = {
+        let replay = driftmux(&["--snapshot", DEMO, "--format", "json", "--fail-on", "none"]);
+        serde_json::from_str(&replay.report("json")).unwrap()
+    };
+    assert_eq!(report["summary"], demo_report["summary"]);
     assert!(
-        replay.stderr.contains("security_group_rules[40].direction")
-            && replay.stderr.contains("ports[9].fixed_ips[0].ip_address"),
+        run.stderr
+            .contains("fetched 49 ingress security_group_rules"),
         "{}",
-        replay.stderr
+        run.stderr
     );
+
+    let mut cloud = demo();
+    cloud["security_group_rules"][3]["direction"] = "sideways".into();
+    let rule_id = cloud["security_group_rules"][3]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut config = Config::new(cloud);
+    config.ignore_direction_filter = true;
+    let fake = FakeOpenStack::start(config);
+    let run = run_live(&fake, &[], &["--format", "json"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let said = format!("(id {rule_id}): expected \"ingress\" or \"egress\", found \"sideways\"");
+    assert_eq!(run.stderr.matches(&said).count(), 1, "{}", run.stderr);
 }
 
 #[test]
@@ -713,12 +789,12 @@ fn redirects_within_the_same_origin_are_followed() {
     let fake = start();
     let base = fake.base.clone();
     fake.fault(
-        "/security-group-rules",
+        "/security-group-rules?direction=ingress",
         vec![Fault::Redirect(302, base); 11],
     );
     let run = run_live(&fake, &[], &["--format", "json", "--fail-on", "none"]);
     assert_incomplete(&run, "more than 10 redirects");
-    assert_eq!(fake.requests("/security-group-rules").len(), 11);
+    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 11);
 }
 
 #[test]

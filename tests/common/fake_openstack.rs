@@ -2,7 +2,8 @@
 //! depends on it: token issuance with `X-Subject-Token` and a catalog, admin vs project
 //! scope, Neutron and Nova pagination (`limit`, `marker`, `*_links` with `next` and
 //! `previous`, an empty last page when the total is a multiple of the limit, a deleted
-//! marker restarting from the first page), `fields=`, error bodies in each service's shape,
+//! marker restarting from the first page), `fields=`, the `direction` and
+//! `router:external` filters, error bodies in each service's shape,
 //! and scripted faults (status codes, `Retry-After`, stalls, truncated bodies, revoked
 //! tokens, looping links). Every request is logged for assertions.
 #![allow(dead_code)]
@@ -75,6 +76,9 @@ pub struct Config {
     /// A second region in the catalog, with network and compute endpoints (the same
     /// server's).
     pub second_region: Option<String>,
+    /// Ignore `direction=` on rule listings (serve every rule), as a server without the
+    /// filter would.
+    pub ignore_direction_filter: bool,
 }
 
 impl Config {
@@ -105,6 +109,7 @@ impl Config {
             link_host: "http://neutron.internal.invalid:9696".into(),
             preset_tokens: HashMap::from([("canary-token-4242".to_owned(), "admin".to_owned())]),
             second_region: None,
+            ignore_direction_filter: false,
         }
     }
 }
@@ -170,7 +175,8 @@ impl FakeOpenStack {
         format!("{}/identity", self.base)
     }
 
-    /// Queues faults for requests whose path contains `path`.
+    /// Queues faults for requests whose path contains `path`; `path?query` also needs the
+    /// query to contain `query` (`/security-group-rules?direction=egress`).
     pub fn fault(&self, path: &str, faults: impl IntoIterator<Item = Fault>) {
         self.state
             .lock()
@@ -222,10 +228,14 @@ async fn take_fault(
     let fault = {
         let mut s = state.lock().unwrap();
         s.log.push(format!("{method} {uri}"));
-        let path = uri.path().to_owned();
+        let (path, query) = (uri.path().to_owned(), uri.query().unwrap_or("").to_owned());
+        let matches = |pattern: &str| match pattern.split_once('?') {
+            Some((p, q)) => path.contains(p) && query.contains(q),
+            None => path.contains(pattern),
+        };
         s.faults
             .iter_mut()
-            .find(|(p, q)| path.contains(p.as_str()) && !q.is_empty())
+            .find(|(p, q)| matches(p) && !q.is_empty())
             .and_then(|(_, q)| q.pop_front())
     };
     match fault {
@@ -628,10 +638,15 @@ async fn list_neutron(
     };
     let pairs = query_pairs(&uri);
     let mut items = snapshot_list(&state, snap_key);
+    let ignore_direction = state.lock().unwrap().config.ignore_direction_filter;
     for (k, v) in &pairs {
         if k == "router:external" {
             let want = v.eq_ignore_ascii_case("true");
             items.retain(|n| n["router:external"].as_bool().unwrap_or(false) == want);
+        }
+        // Neutron filters on an attribute's exact value (it stores only ingress or egress).
+        if k == "direction" && !ignore_direction {
+            items.retain(|r| r["direction"] == v.as_str());
         }
     }
     let link_host = state.lock().unwrap().config.link_host.clone();

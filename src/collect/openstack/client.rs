@@ -338,6 +338,23 @@ impl Session {
         headers: &HeaderMap,
         progress: &dyn Progress,
     ) -> Listing<P> {
+        self.list_where::<P>(resource, base, path, query, headers, progress, |_| true)
+            .await
+    }
+
+    /// [`Session::list`], keeping only the items `keep` accepts: the listing's part a filter
+    /// in `query` asks for, exact even from a server that ignored the filter.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn list_where<P: Page>(
+        &self,
+        resource: &'static str,
+        base: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &HeaderMap,
+        progress: &dyn Progress,
+        keep: fn(&P::Item) -> bool,
+    ) -> Listing<P> {
         let endpoint = format!("{}{path}", base.trim_end_matches('/'));
         let mut initial: Vec<(String, String)> = query
             .iter()
@@ -385,6 +402,7 @@ impl Session {
                         next
                     }
                 };
+                page_items.retain(keep);
                 for (at, item) in page_items.iter().enumerate() {
                     let earlier = || {
                         let typed = listed.typed.iter().flatten().map(HasId::id);
@@ -426,6 +444,7 @@ impl Session {
                 query = next_query;
             }
             progress.done(resource, count, pages);
+            listed.count = count;
             if self.settings.keep_raw {
                 listed.raw = Some(raw_pages.into_iter().flatten().collect());
             }
@@ -482,6 +501,8 @@ pub struct Listed<R, T> {
     pub typed: Vec<Vec<T>>,
     pub problems: Vec<InvalidField>,
     pub raw: Option<Vec<R>>,
+    /// How many objects were listed (valid or not).
+    pub count: usize,
 }
 
 impl<R, T> Default for Listed<R, T> {
@@ -490,7 +511,23 @@ impl<R, T> Default for Listed<R, T> {
             typed: Vec::new(),
             problems: Vec::new(),
             raw: None,
+            count: 0,
         }
+    }
+}
+
+impl<R, T> Listed<R, T> {
+    /// Another listing's objects after these, as one listing: its problems name their
+    /// objects by their index in the whole.
+    pub fn append(&mut self, other: Listed<R, T>) {
+        let offset = self.count;
+        self.typed.extend(other.typed);
+        self.problems
+            .extend(other.problems.into_iter().map(|p| p.shifted(offset)));
+        if let (Some(raw), Some(more)) = (&mut self.raw, other.raw) {
+            raw.extend(more);
+        }
+        self.count += other.count;
     }
 }
 

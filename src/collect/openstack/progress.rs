@@ -46,7 +46,7 @@ impl Bars {
             .or_insert_with(|| {
                 let bar = self.multi.add(ProgressBar::new_spinner());
                 bar.set_style(
-                    ProgressStyle::with_template("{spinner} {prefix:>22} {pos:>9} {msg}")
+                    ProgressStyle::with_template("{spinner} {prefix:>28} {pos:>9} {msg}")
                         .expect("valid template"),
                 );
                 bar.set_prefix(resource.to_owned());

@@ -19,7 +19,9 @@ enum Service {
 }
 
 const LISTS: &[(Service, &str, &str)] = &[
-    (Service::Network, "security-group-rules", "fields=id&fields=security_group_id&fields=project_id&fields=direction&fields=ethertype&fields=protocol&fields=port_range_min&fields=port_range_max&fields=remote_ip_prefix&fields=remote_group_id&fields=remote_address_group_id"),
+    // The rules in two listings, one per direction, as driftmux lists them.
+    (Service::Network, "security-group-rules", "fields=id&fields=security_group_id&fields=project_id&fields=direction&fields=ethertype&fields=protocol&fields=port_range_min&fields=port_range_max&fields=remote_ip_prefix&fields=remote_group_id&fields=remote_address_group_id&direction=ingress"),
+    (Service::Network, "security-group-rules", "fields=id&fields=security_group_id&fields=project_id&fields=direction&fields=ethertype&fields=protocol&fields=port_range_min&fields=port_range_max&fields=remote_ip_prefix&fields=remote_group_id&fields=remote_address_group_id&direction=egress"),
     (Service::Network, "security-groups", "fields=id&fields=name&fields=project_id"),
     (Service::Network, "ports", "fields=id&fields=device_id&fields=device_owner&fields=security_groups&fields=port_security_enabled&fields=project_id&fields=network_id&fields=fixed_ips"),
     (Service::Network, "floatingips", "fields=id&fields=floating_ip_address&fields=port_id&fields=fixed_ip_address&fields=floating_network_id"),

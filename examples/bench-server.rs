@@ -1,7 +1,8 @@
 //! A fast fake Keystone + Neutron + Nova for benchmarks: serves a snapshot's lists with real
 //! pagination (`limit`, `marker`, `*_links`, an empty last page when the total is a multiple
-//! of the limit) and `fields=`, rendering each distinct page once and then serving it from
-//! memory, so the server is not the bottleneck. Counts requests and bytes (`GET /_stats`,
+//! of the limit), `fields=` and the `direction` and `router:external` filters, rendering
+//! each distinct page once and then serving it from memory, so the server is not the
+//! bottleneck. Counts requests and bytes (`GET /_stats`,
 //! `POST /_reset`). Listens on 127.0.0.1 only and prints its port.
 //!
 //! `cargo run --release --example bench-server -- SNAPSHOT.json`
@@ -58,6 +59,7 @@ impl Server {
         let mut marker = None;
         let mut fields = Vec::new();
         let mut external = None;
+        let mut direction = None;
         for pair in uri
             .query()
             .unwrap_or("")
@@ -72,6 +74,7 @@ impl Server {
                 "router:external" | "router%3Aexternal" => {
                     external = Some(v == "true" || v == "True")
                 }
+                "direction" => direction = Some(v.to_owned()),
                 _ => {}
             }
         }
@@ -88,6 +91,9 @@ impl Server {
                 if item["router:external"].as_bool().unwrap_or(false) != want {
                     continue;
                 }
+            }
+            if direction.as_ref().is_some_and(|d| item["direction"] != **d) {
+                continue;
             }
             page.push(if fields.is_empty() {
                 item.clone()

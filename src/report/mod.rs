@@ -58,11 +58,13 @@ impl Format {
         }
     }
 
-    /// Writes the report to `out`: a big JSON report is never one string in memory (its
-    /// findings are rendered in pieces on every core and written as they are ready).
+    /// Writes the report to `out`: a big JSON or SARIF report is never one string in memory
+    /// (its findings or results are rendered in pieces on every core and written as they
+    /// are ready).
     pub fn write(self, input: &ReportInput, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         match self {
             Format::Json => json::write(input, out),
+            Format::Sarif => sarif::write(input, out),
             _ => out.write_all(self.render(input).as_bytes()),
         }
     }

@@ -173,24 +173,85 @@ pub fn render(input: &ReportInput) -> String {
     super::pretty::to_string_line(&build(input)).expect("SARIF serializes")
 }
 
+/// Writes what `render` returns, its results built and serialized in pieces on every core
+/// and written in order as they are ready (a run holds up to `MAX_RESULTS` of them, nearly
+/// all of its bytes): the rest of the log is rendered with no results, and the results go
+/// where its empty `results` array is.
+pub fn write(input: &ReportInput, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let plan = plan(input);
+    let text = super::pretty::to_string_line(&document(input, &plan, Vec::new()))
+        .expect("SARIF serializes");
+    if plan.selected.is_empty() {
+        return out.write_all(text.as_bytes());
+    }
+    // The run's `results` (the first run is the only one, three levels deep). A string value
+    // cannot hold this: its quotes would be escaped.
+    let empty = "\n      \"results\": []";
+    let at = text
+        .find(empty)
+        .expect("the run has an empty results array")
+        + empty.len();
+    out.write_all(&text.as_bytes()[..at - 1])?;
+    crate::parallel::for_each_ordered(
+        &plan.selected,
+        PIECE,
+        |start, piece| {
+            let mut buf = Vec::with_capacity(piece.len() * 3072);
+            // Each result is an element of `results`: four levels deep.
+            let mut layout = super::pretty::Pretty::at(4, start != 0);
+            for (f, g) in piece {
+                layout.element(&mut buf).expect("writing to memory");
+                let mut ser = serde_json::Serializer::with_formatter(
+                    &mut buf,
+                    super::pretty::Pretty::at(4, false),
+                );
+                serde::Serialize::serialize(&result(input, &plan, f, g), &mut ser)
+                    .expect("a SARIF result serializes");
+            }
+            buf
+        },
+        |piece| out.write_all(&piece),
+    )?;
+    out.write_all(b"\n      ]")?;
+    out.write_all(&text.as_bytes()[at..])
+}
+
+/// Results built and serialized at a time by one thread.
+const PIECE: usize = 256;
+
 /// The SARIF log for one run.
 pub fn build(input: &ReportInput) -> Sarif {
-    let audit = input.audit;
-    let gate = input.gate;
-    let cloud = audit.meta.cloud.as_deref().unwrap_or("default");
-    let region = audit.meta.region.as_deref().unwrap_or("default");
-    let uri = input
-        .options
-        .sarif_location
-        .clone()
-        .unwrap_or_else(|| "README.md".to_owned());
-    let baseline_used = gate.baseline_path.is_some();
+    let plan = plan(input);
+    let results = plan
+        .selected
+        .iter()
+        .map(|(f, g)| result(input, &plan, f, g))
+        .collect();
+    document(input, &plan, results)
+}
 
-    // Failing first, then by report order; suppressed ones only on request.
+/// What a run is made of: the findings it reports and their rules.
+struct Plan<'a> {
+    /// Failing first, then in report order; suppressed ones only on request; at most
+    /// `MAX_RESULTS`.
+    selected: Vec<(&'a Finding, &'a FindingGate)>,
+    /// How many there were before the cap.
+    total: usize,
+    /// The rules of the selected findings, by id, and each one's index among them.
+    rules: BTreeMap<String, (RuleKey, i64)>,
+    cloud: &'a str,
+    region: &'a str,
+    /// The file every result points at.
+    uri: String,
+    baseline_used: bool,
+}
+
+fn plan<'a>(input: &ReportInput<'a>) -> Plan<'a> {
+    let audit = input.audit;
     let mut selected: Vec<(&Finding, &FindingGate)> = audit
         .findings
         .iter()
-        .zip(&gate.findings)
+        .zip(&input.gate.findings)
         .filter(|(_, g)| {
             g.status != GateStatus::Suppressed || input.options.sarif_include_suppressed
         })
@@ -198,104 +259,118 @@ pub fn build(input: &ReportInput) -> Sarif {
     selected.sort_by_key(|(_, g)| !g.fails);
     let total = selected.len();
     selected.truncate(MAX_RESULTS);
-
-    let mut rules: BTreeMap<String, RuleKey> = BTreeMap::new();
+    let mut rules: BTreeMap<String, (RuleKey, i64)> = BTreeMap::new();
     for (f, _) in &selected {
         let key = rule_key(f);
-        rules.entry(key.id.clone()).or_insert(key);
+        rules.entry(key.id.clone()).or_insert((key, 0));
     }
-    let rule_index: BTreeMap<&str, i64> = rules
-        .keys()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i as i64))
-        .collect();
+    for (i, (_, index)) in rules.values_mut().enumerate() {
+        *index = i as i64;
+    }
+    Plan {
+        selected,
+        total,
+        rules,
+        cloud: audit.meta.cloud.as_deref().unwrap_or("default"),
+        region: audit.meta.region.as_deref().unwrap_or("default"),
+        uri: input
+            .options
+            .sarif_location
+            .clone()
+            .unwrap_or_else(|| "README.md".to_owned()),
+        baseline_used: input.gate.baseline_path.is_some(),
+    }
+}
 
-    let results: Vec<SarifResult> = selected
-        .iter()
-        .map(|(f, g)| {
-            let key = rule_key(f);
-            let mut props = BTreeMap::new();
-            props.insert("severity".to_owned(), json!(f.severity.as_str()));
-            props.insert(
-                "security-severity".to_owned(),
-                json!(security_severity(f.severity)),
-            );
-            props.insert("gate_status".to_owned(), json!(g.status.as_str()));
-            props.insert("fails_gate".to_owned(), json!(g.fails));
-            props.insert("exposure_status".to_owned(), json!(f.status.as_str()));
-            props.insert("matched".to_owned(), json!(f.matched));
-            props.insert("project_id".to_owned(), json!(f.project_id));
-            props.insert("security_group_id".to_owned(), json!(f.security_group_id));
-            props.insert("rule_id".to_owned(), json!(f.rule.id));
-            let fqn = format!(
-                "{cloud}/{region}/{}/{}/{}",
-                f.project_display(),
-                f.group_display(),
-                f.rule.id
-            );
-            let location = Location::builder()
-                .physical_location(
-                    PhysicalLocation::builder()
-                        .artifact_location(ArtifactLocation::builder().uri(uri.clone()).build())
-                        .region(Region::builder().start_line(1).build())
-                        .build(),
-                )
-                .logical_locations(vec![LogicalLocation::builder()
-                    .name(f.rule.id.to_string())
-                    .fully_qualified_name(fqn)
-                    .kind("resource")
-                    .build()])
-                .build();
-            let mut fingerprints = BTreeMap::new();
-            fingerprints.insert(
-                "primaryLocationLineHash".to_owned(),
-                f.fingerprint.0.clone(),
-            );
-            fingerprints.insert("driftmux/v1".to_owned(), f.fingerprint.0.clone());
-            let status = match g.status {
-                GateStatus::New => "new",
-                GateStatus::Escalated => "escalated",
-                GateStatus::Unchanged => "in the baseline",
-                GateStatus::Suppressed => "suppressed",
-            };
-            let mut result = SarifResult::builder()
-                .rule_id(key.id.clone())
-                .rule_index(rule_index[key.id.as_str()])
-                .level(level(f.severity))
-                .message(
-                    Message::builder()
-                        .text(format!(
-                            "{} Gate: {status}{}.",
-                            title(f),
-                            if g.fails { ", fails the gate" } else { "" }
-                        ))
-                        .build(),
-                )
-                .locations(vec![location])
-                .partial_fingerprints(fingerprints)
-                .properties(PropertyBag::builder().additional_properties(props).build())
-                .build();
-            if baseline_used {
-                result.baseline_state = Some(json!(match g.status {
-                    GateStatus::New => "new",
-                    GateStatus::Escalated => "updated",
-                    GateStatus::Unchanged => "unchanged",
-                    GateStatus::Suppressed if g.baseline_entry.is_some() => "unchanged",
-                    GateStatus::Suppressed => "new",
-                }));
-            }
-            if let Some(i) = g.suppression {
-                let s = &gate.suppressions[i].suppression;
-                result.suppressions = Some(vec![Suppression::builder()
-                    .kind(json!("external"))
-                    .status(json!("accepted"))
-                    .justification(s.reason.clone())
-                    .build()]);
-            }
-            result
-        })
-        .collect();
+/// One finding's result.
+fn result(input: &ReportInput, plan: &Plan, f: &Finding, g: &FindingGate) -> SarifResult {
+    let (cloud, region) = (plan.cloud, plan.region);
+    let key = rule_key(f);
+    let mut props = BTreeMap::new();
+    props.insert("severity".to_owned(), json!(f.severity.as_str()));
+    props.insert(
+        "security-severity".to_owned(),
+        json!(security_severity(f.severity)),
+    );
+    props.insert("gate_status".to_owned(), json!(g.status.as_str()));
+    props.insert("fails_gate".to_owned(), json!(g.fails));
+    props.insert("exposure_status".to_owned(), json!(f.status.as_str()));
+    props.insert("matched".to_owned(), json!(f.matched));
+    props.insert("project_id".to_owned(), json!(f.project_id));
+    props.insert("security_group_id".to_owned(), json!(f.security_group_id));
+    props.insert("rule_id".to_owned(), json!(f.rule.id));
+    let fqn = format!(
+        "{cloud}/{region}/{}/{}/{}",
+        f.project_display(),
+        f.group_display(),
+        f.rule.id
+    );
+    let location = Location::builder()
+        .physical_location(
+            PhysicalLocation::builder()
+                .artifact_location(ArtifactLocation::builder().uri(plan.uri.clone()).build())
+                .region(Region::builder().start_line(1).build())
+                .build(),
+        )
+        .logical_locations(vec![LogicalLocation::builder()
+            .name(f.rule.id.to_string())
+            .fully_qualified_name(fqn)
+            .kind("resource")
+            .build()])
+        .build();
+    let mut fingerprints = BTreeMap::new();
+    fingerprints.insert(
+        "primaryLocationLineHash".to_owned(),
+        f.fingerprint.0.clone(),
+    );
+    fingerprints.insert("driftmux/v1".to_owned(), f.fingerprint.0.clone());
+    let status = match g.status {
+        GateStatus::New => "new",
+        GateStatus::Escalated => "escalated",
+        GateStatus::Unchanged => "in the baseline",
+        GateStatus::Suppressed => "suppressed",
+    };
+    let mut result = SarifResult::builder()
+        .rule_id(key.id.clone())
+        .rule_index(plan.rules[&key.id].1)
+        .level(level(f.severity))
+        .message(
+            Message::builder()
+                .text(format!(
+                    "{} Gate: {status}{}.",
+                    title(f),
+                    if g.fails { ", fails the gate" } else { "" }
+                ))
+                .build(),
+        )
+        .locations(vec![location])
+        .partial_fingerprints(fingerprints)
+        .properties(PropertyBag::builder().additional_properties(props).build())
+        .build();
+    if plan.baseline_used {
+        result.baseline_state = Some(json!(match g.status {
+            GateStatus::New => "new",
+            GateStatus::Escalated => "updated",
+            GateStatus::Unchanged => "unchanged",
+            GateStatus::Suppressed if g.baseline_entry.is_some() => "unchanged",
+            GateStatus::Suppressed => "new",
+        }));
+    }
+    if let Some(i) = g.suppression {
+        let s = &input.gate.suppressions[i].suppression;
+        result.suppressions = Some(vec![Suppression::builder()
+            .kind(json!("external"))
+            .status(json!("accepted"))
+            .justification(s.reason.clone())
+            .build()]);
+    }
+    result
+}
 
+/// The log around `results`.
+fn document(input: &ReportInput, plan: &Plan, results: Vec<SarifResult>) -> Sarif {
+    let audit = input.audit;
+    let gate = input.gate;
     let notifications: Vec<Notification> = audit
         .errors
         .iter()
@@ -323,9 +398,9 @@ pub fn build(input: &ReportInput) -> Sarif {
 
     let mut run_props = BTreeMap::new();
     run_props.insert("verdict".to_owned(), json!(gate.verdict.as_str()));
-    if total > MAX_RESULTS {
+    if plan.total > MAX_RESULTS {
         run_props.insert("truncated".to_owned(), json!(true));
-        run_props.insert("total_results".to_owned(), json!(total));
+        run_props.insert("total_results".to_owned(), json!(plan.total));
     }
     let run = Run::builder()
         .tool(
@@ -334,14 +409,19 @@ pub fn build(input: &ReportInput) -> Sarif {
                     ToolComponent::builder()
                         .name("driftmux")
                         .semantic_version(env!("CARGO_PKG_VERSION"))
-                        .rules(rules.values().map(descriptor).collect::<Vec<_>>())
+                        .rules(
+                            plan.rules
+                                .values()
+                                .map(|(key, _)| descriptor(key))
+                                .collect::<Vec<_>>(),
+                        )
                         .build(),
                 )
                 .build(),
         )
         .automation_details(
             RunAutomationDetails::builder()
-                .id(format!("driftmux/{cloud}/{region}/"))
+                .id(format!("driftmux/{}/{}/", plan.cloud, plan.region))
                 .build(),
         )
         .invocations(vec![invocation])
@@ -377,6 +457,67 @@ mod tests {
     #[test]
     fn sarif_snapshot() {
         insta::assert_snapshot!(sample::render_gated(super::render));
+    }
+
+    /// What `write` writes.
+    fn written(input: &ReportInput) -> String {
+        let mut out = Vec::new();
+        write(input, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// `write` (the results in pieces on several threads, spliced in) writes serde_json's
+    /// `to_string_pretty` of the whole log, byte for byte.
+    fn written_as_serde_writes(input: &ReportInput) -> String {
+        let ours = written(input);
+        let expected = serde_json::to_string_pretty(&build(input)).unwrap() + "\n";
+        assert!(ours == expected, "{ours}\n---- expected:\n{expected}");
+        ours
+    }
+
+    #[test]
+    fn written_in_pieces_is_the_whole_log() {
+        sample::render_plain(written_as_serde_writes);
+        sample::render_gated(written_as_serde_writes);
+        sample::render_incomplete(written_as_serde_writes);
+        // Many pieces, with names to escape, suppressed results included or not, and none.
+        let mut audit = sample::report();
+        let one = audit.findings.clone();
+        while audit.findings.len() < 3 * PIECE + 7 {
+            audit.findings.extend(one.iter().cloned());
+        }
+        for (i, f) in audit.findings.iter_mut().enumerate() {
+            f.security_group_name = ["quote \" back\\slash", "tab\t\u{1}\u{e9}"]
+                .get(i % 3)
+                .map(|s| (*s).to_owned());
+        }
+        for include_suppressed in [false, true] {
+            let options = crate::report::ReportOptions {
+                sarif_location: Some("baselines/b.json".into()),
+                sarif_include_suppressed: include_suppressed,
+            };
+            for gate in [sample::plain_gate(&audit), sample::full_gate(&audit)] {
+                let input = ReportInput {
+                    audit: &audit,
+                    gate: &gate,
+                    options: &options,
+                };
+                let text = written_as_serde_writes(&input);
+                let sarif: serde_json::Value = serde_json::from_str(&text).unwrap();
+                let results = sarif["runs"][0]["results"].as_array().unwrap();
+                assert_eq!(results.len(), result_count(&input));
+                assert!(results.len() > 3 * PIECE);
+            }
+        }
+        audit.findings.clear();
+        let gate = sample::plain_gate(&audit);
+        let options = crate::report::ReportOptions::default();
+        let input = ReportInput {
+            audit: &audit,
+            gate: &gate,
+            options: &options,
+        };
+        assert!(written_as_serde_writes(&input).contains("\"results\": []"));
     }
 
     #[test]

@@ -325,27 +325,13 @@ impl Session {
         base + base.mul_f64(jitter())
     }
 
-    /// Lists a paginated collection: `base` + `path` with `query`, following next links.
-    /// Each page is validated into typed objects as it arrives (while the next one is
-    /// fetched by the other listings), and its raw objects are dropped unless
-    /// `keep_raw` asks for them.
-    pub async fn list<P: Page>(
-        &self,
-        resource: &'static str,
-        base: &str,
-        path: &str,
-        query: &[(&str, &str)],
-        headers: &HeaderMap,
-        progress: &dyn Progress,
-    ) -> Listing<P> {
-        self.list_where::<P>(resource, base, path, query, headers, progress, |_| true)
-            .await
-    }
-
-    /// [`Session::list`], keeping only the items `keep` accepts: the listing's part a filter
-    /// in `query` asks for, exact even from a server that ignored the filter.
+    /// Lists a paginated collection: `base` + `path` with `query`, following next links,
+    /// keeping the items `keep` accepts (`every` item, or the part a filter in `query` asks
+    /// for: exact even from a server that ignored the filter). Each page is validated into
+    /// typed objects as it arrives (while the next one is fetched by the other listings),
+    /// and its raw objects are dropped unless `keep_raw` asks for them.
     #[allow(clippy::too_many_arguments)]
-    pub async fn list_where<P: Page>(
+    pub async fn list<P: Page>(
         &self,
         resource: &'static str,
         base: &str,
@@ -783,6 +769,11 @@ async fn authenticate(
         tokio::time::sleep(base + base.mul_f64(jitter())).await;
         attempt += 1;
     }
+}
+
+/// Keeps every item of a listing (see [`Session::list`]).
+pub fn every<T>(_: &T) -> bool {
+    true
 }
 
 /// Something with an `id`, to detect listings that repeat themselves.

@@ -31,7 +31,9 @@ use crate::inventory::{
     AddressGroup, CollectionError, FloatingIp, InvalidField, Inventory, InventoryMeta, Network,
     Objects, Port, Project, RawInventory, Rule, SecurityGroup, Server,
 };
-use client::{next_link, ClientSettings, FetchError, HasId, Link, Listed, Listing, Page, Session};
+use client::{
+    every, next_link, ClientSettings, FetchError, HasId, Link, Listed, Listing, Page, Session,
+};
 use config::CloudConfig;
 use progress::Progress;
 
@@ -258,7 +260,15 @@ where
     let (session, progress, base) = (session.clone(), progress.clone(), base.to_owned());
     tokio::spawn(async move {
         session
-            .list::<P>(resource, &base, path, &query, &HeaderMap::new(), &*progress)
+            .list::<P>(
+                resource,
+                &base,
+                path,
+                &query,
+                &HeaderMap::new(),
+                &*progress,
+                every,
+            )
             .await
     })
 }
@@ -289,7 +299,7 @@ fn rules(
         query.push(("direction", direction));
         tokio::spawn(async move {
             session
-                .list_where::<RulesPage>(
+                .list::<RulesPage>(
                     label,
                     &base,
                     "/security-group-rules",
@@ -626,6 +636,7 @@ async fn servers(
             &query,
             &headers,
             progress,
+            every,
         )
         .await
     {
@@ -639,6 +650,7 @@ async fn servers(
                 &query,
                 &HeaderMap::new(),
                 progress,
+                every,
             )
             .await
             .map_err(|e| (endpoint, e)),
@@ -657,14 +669,30 @@ async fn projects(
     let none = HeaderMap::new();
     let all = format!("{identity}/projects");
     let first = session
-        .list::<KeystoneProjects>("projects", identity, "/projects", &[], &none, progress)
+        .list::<KeystoneProjects>(
+            "projects",
+            identity,
+            "/projects",
+            &[],
+            &none,
+            progress,
+            every,
+        )
         .await;
     match first {
         Ok(list) => Ok(list),
         Err(FetchError {
             status: Some(403), ..
         }) if !is_admin => session
-            .list::<KeystoneProjects>("projects", identity, "/auth/projects", &[], &none, progress)
+            .list::<KeystoneProjects>(
+                "projects",
+                identity,
+                "/auth/projects",
+                &[],
+                &none,
+                progress,
+                every,
+            )
             .await
             .map_err(|e| (format!("{identity}/auth/projects"), e)),
         Err(e) => Err((all, e)),

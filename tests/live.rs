@@ -387,6 +387,44 @@ fn catalog_without_network_endpoint_exits_3() {
     assert!(run.stderr.contains(said), "{}", run.stderr);
 }
 
+/// Half the rules are still not all of them: one direction's listing failing makes the
+/// audit incomplete (one error, for the rules), whichever direction it is, even with
+/// --allow-partial.
+#[test]
+fn one_direction_of_rules_failing_is_incomplete() {
+    for (direction, status) in [("direction=egress", 403), ("direction=ingress", 500)] {
+        let fake = start();
+        fake.fault(
+            &format!("/network/v2.0/security-group-rules?{direction}"),
+            vec![Fault::Status(status); 10],
+        );
+        let run = run_live(
+            &fake,
+            &[],
+            &[
+                "--fail-on",
+                "none",
+                "--allow-partial",
+                "--format",
+                "json,md",
+            ],
+        );
+        assert_eq!(run.code, 3, "{direction}: {}", run.stderr);
+        assert!(run.stdout.contains("Errors: 1"), "{}", run.stdout);
+        let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+        assert_eq!(report["gate"]["verdict"], "incomplete");
+        assert_eq!(report["errors"][0]["resource"], "security_group_rules");
+        assert_eq!(report["errors"][0]["status"], status);
+        // The other direction was read whole.
+        let other = if direction.ends_with("egress") {
+            "direction=ingress"
+        } else {
+            "direction=egress"
+        };
+        assert_eq!(rules_requests(&fake, other).len(), 1, "{direction}");
+    }
+}
+
 #[test]
 fn looping_next_link_is_detected() {
     let fake = start();

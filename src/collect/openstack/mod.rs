@@ -251,6 +251,7 @@ fn spawn_list<P>(
     base: &str,
     path: &'static str,
     query: Vec<(&'static str, &'static str)>,
+    keep: fn(&P::Item) -> bool,
 ) -> tokio::task::JoinHandle<Listing<P>>
 where
     P: Page + Send + 'static,
@@ -267,7 +268,7 @@ where
                 &query,
                 &HeaderMap::new(),
                 &*progress,
-                every,
+                keep,
             )
             .await
     })
@@ -294,22 +295,17 @@ fn rules(
             .is_some_and(|d| d.eq_ignore_ascii_case("egress"))
     }
     let stream = |label: &'static str, direction: &'static str, keep: fn(&RawRule) -> bool| {
-        let (session, progress, base) = (session.clone(), progress.clone(), network.to_owned());
         let mut query = fields(RULE_FIELDS);
         query.push(("direction", direction));
-        tokio::spawn(async move {
-            session
-                .list::<RulesPage>(
-                    label,
-                    &base,
-                    "/security-group-rules",
-                    &query,
-                    &HeaderMap::new(),
-                    &*progress,
-                    keep,
-                )
-                .await
-        })
+        spawn_list::<RulesPage>(
+            session,
+            progress,
+            label,
+            network,
+            "/security-group-rules",
+            query,
+            keep,
+        )
     };
     let ingress = stream("ingress security_group_rules", "ingress", |r| !egress(r));
     let egress = stream("egress security_group_rules", "egress", egress);
@@ -406,6 +402,7 @@ pub async fn collect(
         &network,
         "/security-groups",
         fields(GROUP_FIELDS),
+        every,
     );
     let ports = spawn_list::<PortsPage>(
         &session,
@@ -414,6 +411,7 @@ pub async fn collect(
         &network,
         "/ports",
         fields(PORT_FIELDS),
+        every,
     );
     let fips = spawn_list::<FloatingIpsPage>(
         &session,
@@ -422,6 +420,7 @@ pub async fn collect(
         &network,
         "/floatingips",
         fields(FIP_FIELDS),
+        every,
     );
     let networks = spawn_list::<NetworksPage>(
         &session,
@@ -430,6 +429,7 @@ pub async fn collect(
         &network,
         "/networks",
         network_query,
+        every,
     );
     let address_groups = spawn_list::<AddressGroupsPage>(
         &session,
@@ -438,6 +438,7 @@ pub async fn collect(
         &network,
         "/address-groups",
         fields(ADDRESS_GROUP_FIELDS),
+        every,
     );
     let servers = {
         let (s, p) = (session.clone(), progress.clone());

@@ -243,7 +243,7 @@ fn joined<T>(result: Result<T, tokio::task::JoinError>) -> T {
     result.expect("a listing task panicked")
 }
 
-/// Lists one paginated collection in its own task.
+/// Lists one paginated collection in its own task, keeping the items `keep` accepts.
 fn spawn_list<P>(
     session: &Arc<Session>,
     progress: &Arc<dyn Progress>,

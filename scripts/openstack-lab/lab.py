@@ -253,6 +253,11 @@ def seed():
         ],
         "absent": [rules[k] for k in ("ssh-private", "icmp-any", "web-80", "mysql-from-group")],
     }
+    # Every rule of the cloud by direction, from one unfiltered listing: driftmux lists
+    # them as two (direction=ingress, direction=egress) and must check them all.
+    _, _, listed = call("GET", f"{NEUTRON}/security-group-rules?fields=id&fields=direction", token=t)
+    directions = [r["direction"] for r in listed["security_group_rules"]]
+    expected["rules"] = {d: directions.count(d) for d in ("ingress", "egress")}
     with open(os.path.join(LAB, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1)
     print(f"lab.py: seeded {len(rules)} rules; expected findings in {LAB}/expected.json")

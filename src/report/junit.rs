@@ -66,13 +66,22 @@ pub fn render(input: &ReportInput) -> String {
         report.add_testsuite(overall);
     }
 
+    // The cases, built on every core (their texts are most of the work), in report order.
+    let mut cases = crate::parallel::map_shares(&audit.findings, 1024, |start, share| {
+        let gates = &gate.findings[start..];
+        let cases: Vec<TestCase> = share
+            .iter()
+            .zip(gates)
+            .map(|(f, g)| case(f, g, input))
+            .collect();
+        cases
+    })
+    .into_iter()
+    .flatten();
     for section in by_project(&audit.findings) {
         let mut suite = TestSuite::new(&format!("openstack-sg/{}", section.display()));
         suite.set_timestamp(timestamp);
-        for (j, f) in section.findings.iter().enumerate() {
-            let g = &gate.findings[section.start + j];
-            suite.add_testcase(case(f, g, input));
-        }
+        suite.add_testcases(cases.by_ref().take(section.findings.len()));
         report.add_testsuite(suite);
     }
 
@@ -150,6 +159,40 @@ mod tests {
     #[test]
     fn junit_snapshot() {
         insta::assert_snapshot!(sample::render_gated(super::render));
+    }
+
+    /// Cases built on several threads land in their project's suite, in report order.
+    #[test]
+    fn many_cases_keep_their_order() {
+        let mut audit = sample::report();
+        let one = audit.findings.clone();
+        while audit.findings.len() < 5000 {
+            audit.findings.extend(one.iter().cloned());
+        }
+        // Report order groups findings by project: keep it so.
+        audit
+            .findings
+            .sort_by(|a, b| a.project_id.cmp(&b.project_id));
+        for (i, f) in audit.findings.iter_mut().enumerate() {
+            f.rule.id = crate::id::Id::new(&format!("r{i}"));
+        }
+        let gate = sample::plain_gate(&audit);
+        let options = crate::report::ReportOptions::default();
+        let xml = super::render(&crate::report::ReportInput {
+            audit: &audit,
+            gate: &gate,
+            options: &options,
+        });
+        let listed: Vec<&str> = xml
+            .split("[rule ")
+            .skip(1)
+            .map(|rest| &rest[..rest.find(']').unwrap()])
+            .collect();
+        let expected: Vec<String> = (0..audit.findings.len()).map(|i| format!("r{i}")).collect();
+        assert_eq!(listed, expected);
+        // Each suite holds its project's cases.
+        let suites = xml.matches("<testsuite ").count();
+        assert_eq!(suites, super::by_project(&audit.findings).len());
     }
 
     #[test]

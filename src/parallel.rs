@@ -1,7 +1,7 @@
-//! Work shared between threads, in order: the audit's detection and enrichment split a
-//! slice into one contiguous share per core and keep the shares' order; the JSON report's
-//! findings are rendered piece by piece on every core and handed back in order, as they
-//! are ready.
+//! Work shared between threads, in order: the audit's detection and enrichment (and the
+//! JUnit report's test cases) split a slice into one contiguous share per core and keep the
+//! shares' order; the JSON report's findings and the SARIF results are rendered piece by
+//! piece on every core and handed back in order, as they are ready.
 
 use std::sync::mpsc;
 

@@ -88,8 +88,6 @@ pub struct ReportInput<'a> {
 
 /// The findings of one project (a run of consecutive findings in report order).
 pub struct ProjectSection<'a> {
-    /// Index of the section's first finding in the report.
-    pub start: usize,
     pub id: &'a str,
     pub name: Option<&'a str>,
     pub findings: &'a [Finding],
@@ -108,18 +106,12 @@ impl ProjectSection<'_> {
 
 /// Splits sorted findings into per-project sections.
 pub fn by_project(findings: &[Finding]) -> Vec<ProjectSection<'_>> {
-    let mut start = 0;
     findings
         .chunk_by(|a, b| a.project_id == b.project_id)
-        .map(|chunk| {
-            let section = ProjectSection {
-                start,
-                id: &chunk[0].project_id,
-                name: chunk[0].project_name.as_deref(),
-                findings: chunk,
-            };
-            start += chunk.len();
-            section
+        .map(|chunk| ProjectSection {
+            id: &chunk[0].project_id,
+            name: chunk[0].project_name.as_deref(),
+            findings: chunk,
         })
         .collect()
 }

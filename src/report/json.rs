@@ -110,23 +110,18 @@ pub fn render(input: &ReportInput) -> String {
 /// byte what serde_json's pretty printer writes for the whole report (`findings` is its
 /// last field).
 pub fn write(input: &ReportInput, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let mut head = serde_json::to_string_pretty(&wire(input)).expect("report serializes");
-    if input.audit.findings.is_empty() {
-        head.push('\n');
-        return out.write_all(head.as_bytes());
-    }
-    let tail = "[]\n}";
-    debug_assert!(head.ends_with(tail));
-    head.truncate(head.len() - tail.len());
-    head.push('[');
-    out.write_all(head.as_bytes())?;
-    crate::parallel::for_each_ordered(
+    let text = super::pretty::to_string_line(&wire(input)).expect("report serializes");
+    // `findings`, the last field, one level deep.
+    let at = text.len() - "[]\n}\n".len();
+    super::pretty::write_spliced(
+        out,
+        &text,
+        at,
+        1,
         &input.audit.findings,
         PIECE,
         |start, piece| findings_pretty(input, start, piece),
-        |text| out.write_all(&text),
-    )?;
-    out.write_all(b"\n  ]\n}\n")
+    )
 }
 
 /// The report without its findings.

@@ -24,6 +24,32 @@ pub fn to_string_line<T: ?Sized + Serialize>(value: &T) -> serde_json::Result<St
     Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
 }
 
+/// Writes `text`, a pretty-printed document, with `items` in the empty array `[]` at byte
+/// `at`, `depth` levels deep: `render(start, piece)` gives the elements of consecutive
+/// pieces of `items` (each preceded by its separator, `,` unless `start` is 0, so each
+/// piece is laid out as `Pretty::at(depth + 1, start != 0)` lays it out), rendered on
+/// every core and written in order as they are ready. Byte for byte the document with
+/// those elements in the array.
+pub(super) fn write_spliced<T: Sync>(
+    out: &mut dyn Write,
+    text: &str,
+    at: usize,
+    depth: usize,
+    items: &[T],
+    piece: usize,
+    render: impl Fn(usize, &[T]) -> Vec<u8> + Sync,
+) -> io::Result<()> {
+    debug_assert_eq!(&text[at..at + 2], "[]");
+    if items.is_empty() {
+        return out.write_all(text.as_bytes());
+    }
+    out.write_all(&text.as_bytes()[..=at])?;
+    crate::parallel::for_each_ordered(items, piece, render, |text| out.write_all(&text))?;
+    // The array holds its elements now: it closes on a line of its own.
+    Pretty::at(depth + 1, true).close(out, b"]")?;
+    out.write_all(&text.as_bytes()[at + 2..])
+}
+
 /// A comma, a line break, then the deepest indent written at once; shallower ones are
 /// its tails.
 const BREAK: &[u8; 2 + 2 * DEEPEST] = &{

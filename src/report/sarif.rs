@@ -181,39 +181,29 @@ pub fn write(input: &ReportInput, out: &mut dyn std::io::Write) -> std::io::Resu
     let plan = plan(input);
     let text = super::pretty::to_string_line(&document(input, &plan, Vec::new()))
         .expect("SARIF serializes");
-    if plan.selected.is_empty() {
-        return out.write_all(text.as_bytes());
-    }
-    // The run's `results` (the first run is the only one, three levels deep). A string value
-    // cannot hold this: its quotes would be escaped.
+    // The run's `results` (the first run is the only one), three levels deep. A string
+    // value cannot hold this: its quotes would be escaped.
     let empty = "\n      \"results\": []";
     let at = text
         .find(empty)
         .expect("the run has an empty results array")
-        + empty.len();
-    out.write_all(&text.as_bytes()[..at - 1])?;
-    crate::parallel::for_each_ordered(
-        &plan.selected,
-        PIECE,
-        |start, piece| {
-            let mut buf = Vec::with_capacity(piece.len() * 3072);
-            // Each result is an element of `results`: four levels deep.
-            let mut layout = super::pretty::Pretty::at(4, start != 0);
-            for (f, g) in piece {
-                layout.element(&mut buf).expect("writing to memory");
-                let mut ser = serde_json::Serializer::with_formatter(
-                    &mut buf,
-                    super::pretty::Pretty::at(4, false),
-                );
-                serde::Serialize::serialize(&result(input, &plan, f, g), &mut ser)
-                    .expect("a SARIF result serializes");
-            }
-            buf
-        },
-        |piece| out.write_all(&piece),
-    )?;
-    out.write_all(b"\n      ]")?;
-    out.write_all(&text.as_bytes()[at..])
+        + empty.len()
+        - 2;
+    super::pretty::write_spliced(out, &text, at, 3, &plan.selected, PIECE, |start, piece| {
+        let mut buf = Vec::with_capacity(piece.len() * 3072);
+        // Each result is an element of `results`: four levels deep.
+        let mut layout = super::pretty::Pretty::at(4, start != 0);
+        for (f, g) in piece {
+            layout.element(&mut buf).expect("writing to memory");
+            let mut ser = serde_json::Serializer::with_formatter(
+                &mut buf,
+                super::pretty::Pretty::at(4, false),
+            );
+            serde::Serialize::serialize(&result(input, &plan, f, g), &mut ser)
+                .expect("a SARIF result serializes");
+        }
+        buf
+    })
 }
 
 /// Results built and serialized at a time by one thread.

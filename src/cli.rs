@@ -76,6 +76,11 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000), help_heading = "Input")]
     pub page_size: u32,
 
+    /// A Neutron listing still running after this long is also read from its end, in a
+    /// second concurrent stream, so that two API workers serve it (`off`: never).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_optional_duration, help_heading = "Input")]
+    pub read_from_end_after: std::option::Option<Duration>, // qualified: clap parses the whole Option
+
     /// Refuse API responses larger than this many bytes (default 256 MiB).
     #[arg(long, value_name = "BYTES", default_value_t = 256 << 20, hide = true)]
     pub max_page_bytes: usize,
@@ -334,11 +339,22 @@ fn live_input(cli: &Cli) -> Result<LiveInput, Error> {
             verbose: cli.verbose,
             max_page_bytes: cli.max_page_bytes,
             keep_raw: cli.save_snapshot.is_some(),
+            reverse_after: cli.read_from_end_after,
             ..ClientSettings::default()
         },
         warnings,
         save_snapshot: cli.save_snapshot.clone(),
     })
+}
+
+/// A duration (`humantime`: 2s, 500ms, 1m), or `off`.
+fn parse_optional_duration(text: &str) -> Result<Option<Duration>, String> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    humantime::parse_duration(text)
+        .map(Some)
+        .map_err(|e| format!("{e} (a duration such as 2s or 500ms, or off)"))
 }
 
 /// The repository-relative file SARIF results point at.
@@ -413,5 +429,21 @@ mod tests {
         assert_eq!(config.gate.warn_expiring, Duration::from_secs(14 * 86400));
         assert!(config.update_baseline.is_none());
         assert_eq!(config.output_dir, PathBuf::from("reports"));
+    }
+
+    #[test]
+    fn reading_from_the_end_starts_after_a_duration_or_never() {
+        let parse = |extra: &[&str]| {
+            let args = ["driftmux", "--snapshot", "x.json"].iter().chain(extra);
+            Cli::try_parse_from(args).map(|cli| cli.read_from_end_after)
+        };
+        assert_eq!(parse(&[]).unwrap(), Some(Duration::from_secs(2)));
+        let after = |v: &str| parse(&["--read-from-end-after", v]);
+        assert_eq!(after("off").unwrap(), None);
+        assert_eq!(after("OFF").unwrap(), None);
+        assert_eq!(after("0s").unwrap(), Some(Duration::ZERO));
+        assert_eq!(after("500ms").unwrap(), Some(Duration::from_millis(500)));
+        let err = after("soon").unwrap_err().to_string();
+        assert!(err.contains("or off"), "{err}");
     }
 }

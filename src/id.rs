@@ -141,6 +141,12 @@ impl Id {
         IdStr::Inline(buf, 36)
     }
 
+    /// A lower-case UUID in Neutron's dashed form: its order is the same under any
+    /// collation a database sorts by (hex digits and dashes in fixed places).
+    pub fn is_dashed_uuid(&self) -> bool {
+        matches!(self.0, Repr::Dashed(_))
+    }
+
     /// Empty or only whitespace: no id at all.
     pub fn is_blank(&self) -> bool {
         matches!(&self.0, Repr::Text(t) if t.trim().is_empty())

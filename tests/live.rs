@@ -688,7 +688,15 @@ fn invalid_api_values_are_named_by_their_index_in_the_listing() {
     let id = |at: usize| rules[at]["id"].as_str().unwrap().to_owned();
     let (ingress_id, egress_id) = (id(40), id(54));
     cloud["ports"][9]["fixed_ips"][0]["ip_address"] = "10.0.0.300".into();
-    let fake = FakeOpenStack::start(Config::new(cloud));
+    // Read from the start only, and from both ends at once (the values near the ends
+    // are then read by the listing from the end): the same indexes.
+    for from_end in ["off", "0s"] {
+        invalid_values_named(&cloud, from_end, &ingress_id, &egress_id);
+    }
+}
+
+fn invalid_values_named(cloud: &Value, from_end: &str, ingress_id: &str, egress_id: &str) {
+    let fake = FakeOpenStack::start(Config::new(cloud.clone()));
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("saved.json");
     let run = run_live(
@@ -697,6 +705,8 @@ fn invalid_api_values_are_named_by_their_index_in_the_listing() {
         &[
             "--page-size",
             "7",
+            "--read-from-end-after",
+            from_end,
             "--format",
             "json",
             "--save-snapshot",
@@ -718,7 +728,7 @@ fn invalid_api_values_are_named_by_their_index_in_the_listing() {
         "no report of an audit that did not run"
     );
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
-    assert_eq!(saved["security_group_rules"][40]["id"], ingress_id.as_str());
+    assert_eq!(saved["security_group_rules"][40]["id"], ingress_id);
     assert_eq!(saved["security_group_rules"][54]["protocol"], "banana");
     // The snapshot path names the same values.
     let replay = driftmux(&["--snapshot", snap.to_str().unwrap(), "--format", "json"]);
@@ -878,4 +888,138 @@ fn a_cloud_of_several_regions_needs_one_chosen() {
     let sarif: Value = serde_json::from_str(&run.report("sarif")).unwrap();
     let category = &sarif["runs"][0]["automationDetails"]["id"];
     assert_eq!(category, "driftmux/default/RegionOne/");
+}
+
+/// Every request of a Neutron listing: `(from the start, from the end)`.
+fn listing_requests(fake: &FakeOpenStack, path: &str) -> (Vec<String>, Vec<String>) {
+    fake.requests(&format!("/network/v2.0/{path}?"))
+        .into_iter()
+        .partition(|r| !r.contains("sort_dir=desc"))
+}
+
+/// A saved snapshot without the moment it was taken.
+fn saved_lists(path: &std::path::Path) -> Value {
+    let mut saved: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    saved["meta"]["collected_at"] = Value::Null;
+    saved
+}
+
+/// Run with pages of `page_size`, reading from the end as `from_end` says: the run, and
+/// its saved snapshot.
+fn run_paged(
+    fake: &FakeOpenStack,
+    page_size: &str,
+    from_end: &str,
+    extra: &[&str],
+) -> (Run, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("saved.json");
+    let mut args = vec![
+        "--fail-on",
+        "none",
+        "--format",
+        "json,csv,markdown",
+        "--page-size",
+        page_size,
+        "--read-from-end-after",
+        from_end,
+        "--save-snapshot",
+        snap.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let run = run_live(fake, &[], &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let saved = saved_lists(&snap);
+    (run, saved)
+}
+
+/// Reading the listings from both ends gives what reading them from the start gives: the
+/// same findings and reports, the same objects in the same order.
+#[test]
+fn long_listings_read_from_both_ends_give_the_same_audit() {
+    let (alone, alone_saved) = run_paged(&start(), "2", "off", &[]);
+    let fake = start();
+    let (both, both_saved) = run_paged(&fake, "2", "0s", &[]);
+    assert_eq!(findings(&both), snapshot_findings());
+    assert_eq!(both_saved, alone_saved);
+    assert_eq!(both.report("csv"), alone.report("csv"));
+    assert_eq!(both.report("md"), alone.report("md"));
+    // 17 ports in pages of 2: nine pages from the start alone; from both ends, the listing
+    // from the start stopped where it met the other (which proved it began at the end).
+    let (start_ports, end_ports) = listing_requests(&fake, "ports");
+    assert!(start_ports.len() < 9, "{start_ports:#?}");
+    assert!(!end_ports.is_empty());
+    let proof: Vec<_> = start_ports
+        .iter()
+        .filter(|r| r.contains("limit=1&"))
+        .collect();
+    assert!(
+        proof.len() == 1 || start_ports.iter().any(|r| r.ends_with("limit=1")),
+        "one proof request: {start_ports:#?}"
+    );
+    for direction in ["direction=ingress", "direction=egress"] {
+        let (_, end_rules) = listing_requests(&fake, "security-group-rules");
+        assert!(
+            end_rules.iter().any(|r| r.contains(direction)),
+            "{direction}: {end_rules:#?}"
+        );
+    }
+    // The progress lines count every object once.
+    for line in [
+        "fetched 17 ports",
+        "fetched 49 ingress security_group_rules",
+        "fetched 37 egress",
+    ] {
+        assert!(both.stderr.contains(line), "{line}: {}", both.stderr);
+    }
+}
+
+/// A server that does not sort: the listing from the end is found out (its ids rise, or
+/// the listing goes on after its first page) and the listing from the start reads alone.
+#[test]
+fn a_server_that_does_not_sort_is_read_from_the_start_alone() {
+    let (_, expected) = run_paged(&start(), "2", "off", &[]);
+    for page_size in ["2", "1"] {
+        let mut config = Config::new(demo());
+        config.ignore_sort = true;
+        let fake = FakeOpenStack::start(config);
+        let (run, saved) = run_paged(&fake, page_size, "0s", &["--verbose"]);
+        assert_eq!(findings(&run), snapshot_findings());
+        assert_eq!(saved, expected);
+        let (start_ports, _) = listing_requests(&fake, "ports");
+        let pages = 17 / page_size.parse::<usize>().unwrap() + 1;
+        assert!(start_ports.len() >= pages, "{page_size}: {start_ports:#?}");
+        assert!(
+            run.stderr.contains("ports: reading from the end stopped"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+/// Errors, a deleted marker or a link that does not advance in the listing from the end
+/// take it out; the listing from the start reads on, and the audit is whole.
+#[test]
+fn trouble_reading_from_the_end_leaves_the_listing_to_the_start() {
+    for fault in [
+        vec![Fault::Status(403)],
+        vec![Fault::Status(500)],
+        vec![Fault::Stall(std::time::Duration::ZERO), Fault::DropMarker],
+        vec![Fault::Stall(std::time::Duration::ZERO), Fault::LoopLink],
+        vec![Fault::Garbage],
+    ] {
+        let fake = start();
+        fake.fault("/network/v2.0/ports?sort_dir=desc", fault.clone());
+        // No retry: a server error takes the listing from the end out at once.
+        let (run, _) = run_paged(&fake, "2", "0s", &["--verbose", "--retries", "0"]);
+        assert_eq!(findings(&run), snapshot_findings(), "{fault:?}");
+        assert!(run.stderr.contains("fetched 17 ports"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("ports: reading from the end stopped"),
+            "{fault:?}: {}",
+            run.stderr
+        );
+        let (start_ports, _) = listing_requests(&fake, "ports");
+        assert!(start_ports.len() >= 9, "{fault:?}: {start_ports:#?}");
+    }
 }

@@ -2,7 +2,8 @@
 //! depends on it: token issuance with `X-Subject-Token` and a catalog, admin vs project
 //! scope, Neutron and Nova pagination (`limit`, `marker`, `*_links` with `next` and
 //! `previous`, an empty last page when the total is a multiple of the limit, a deleted
-//! marker restarting from the first page), `fields=`, the `direction` and
+//! marker restarting from the first page, `sort_key=id&sort_dir=desc` on Neutron),
+//! `fields=`, the `direction` and
 //! `router:external` filters, error bodies in each service's shape,
 //! and scripted faults (status codes, `Retry-After`, stalls, truncated bodies, revoked
 //! tokens, looping links). Every request is logged for assertions.
@@ -79,6 +80,9 @@ pub struct Config {
     /// Ignore `direction=` on rule listings (serve every rule), as a server without the
     /// filter would.
     pub ignore_direction_filter: bool,
+    /// Ignore `sort_key`/`sort_dir` on Neutron listings (always list in id order), as a
+    /// server without sorting would.
+    pub ignore_sort: bool,
 }
 
 impl Config {
@@ -110,6 +114,7 @@ impl Config {
             preset_tokens: HashMap::from([("canary-token-4242".to_owned(), "admin".to_owned())]),
             second_region: None,
             ignore_direction_filter: false,
+            ignore_sort: false,
         }
     }
 }
@@ -521,7 +526,8 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// One page of `items` (sorted by id) after `marker`, with Neutron-style links.
+/// One page of `items` (sorted by id, the other way when `descending`) after `marker`,
+/// with Neutron-style links.
 fn paginate(
     items: Vec<Value>,
     pairs: &[(String, String)],
@@ -529,9 +535,13 @@ fn paginate(
     link_base: &str,
     key: &str,
     loop_link: bool,
+    descending: bool,
 ) -> Value {
     let mut items = items;
     items.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    if descending {
+        items.reverse();
+    }
     let limit: Option<usize> = pairs
         .iter()
         .find(|(k, _)| k == "limit")
@@ -638,7 +648,12 @@ async fn list_neutron(
     };
     let pairs = query_pairs(&uri);
     let mut items = snapshot_list(&state, snap_key);
-    let ignore_direction = state.lock().unwrap().config.ignore_direction_filter;
+    let (ignore_direction, ignore_sort) = {
+        let config = &state.lock().unwrap().config;
+        (config.ignore_direction_filter, config.ignore_sort)
+    };
+    let has = |k: &str, v: &str| pairs.iter().any(|(pk, pv)| pk == k && pv == v);
+    let descending = !ignore_sort && has("sort_key", "id") && has("sort_dir", "desc");
     for (k, v) in &pairs {
         if k == "router:external" {
             let want = v.eq_ignore_ascii_case("true");
@@ -655,7 +670,15 @@ async fn list_neutron(
     let drop_marker = matches!(fault, Some(Fault::DropMarker));
     finish(
         fault,
-        paginate(items, &pairs, drop_marker, &link_base, key, loop_link),
+        paginate(
+            items,
+            &pairs,
+            drop_marker,
+            &link_base,
+            key,
+            loop_link,
+            descending,
+        ),
     )
 }
 
@@ -691,6 +714,7 @@ async fn list_servers(
             &link_base,
             "servers",
             loop_link,
+            false,
         ),
     )
 }

@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::auth::{self, Token};
+use super::both_ends::{self, Ends, Step};
 use super::config::CloudConfig;
 use super::progress::Progress;
 use super::secret::Secret;
@@ -43,6 +44,9 @@ pub struct ClientSettings {
     pub verbose: bool,
     /// Keep the raw API objects as well as the validated ones (`--save-snapshot`).
     pub keep_raw: bool,
+    /// A Neutron listing still running after this long is also read from its end, in a
+    /// second stream (see `both_ends`); `None`: never.
+    pub reverse_after: Option<Duration>,
 }
 
 impl Default for ClientSettings {
@@ -57,6 +61,7 @@ impl Default for ClientSettings {
             backoff: Duration::from_millis(500),
             verbose: false,
             keep_raw: false,
+            reverse_after: Some(Duration::from_secs(2)),
         }
     }
 }
@@ -325,11 +330,38 @@ impl Session {
         base + base.mul_f64(jitter())
     }
 
+    /// GETs one page of a listing and decodes it: its items into `items` (cleared first;
+    /// `body` is the reused buffer) and its next link.
+    pub(super) async fn page<P: Page>(
+        &self,
+        url: &str,
+        headers: &HeaderMap,
+        body: &mut Vec<u8>,
+        items: &mut Vec<P::Item>,
+    ) -> Result<Option<String>, FetchError> {
+        self.get_into(url, headers, body).await?;
+        if let Some(next) = P::decode_plain(body, items) {
+            return Ok(next);
+        }
+        let (decoded, next) = serde_json::from_slice::<P>(body)
+            .map_err(|e| {
+                FetchError::msg(match e.classify() {
+                    // Well-formed JSON of an unexpected shape (or a truncated list).
+                    serde_json::error::Category::Data => format!("unexpected response: {e}"),
+                    _ => format!("invalid JSON in the response: {e}"),
+                })
+            })?
+            .into_parts();
+        *items = decoded;
+        Ok(next)
+    }
+
     /// Lists a paginated collection: `base` + `path` with `query`, following next links,
     /// keeping the items `keep` accepts (`every` item, or the part a filter in `query` asks
     /// for: exact even from a server that ignored the filter). Each page is validated into
     /// typed objects as it arrives (while the next one is fetched by the other listings),
-    /// and its raw objects are dropped unless `keep_raw` asks for them.
+    /// and its raw objects are dropped unless `keep_raw` asks for them. A Neutron listing
+    /// still running after `reverse_after` is also read from its end (see `both_ends`).
     #[allow(clippy::too_many_arguments)]
     pub async fn list<P: Page>(
         &self,
@@ -350,6 +382,53 @@ impl Session {
             initial.push(("limit".into(), self.settings.page_size.to_string()));
         }
         let initial = encode_query(&initial);
+        let stream = Stream {
+            resource,
+            endpoint: &endpoint,
+            query: &initial,
+            headers,
+            progress,
+            keep,
+        };
+        let after = self
+            .settings
+            .reverse_after
+            .filter(|_| P::PAGINATED && P::SORTED_BY_ID);
+        let Some(after) = after else {
+            let (listed, pages) = self.list_forward::<P>(&stream, None).await?;
+            progress.done(resource, listed.count, pages);
+            return Ok(listed);
+        };
+        let ends = Ends::new();
+        let forward = async {
+            let listed = self.list_forward::<P>(&stream, Some(&ends)).await;
+            ends.finish();
+            listed
+        };
+        let backward = both_ends::backward::<P>(self, &stream, &ends, after);
+        let (forward, ()) = tokio::join!(forward, backward);
+        let (mut listed, mut pages) = forward?;
+        let (tail, requests, _) = ends.into_tail();
+        pages += requests;
+        if let Some(mut tail) = tail {
+            if let Some(raw) = &mut listed.raw {
+                raw.extend(tail.iter().cloned());
+            }
+            let n = tail.len();
+            listed.add_page(listed.count, tail.drain(..));
+            listed.count += n;
+        }
+        progress.done(resource, listed.count, pages);
+        Ok(listed)
+    }
+
+    /// The listing from its start, following next links; with `ends`, it stops where it
+    /// meets the listing from the end. Its objects, and the pages it read.
+    async fn list_forward<P: Page>(
+        &self,
+        stream: &Stream<'_, P>,
+        ends: Option<&Ends<P::Item>>,
+    ) -> Result<(Listed<P::Item, P::Typed>, usize), FetchError> {
         let mut restarted = false;
         'listing: loop {
             let mut listed = Listed::default();
@@ -357,38 +436,32 @@ impl Session {
             let mut count = 0usize;
             let mut repeats = Repeats::default();
             let mut seen_queries: HashSet<String> = HashSet::new();
-            let mut query = initial.clone();
+            let mut query = stream.query.to_owned();
             let mut pages = 0usize;
             // Reused from page to page: the body and the raw items of the page being read.
             let (mut body, mut page_items) = (Vec::new(), Vec::new());
             loop {
                 seen_queries.insert(query.clone());
                 let url = if query.is_empty() {
-                    endpoint.clone()
+                    stream.endpoint.to_owned()
                 } else {
-                    format!("{endpoint}?{query}")
+                    format!("{}?{query}", stream.endpoint)
                 };
-                self.get_into(&url, headers, &mut body).await?;
+                let read = self.page::<P>(&url, stream.headers, &mut body, &mut page_items);
+                let next = match ends {
+                    None => read.await?,
+                    Some(ends) => tokio::select! {
+                        biased;
+                        next = read => next?,
+                        () = ends.met() => break,
+                    },
+                };
                 pages += 1;
-                let next = match P::decode_plain(&body, &mut page_items) {
-                    Some(next) => next,
-                    None => {
-                        let (items, next) = serde_json::from_slice::<P>(&body)
-                            .map_err(|e| {
-                                FetchError::msg(match e.classify() {
-                                    // Well-formed JSON of an unexpected shape (or a truncated list).
-                                    serde_json::error::Category::Data => {
-                                        format!("unexpected response: {e}")
-                                    }
-                                    _ => format!("invalid JSON in the response: {e}"),
-                                })
-                            })?
-                            .into_parts();
-                        page_items = items;
-                        next
-                    }
-                };
-                page_items.retain(keep);
+                let step = ends.map_or(Step::Go, |ends| ends.forward_page(&page_items));
+                if step == Step::Drop {
+                    break;
+                }
+                page_items.retain(stream.keep);
                 for (at, item) in page_items.iter().enumerate() {
                     let earlier = || {
                         let typed = listed.typed.iter().flatten().map(HasId::id);
@@ -403,6 +476,9 @@ impl Session {
                         }
                         // Neutron restarts from the first page when the marker was deleted.
                         restarted = true;
+                        if let Some(ends) = ends {
+                            ends.abandon("the listing from the start restarted");
+                        }
                         continue 'listing;
                     }
                 }
@@ -412,7 +488,14 @@ impl Session {
                 let n = page_items.len();
                 listed.add_page(count, page_items.drain(..));
                 count += n;
-                progress.page(resource, count);
+                let shown = match ends {
+                    Some(ends) => ends.forward_progress(count, pages, next.is_some()),
+                    None => count,
+                };
+                stream.progress.page(stream.resource, shown);
+                if step == Step::Last {
+                    break;
+                }
                 let Some(href) = next else { break };
                 let next_query = href
                     .split_once('?')
@@ -429,14 +512,24 @@ impl Session {
                 }
                 query = next_query;
             }
-            progress.done(resource, count, pages);
             listed.count = count;
             if self.settings.keep_raw {
                 listed.raw = Some(raw_pages.into_iter().flatten().collect());
             }
-            return Ok(listed);
+            return Ok((listed, pages));
         }
     }
+}
+
+/// One listing's request: what `Session::list` was asked for, the query encoded.
+pub(super) struct Stream<'a, P: Page> {
+    pub resource: &'static str,
+    pub endpoint: &'a str,
+    /// Filters, fields and limit, encoded.
+    pub query: &'a str,
+    pub headers: &'a HeaderMap,
+    pub progress: &'a dyn Progress,
+    pub keep: fn(&P::Item) -> bool,
 }
 
 /// Finds an id that a listing returns a second time (Neutron restarts from the first page
@@ -788,6 +881,10 @@ pub trait Page: DeserializeOwned {
     type Typed: FromRaw<Raw = Self::Item> + HasId;
     /// Whether the API takes `limit` (Keystone does not paginate by marker).
     const PAGINATED: bool = true;
+    /// Whether the API lists in id order and sorts by `sort_key=id&sort_dir=desc` on
+    /// request (Neutron; Nova lists newest first): a long listing may then be read from
+    /// both ends (see `both_ends`).
+    const SORTED_BY_ID: bool = false;
     fn into_parts(self) -> (Vec<Self::Item>, Option<String>);
     /// The items (into `items`, cleared first) and next link of a page in the plain form,
     /// read without serde; `None` leaves the page to serde (which reads the same, or

@@ -11,6 +11,7 @@
 //! only degrade the enrichment.
 
 pub mod auth;
+mod both_ends;
 pub mod client;
 pub mod config;
 pub mod progress;
@@ -66,8 +67,13 @@ macro_rules! neutron_page {
     ($page:ident, $key:ident, $links:ident, $item:ty => $typed:ty) => {
         neutron_page!($page, $key, $links, $item => $typed, None);
     };
-    // `$decode`: the hand-written decoder of the plain form of the items, if any.
     ($page:ident, $key:ident, $links:ident, $item:ty => $typed:ty, $decode:expr) => {
+        neutron_page!($page, $key, $links, $item => $typed, $decode, sorted_by_id: true);
+    };
+    // `$decode`: the hand-written decoder of the plain form of the items, if any;
+    // `$sorted`: whether the API lists by id and sorts on request (`Page::SORTED_BY_ID`).
+    ($page:ident, $key:ident, $links:ident, $item:ty => $typed:ty, $decode:expr,
+     sorted_by_id: $sorted:expr) => {
         #[derive(Deserialize)]
         pub struct $page {
             $key: Vec<$item>,
@@ -77,6 +83,7 @@ macro_rules! neutron_page {
         impl Page for $page {
             type Item = $item;
             type Typed = $typed;
+            const SORTED_BY_ID: bool = $sorted;
             fn into_parts(self) -> (Vec<$item>, Option<String>) {
                 (self.$key, next_link(self.$links.unwrap_or_default()))
             }
@@ -161,7 +168,8 @@ neutron_page!(
     servers,
     servers_links,
     RawServer => Server,
-    Some(decode::server_at)
+    Some(decode::server_at),
+    sorted_by_id: false
 );
 
 /// Keystone lists projects in one response with `links.next` (normally null) and

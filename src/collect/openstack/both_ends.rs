@@ -1,0 +1,451 @@
+//! Reading a long Neutron listing from both ends at once.
+//!
+//! A marker-paginated listing is one request at a time, so one API worker serves it however
+//! many the cloud runs: against a real Neutron, a listing of 100k ports takes over a minute.
+//! Neutron lists in id order and sorts the other way on request (`sort_key=id&sort_dir=desc`),
+//! so a listing still running after `ClientSettings::reverse_after` gets a second stream that
+//! starts from the end; the two stop where they meet, and a second worker has served half.
+//!
+//! The second stream may stop the first one early, so it is trusted only with proof, and
+//! any doubt leaves the first stream to read the listing alone, as it would have:
+//! - its start is proven to be the end: after its first page, a request from its first
+//!   (greatest) id in the listing's own order must return nothing;
+//! - its ids must fall strictly from page to page, and the first stream's rise strictly;
+//! - every id of both must be a lower-case dashed UUID (Neutron's ids): their order is then
+//!   the same under any collation the server's database sorts by, so "greater" means the
+//!   same thing to the server and here;
+//! - an error, an empty or unordered page, a link that does not advance, the first stream
+//!   restarting (a deleted marker): the second stream stops and its pages are dropped.
+//!
+//! They meet when the first stream's greatest id reaches the second's least: every id up to
+//! the one is in the first, every id from the other in the second, so the two hold the
+//! whole listing. The second's objects beyond the first's last id are added after the
+//! first's, in id order: the same objects, in the same order, as one stream would give.
+//! Both streams run in the listing's task (two futures), so a page is handled whole before
+//! the other stream runs: no step of one interleaves with a step of the other.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::client::{HasId, Page, Session, Stream};
+use crate::id::Id;
+
+/// Where the two streams are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// The first stream is reading; the second waits, or reads, or is proven and reading.
+    Running,
+    /// They met: both stop; the second's pages complete the first's.
+    Met,
+    /// The second stream is out of the game (the first ended, or the second gave up).
+    Over,
+}
+
+/// What the first stream does with a page it has just read.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Step {
+    /// Keep it and go on.
+    Go,
+    /// Keep it and stop: with it, the streams meet.
+    Last,
+    /// Drop it and stop: the streams met while it was read.
+    Drop,
+}
+
+struct State<I> {
+    phase: Phase,
+    /// The first stream's greatest id so far (its last: its ids rise).
+    forward_last: Option<Id>,
+    /// Objects the first stream kept so far, for progress.
+    forward_kept: usize,
+    /// The second stream's pages once proven (kept objects, as received: ids falling).
+    backward: Vec<Vec<I>>,
+    /// The second stream's least id so far, once proven.
+    backward_last: Option<Id>,
+    backward_kept: usize,
+    /// Requests the second stream made (its pages and its proof).
+    backward_requests: usize,
+    /// Why the second stream stopped without meeting the first, if it did.
+    abandoned: Option<String>,
+}
+
+/// The state the two streams of one listing share.
+pub(super) struct Ends<I> {
+    state: Mutex<State<I>>,
+    phase: watch::Sender<Phase>,
+    /// Pages the first stream has read that had a next link: the second starts only on a
+    /// listing that is not over after one page.
+    forward_pages: watch::Sender<usize>,
+}
+
+/// Whether `ids` are all dashed UUIDs, strictly rising (`rising`) or falling, and beyond
+/// `after` (greater than it when rising, less when falling).
+fn in_order<'a>(after: Option<&Id>, ids: impl Iterator<Item = &'a Id>, rising: bool) -> bool {
+    let mut last = after;
+    for id in ids {
+        if !id.is_dashed_uuid() {
+            return false;
+        }
+        if let Some(last) = last {
+            if (rising && id <= last) || (!rising && id >= last) {
+                return false;
+            }
+        }
+        last = Some(id);
+    }
+    true
+}
+
+impl<I: HasId> Ends<I> {
+    pub(super) fn new() -> Ends<I> {
+        Ends {
+            state: Mutex::new(State {
+                phase: Phase::Running,
+                forward_last: None,
+                forward_kept: 0,
+                backward: Vec::new(),
+                backward_last: None,
+                backward_kept: 0,
+                backward_requests: 0,
+                abandoned: None,
+            }),
+            phase: watch::channel(Phase::Running).0,
+            forward_pages: watch::channel(0).0,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<I>> {
+        self.state
+            .lock()
+            .expect("no step panics while holding the state")
+    }
+
+    fn set_phase(&self, state: &mut State<I>, phase: Phase) {
+        state.phase = phase;
+        self.phase.send_replace(phase);
+    }
+
+    /// Takes the second stream out (its pages are dropped), saying why, unless the streams
+    /// already met or it is already out.
+    pub(super) fn abandon(&self, why: impl Into<String>) {
+        let mut state = self.lock();
+        if state.phase == Phase::Running {
+            state.abandoned = Some(why.into());
+            state.backward.clear();
+            self.set_phase(&mut state, Phase::Over);
+        }
+    }
+
+    /// The first stream is over (done, failed or stopped): the second stops.
+    pub(super) fn finish(&self) {
+        let mut state = self.lock();
+        if state.phase == Phase::Running {
+            self.set_phase(&mut state, Phase::Over);
+        }
+    }
+
+    /// Resolves once the streams have met (never, if they do not).
+    pub(super) async fn met(&self) {
+        let mut phase = self.phase.subscribe();
+        if phase.wait_for(|p| *p == Phase::Met).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Resolves once the second stream should stop (met, or out).
+    async fn stopped(&self) {
+        let mut phase = self.phase.subscribe();
+        let _ = phase.wait_for(|p| *p != Phase::Running).await;
+    }
+
+    /// The first stream read `items` (before any client-side filter): keep them or not.
+    pub(super) fn forward_page(&self, items: &[I]) -> Step {
+        let mut state = self.lock();
+        match state.phase {
+            Phase::Met => return Step::Drop,
+            Phase::Over => return Step::Go,
+            Phase::Running => {}
+        }
+        let ids = items.iter().map(HasId::id);
+        if !in_order(state.forward_last.as_ref(), ids, true) {
+            drop(state);
+            self.abandon("the listing from the start is not in id order (or not by UUID)");
+            return Step::Go;
+        }
+        if let Some(last) = items.last() {
+            state.forward_last = Some(last.id().clone());
+        }
+        if met(&state) {
+            self.set_phase(&mut state, Phase::Met);
+            return Step::Last;
+        }
+        Step::Go
+    }
+
+    /// The first stream kept `kept` objects so far and read a page with a next link
+    /// (`more`): the number to show as fetched.
+    pub(super) fn forward_progress(&self, kept: usize, pages: usize, more: bool) -> usize {
+        let mut state = self.lock();
+        state.forward_kept = kept;
+        if more {
+            self.forward_pages.send_replace(pages);
+        }
+        kept + state.backward_kept
+    }
+
+    /// The least id of a page the second stream read, if its ids fall in order from
+    /// where it was.
+    fn check_backward(&self, items: &[I]) -> Result<Id, String> {
+        let state = self.lock();
+        let ids = items.iter().map(HasId::id);
+        if !in_order(state.backward_last.as_ref(), ids, false) {
+            return Err("its ids do not fall in order (or are not UUIDs)".into());
+        }
+        items.last().map(|i| i.id().clone()).ok_or_else(|| {
+            "it read an empty page before meeting the listing from the start".to_owned()
+        })
+    }
+
+    /// Records a proven page of the second stream (its kept objects, and the least id it
+    /// read): whether the streams met with it.
+    /// `shown` gets the number of objects to show as fetched.
+    fn backward_page(&self, page: Vec<I>, least: Id, shown: impl FnOnce(usize)) -> bool {
+        let mut state = self.lock();
+        if state.phase != Phase::Running {
+            return state.phase == Phase::Met;
+        }
+        state.backward_kept += page.len();
+        state.backward.push(page);
+        state.backward_last = Some(least);
+        shown(state.forward_kept + state.backward_kept);
+        if met(&state) {
+            self.set_phase(&mut state, Phase::Met);
+        }
+        state.phase == Phase::Met
+    }
+
+    /// The second stream's objects that complete the first's (those beyond the first's
+    /// last id, in id order) when the streams met, and the requests it made either way.
+    pub(super) fn into_tail(self) -> (Option<Vec<I>>, usize, Option<String>) {
+        let state = self.state.into_inner().expect("no step panics");
+        let requests = state.backward_requests;
+        if state.phase != Phase::Met {
+            return (None, requests, state.abandoned);
+        }
+        let last = state
+            .forward_last
+            .expect("the streams meet only after the first has read an object");
+        let mut tail: Vec<I> = state
+            .backward
+            .into_iter()
+            .flatten()
+            .filter(|item| *item.id() > last)
+            .collect();
+        tail.reverse();
+        (Some(tail), requests, None)
+    }
+}
+
+/// Whether the first stream reached the second.
+fn met<I>(state: &State<I>) -> bool {
+    matches!((&state.forward_last, &state.backward_last), (Some(f), Some(b)) if f >= b)
+}
+
+/// The second stream: waits `after` (and for the first stream to have read a page with a
+/// next link), then reads the listing from its end until it meets the first stream, or
+/// stops when that one is over. It never fails the listing: trouble takes it out.
+pub(super) async fn backward<P: Page>(
+    session: &Session,
+    listing: &Stream<'_, P>,
+    ends: &Ends<P::Item>,
+    after: Duration,
+) {
+    let waited = async {
+        tokio::time::sleep(after).await;
+        let mut pages = ends.forward_pages.subscribe();
+        let _ = pages.wait_for(|n| *n >= 1).await;
+    };
+    tokio::select! {
+        _ = waited => {}
+        _ = ends.stopped() => return,
+    }
+    let reading = read_backward(session, listing, ends);
+    let outcome = tokio::select! {
+        outcome = reading => outcome,
+        _ = ends.stopped() => Ok(()),
+    };
+    if let Err(why) = outcome {
+        if session.settings().verbose && ends.lock().phase == Phase::Running {
+            eprintln!(
+                "driftmux: {}: reading from the end stopped ({why}); the listing from the start goes on alone",
+                listing.resource
+            );
+        }
+        ends.abandon(why);
+    }
+}
+
+/// Reads pages from the end until the streams meet; `Err` says why it gave up.
+async fn read_backward<P: Page>(
+    session: &Session,
+    listing: &Stream<'_, P>,
+    ends: &Ends<P::Item>,
+) -> Result<(), String> {
+    let url = |query: &str| format!("{}?{query}", listing.endpoint);
+    let mut query = format!("{}&sort_key=id&sort_dir=desc", listing.query);
+    let mut seen: HashSet<String> = HashSet::new();
+    let (mut body, mut items) = (Vec::new(), Vec::new());
+    let mut proven = false;
+    loop {
+        seen.insert(query.clone());
+        ends.lock().backward_requests += 1;
+        let next = session
+            .page::<P>(&url(&query), listing.headers, &mut body, &mut items)
+            .await
+            .map_err(|e| e.message)?;
+        let least = ends.check_backward(&items)?;
+        if !proven {
+            // Nothing after its first id: it started at the end.
+            let greatest = items[0].id().to_string();
+            ends.lock().backward_requests += 1;
+            let mut after = Vec::new();
+            let proof = format!("{}&marker={greatest}", without_limit(listing.query));
+            session
+                .page::<P>(&url(&proof), listing.headers, &mut body, &mut after)
+                .await
+                .map_err(|e| e.message)?;
+            if !after.is_empty() {
+                return Err(format!(
+                    "the listing goes on after {greatest}: it did not start at the end"
+                ));
+            }
+            proven = true;
+        }
+        let page: Vec<P::Item> = items.drain(..).filter(listing.keep).collect();
+        let shown = |n| listing.progress.page(listing.resource, n);
+        if ends.backward_page(page, least, shown) {
+            return Ok(());
+        }
+        let Some(href) = next else {
+            return Err("it reached the start without meeting the listing from the start".into());
+        };
+        let next_query = href.split_once('?').map_or("", |(_, q)| q).to_owned();
+        if next_query.is_empty() || seen.contains(&next_query) {
+            return Err("its next link does not advance".into());
+        }
+        query = next_query;
+    }
+}
+
+/// The query with `limit=1` in place of its limit (the proof needs one object at most).
+fn without_limit(query: &str) -> String {
+    query
+        .split('&')
+        .filter(|pair| !pair.starts_with("limit="))
+        .chain(["limit=1"])
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Debug, PartialEq)]
+    struct Item(Id);
+    impl HasId for Item {
+        fn id(&self) -> &Id {
+            &self.0
+        }
+    }
+
+    fn uuid(n: u32) -> Item {
+        Item(Id::new(&format!("{n:08x}-0000-4000-8000-000000000000")))
+    }
+
+    fn items(ns: &[u32]) -> Vec<Item> {
+        ns.iter().map(|&n| uuid(n)).collect()
+    }
+
+    /// The second stream reads a page (proven): whether the streams met with it.
+    fn backward(ends: &Ends<Item>, ns: &[u32]) -> bool {
+        let page = items(ns);
+        let least = ends.check_backward(&page).unwrap();
+        ends.backward_page(page, least, |_| {})
+    }
+
+    #[test]
+    fn the_second_stream_completes_the_first_in_id_order() {
+        let ends = Ends::new();
+        assert_eq!(ends.forward_page(&items(&[1, 2, 3])), Step::Go);
+        assert!(!backward(&ends, &[9, 8, 7]));
+        assert!(!backward(&ends, &[6, 5, 4]));
+        // The first stream's next page reaches the second's least id: it keeps it and stops.
+        assert_eq!(ends.forward_page(&items(&[4, 5, 6])), Step::Last);
+        let (tail, _, _) = ends.into_tail();
+        assert_eq!(tail.unwrap(), items(&[7, 8, 9]));
+    }
+
+    #[test]
+    fn a_page_read_after_the_meeting_is_dropped() {
+        let ends = Ends::new();
+        assert_eq!(ends.forward_page(&items(&[1, 2])), Step::Go);
+        assert!(backward(&ends, &[4, 3, 2]));
+        assert_eq!(ends.forward_page(&items(&[3, 4])), Step::Drop);
+        assert_eq!(ends.into_tail().0.unwrap(), items(&[3, 4]));
+    }
+
+    #[test]
+    fn disorder_or_other_ids_in_the_first_stream_take_the_second_out() {
+        for page in [
+            items(&[5, 4]),
+            vec![Item(Id::new("port-a")), Item(Id::new("port-b"))],
+            vec![Item(Id::new("00000005-0000-4000-8000-00000000000A"))],
+        ] {
+            let ends = Ends::new();
+            assert_eq!(ends.forward_page(&items(&[1, 2])), Step::Go);
+            assert_eq!(ends.forward_page(&page), Step::Go);
+            // The second stream's pages no longer count: the first reads on to its end.
+            assert!(!backward(&ends, &[2, 1]));
+            assert_eq!(ends.forward_page(&items(&[7])), Step::Go);
+            let (tail, _, why) = ends.into_tail();
+            assert!(tail.is_none());
+            assert!(why.unwrap().contains("not in id order"));
+        }
+    }
+
+    #[test]
+    fn abandoning_drops_the_second_streams_pages() {
+        let ends = Ends::new();
+        assert_eq!(ends.forward_page(&items(&[1])), Step::Go);
+        assert!(!backward(&ends, &[9, 8]));
+        ends.abandon("test");
+        assert_eq!(ends.forward_page(&items(&[2, 8, 9])), Step::Go);
+        ends.finish();
+        let (tail, _, why) = ends.into_tail();
+        assert!(tail.is_none());
+        assert_eq!(why.as_deref(), Some("test"));
+    }
+
+    #[test]
+    fn ordering_checks() {
+        let ids = |ns: &[u32]| items(ns).into_iter().map(|i| i.0).collect::<Vec<_>>();
+        assert!(in_order(None, ids(&[1, 2, 3]).iter(), true));
+        assert!(!in_order(None, ids(&[1, 1]).iter(), true));
+        assert!(!in_order(Some(&uuid(3).0), ids(&[3, 4]).iter(), true));
+        assert!(in_order(Some(&uuid(5).0), ids(&[4, 2]).iter(), false));
+        assert!(!in_order(Some(&uuid(5).0), ids(&[6]).iter(), false));
+        assert!(in_order(None, [].iter(), false));
+    }
+
+    #[test]
+    fn the_proof_asks_for_one_object() {
+        assert_eq!(
+            without_limit("fields=id&limit=1000&direction=egress"),
+            "fields=id&direction=egress&limit=1"
+        );
+    }
+}

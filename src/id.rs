@@ -147,6 +147,14 @@ impl Id {
         matches!(self.0, Repr::Dashed(_))
     }
 
+    /// A dashed UUID as a number, in the order of the text.
+    pub fn dashed_uuid_value(&self) -> Option<u128> {
+        match &self.0 {
+            Repr::Dashed(bytes) => Some(u128::from_be_bytes(*bytes)),
+            _ => None,
+        }
+    }
+
     /// Empty or only whitespace: no id at all.
     pub fn is_blank(&self) -> bool {
         matches!(&self.0, Repr::Text(t) if t.trim().is_empty())
@@ -268,6 +276,29 @@ impl<'de> Deserialize<'de> for Id {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dashed_uuid_is_a_number_in_the_order_of_its_text() {
+        let texts = [
+            "00000000-0000-4000-8000-000000000000",
+            "00000000-0000-4000-8000-00000000000f",
+            "0f000000-0000-4000-8000-000000000000",
+            "8d1b4e44-2c5f-4f6a-9b1e-0c2d3e4f5a6b",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+        ];
+        let values: Vec<u128> = texts
+            .iter()
+            .map(|t| Id::new(t).dashed_uuid_value().unwrap())
+            .collect();
+        assert!(values.windows(2).all(|w| w[0] < w[1]), "{values:x?}");
+        assert_eq!(values[1] - values[0], 0x0f);
+        assert_eq!(values[4], u128::MAX);
+        assert!(Id::new(texts[3]).is_dashed_uuid());
+        for other in ["01000000000040018000000000000000", "sg-web"] {
+            assert_eq!(Id::new(other).dashed_uuid_value(), None);
+            assert!(!Id::new(other).is_dashed_uuid());
+        }
+    }
 
     #[test]
     fn round_trips_every_kind_of_text() {

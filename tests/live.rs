@@ -900,7 +900,8 @@ fn listing_requests(fake: &FakeOpenStack, path: &str) -> (Vec<String>, Vec<Strin
 /// A saved snapshot without the moment it was taken.
 fn saved_lists(path: &std::path::Path) -> Value {
     let mut saved: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    saved["meta"]["collected_at"] = Value::Null;
+    let moment = saved.as_object_mut().unwrap().remove("collected_at");
+    assert!(moment.is_some(), "a snapshot says when it was taken");
     saved
 }
 
@@ -941,7 +942,7 @@ fn long_listings_read_from_both_ends_give_the_same_audit() {
     let fake = start();
     let (both, both_saved) = run_paged(&fake, "2", "0s", &[]);
     assert_eq!(findings(&both), snapshot_findings());
-    assert_eq!(both_saved, alone_saved);
+    assert!(both_saved == alone_saved, "another snapshot");
     assert_eq!(both.report("csv"), alone.report("csv"));
     assert_eq!(both.report("md"), alone.report("md"));
     // 17 ports in pages of 2: nine pages from the start alone; from both ends, the listing
@@ -985,7 +986,7 @@ fn a_server_that_does_not_sort_is_read_from_the_start_alone() {
         let fake = FakeOpenStack::start(config);
         let (run, saved) = run_paged(&fake, page_size, "0s", &["--verbose"]);
         assert_eq!(findings(&run), snapshot_findings());
-        assert_eq!(saved, expected);
+        assert!(saved == expected, "page size {page_size}: another snapshot");
         let (start_ports, _) = listing_requests(&fake, "ports");
         let pages = 17 / page_size.parse::<usize>().unwrap() + 1;
         assert!(start_ports.len() >= pages, "{page_size}: {start_ports:#?}");

@@ -59,15 +59,20 @@ struct State<I> {
     phase: Phase,
     /// The first stream's greatest id so far (its last: its ids rise).
     forward_last: Option<Id>,
-    /// Objects the first stream kept so far, for progress.
+    /// Objects the first stream read (before any client-side filter) and kept, so far.
+    forward_seen: usize,
     forward_kept: usize,
     /// The second stream's pages once proven (kept objects, as received: ids falling).
     backward: Vec<Vec<I>>,
     /// The second stream's least id so far, once proven.
     backward_last: Option<Id>,
+    backward_seen: usize,
     backward_kept: usize,
     /// Requests the second stream made (its pages and its proof).
     backward_requests: usize,
+    /// The `limit` of the page each stream is reading now (0: none).
+    forward_in_flight: usize,
+    backward_in_flight: usize,
     /// Why the second stream stopped without meeting the first, if it did.
     abandoned: Option<String>,
 }
@@ -105,11 +110,15 @@ impl<I: HasId> Ends<I> {
             state: Mutex::new(State {
                 phase: Phase::Running,
                 forward_last: None,
+                forward_seen: 0,
                 forward_kept: 0,
                 backward: Vec::new(),
                 backward_last: None,
+                backward_seen: 0,
                 backward_kept: 0,
                 backward_requests: 0,
+                forward_in_flight: 0,
+                backward_in_flight: 0,
                 abandoned: None,
             }),
             phase: watch::channel(Phase::Running).0,
@@ -164,6 +173,7 @@ impl<I: HasId> Ends<I> {
     /// The first stream read `items` (before any client-side filter): keep them or not.
     pub(super) fn forward_page(&self, items: &[I]) -> Step {
         let mut state = self.lock();
+        state.forward_in_flight = 0;
         match state.phase {
             Phase::Met => return Step::Drop,
             Phase::Over => return Step::Go,
@@ -178,11 +188,28 @@ impl<I: HasId> Ends<I> {
         if let Some(last) = items.last() {
             state.forward_last = Some(last.id().clone());
         }
+        state.forward_seen += items.len();
         if met(&state) {
             self.set_phase(&mut state, Phase::Met);
             return Step::Last;
         }
         Step::Go
+    }
+
+    /// The `limit` the first stream asks for next, when not its usual `page_size`: once
+    /// the second stream is proven, what the estimate leaves beyond the page that one is
+    /// reading, with a margin (the first stream never waits: it may read a few objects
+    /// twice, never stop short).
+    pub(super) fn forward_limit(&self, page_size: usize) -> usize {
+        let mut state = self.lock();
+        let limit = match (state.phase, &state.backward_last, remaining(&state)) {
+            (Phase::Running, Some(_), Some(left)) => {
+                with_margin(left - state.backward_in_flight as f64, page_size).max(1)
+            }
+            _ => page_size,
+        };
+        state.forward_in_flight = limit;
+        limit
     }
 
     /// The first stream kept `kept` objects so far and read a page with a next link
@@ -212,11 +239,19 @@ impl<I: HasId> Ends<I> {
     /// Records a proven page of the second stream (its kept objects, and the least id it
     /// read): whether the streams met with it.
     /// `shown` gets the number of objects to show as fetched.
-    fn backward_page(&self, page: Vec<I>, least: Id, shown: impl FnOnce(usize)) -> bool {
+    /// `seen`: how many it read before any client-side filter.
+    fn backward_page(
+        &self,
+        page: Vec<I>,
+        seen: usize,
+        least: Id,
+        shown: impl FnOnce(usize),
+    ) -> bool {
         let mut state = self.lock();
         if state.phase != Phase::Running {
             return state.phase == Phase::Met;
         }
+        state.backward_seen += seen;
         state.backward_kept += page.len();
         state.backward.push(page);
         state.backward_last = Some(least);
@@ -246,6 +281,47 @@ impl<I: HasId> Ends<I> {
             .collect();
         tail.reverse();
         (Some(tail), requests, None)
+    }
+}
+
+/// How many objects lie between the two streams, estimated from how densely the ids read
+/// so far fill the ranges read (Neutron's ids are random UUIDs, spread evenly); `None` when
+/// there is nothing to go by.
+fn remaining<I>(state: &State<I>) -> Option<f64> {
+    let space = u128::MAX as f64;
+    let forward = state.forward_last.as_ref()?.dashed_uuid_value()? as f64;
+    let (backward, seen) = match &state.backward_last {
+        Some(least) => (
+            least.dashed_uuid_value()? as f64,
+            state.forward_seen + state.backward_seen,
+        ),
+        None => (space, state.forward_seen),
+    };
+    let covered = forward + (space - backward);
+    Some(seen as f64 / covered.max(1.0) * (backward - forward).max(0.0))
+}
+
+/// How many objects the second stream asks for next: what the estimate leaves beyond the
+/// page the first stream is reading (a full one), with a margin, at most a page; `None`
+/// when that page likely reaches all that is left (a page from the end would be read
+/// twice); a full page when there is no estimate.
+fn backward_limit<I>(state: &State<I>, page_size: usize) -> Option<usize> {
+    let Some(left) = remaining(state) else {
+        return Some(page_size);
+    };
+    let beyond = left - state.forward_in_flight as f64;
+    (beyond > 0.0).then(|| with_margin(beyond, page_size))
+}
+
+/// A page for `wanted` objects by the estimate: a quarter more and a few (the estimate is
+/// off by a few percent on a listing long enough to be read from both ends), at most
+/// `page_size`, at least the few.
+fn with_margin(wanted: f64, page_size: usize) -> usize {
+    let wanted = (wanted.max(0.0) * 1.25).ceil() + 16.0;
+    if wanted >= page_size as f64 {
+        page_size
+    } else {
+        wanted as usize
     }
 }
 
@@ -299,20 +375,38 @@ async fn read_backward<P: Page>(
     let mut seen: HashSet<String> = HashSet::new();
     let (mut body, mut items) = (Vec::new(), Vec::new());
     let mut proven = false;
+    let page_size = session.settings().page_size;
     loop {
+        let mut forward_pages = ends.forward_pages.subscribe();
+        let Some(limit) = backward_limit(&ends.lock(), page_size) else {
+            // The page from the start being read now likely reaches the end of what is
+            // left: wait for it, then look again.
+            let _ = forward_pages.changed().await;
+            continue;
+        };
         seen.insert(query.clone());
-        ends.lock().backward_requests += 1;
+        {
+            let mut state = ends.lock();
+            state.backward_requests += 1;
+            state.backward_in_flight = limit;
+        }
         let next = session
-            .page::<P>(&url(&query), listing.headers, &mut body, &mut items)
+            .page::<P>(
+                &url(&with_limit(&query, limit)),
+                listing.headers,
+                &mut body,
+                &mut items,
+            )
             .await
             .map_err(|e| e.message)?;
+        ends.lock().backward_in_flight = 0;
         let least = ends.check_backward(&items)?;
         if !proven {
             // Nothing after its first id: it started at the end.
             let greatest = items[0].id().to_string();
             ends.lock().backward_requests += 1;
             let mut after = Vec::new();
-            let proof = format!("{}&marker={greatest}", without_limit(listing.query));
+            let proof = format!("{}&marker={greatest}", with_limit(listing.query, 1));
             session
                 .page::<P>(&url(&proof), listing.headers, &mut body, &mut after)
                 .await
@@ -324,9 +418,10 @@ async fn read_backward<P: Page>(
             }
             proven = true;
         }
+        let read = items.len();
         let page: Vec<P::Item> = items.drain(..).filter(listing.keep).collect();
         let shown = |n| listing.progress.page(listing.resource, n);
-        if ends.backward_page(page, least, shown) {
+        if ends.backward_page(page, read, least, shown) {
             return Ok(());
         }
         let Some(href) = next else {
@@ -340,12 +435,13 @@ async fn read_backward<P: Page>(
     }
 }
 
-/// The query with `limit=1` in place of its limit (the proof needs one object at most).
-fn without_limit(query: &str) -> String {
+/// The query with `limit=n` in place of its limit.
+pub(super) fn with_limit(query: &str, n: usize) -> String {
+    let limit = format!("limit={n}");
     query
         .split('&')
         .filter(|pair| !pair.starts_with("limit="))
-        .chain(["limit=1"])
+        .chain([limit.as_str()])
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -374,7 +470,7 @@ mod tests {
     fn backward(ends: &Ends<Item>, ns: &[u32]) -> bool {
         let page = items(ns);
         let least = ends.check_backward(&page).unwrap();
-        ends.backward_page(page, least, |_| {})
+        ends.backward_page(page, ns.len(), least, |_| {})
     }
 
     #[test]
@@ -431,6 +527,30 @@ mod tests {
     }
 
     #[test]
+    fn what_lies_between_is_estimated_from_the_density_of_ids() {
+        let at = |fraction: u32| uuid(u32::MAX / 4 * fraction);
+        let ends: Ends<Item> = Ends::new();
+        assert_eq!(remaining(&ends.lock()), None);
+        // 100 objects in the first quarter of the ids: some 300 after them.
+        let mut page: Vec<Item> = (1..100).map(|n| uuid(n * 1000)).collect();
+        page.push(at(1));
+        assert_eq!(ends.forward_page(&page), Step::Go);
+        let left = remaining(&ends.lock()).unwrap();
+        assert!((left - 300.0).abs() < 1.0, "{left}");
+        // And 100 in the last quarter: some 200 between the two.
+        let mut page: Vec<Item> = (1..100).map(|n| uuid(u32::MAX - n * 1000)).collect();
+        page.push(at(3));
+        let least = ends.check_backward(&page).unwrap();
+        assert!(!ends.backward_page(page, 100, least, |_| {}));
+        let left = remaining(&ends.lock()).unwrap();
+        assert!((left - 200.0).abs() < 1.0, "{left}");
+        // Other ids: nothing to go by.
+        let other: Ends<Item> = Ends::new();
+        other.lock().forward_last = Some(Id::new("port-1"));
+        assert_eq!(remaining(&other.lock()), None);
+    }
+
+    #[test]
     fn ordering_checks() {
         let ids = |ns: &[u32]| items(ns).into_iter().map(|i| i.0).collect::<Vec<_>>();
         assert!(in_order(None, ids(&[1, 2, 3]).iter(), true));
@@ -444,7 +564,7 @@ mod tests {
     #[test]
     fn the_proof_asks_for_one_object() {
         assert_eq!(
-            without_limit("fields=id&limit=1000&direction=egress"),
+            with_limit("fields=id&limit=1000&direction=egress", 1),
             "fields=id&direction=egress&limit=1"
         );
     }

@@ -442,10 +442,17 @@ impl Session {
             let (mut body, mut page_items) = (Vec::new(), Vec::new());
             loop {
                 seen_queries.insert(query.clone());
-                let url = if query.is_empty() {
-                    stream.endpoint.to_owned()
-                } else {
-                    format!("{}?{query}", stream.endpoint)
+                let page_size = self.settings.page_size;
+                let url = match ends {
+                    // Near where the listing from the end is, only what is left: the limit
+                    // is set anew on each page (a next link repeats the last one).
+                    Some(ends) if P::PAGINATED => {
+                        let limit = ends.forward_limit(page_size);
+                        let query = both_ends::with_limit(&query, limit);
+                        format!("{}?{query}", stream.endpoint)
+                    }
+                    _ if query.is_empty() => stream.endpoint.to_owned(),
+                    _ => format!("{}?{query}", stream.endpoint),
                 };
                 let read = self.page::<P>(&url, stream.headers, &mut body, &mut page_items);
                 let next = match ends {

@@ -160,6 +160,40 @@ fn real_keystone_neutron_nova() {
         assert!(run.stderr.contains(&line), "{line}: {}", run.stderr);
     }
 
+    // Read from both ends at once (from the first page on): the real Neutron sorts by id
+    // the other way on request, the listing from the end is proven to start at the end,
+    // and the two give exactly the objects, in the order, of listings read from the start.
+    let dir = tempfile::tempdir().unwrap();
+    let saved = |name: &str, from_end: &str| {
+        let snap = dir.path().join(name);
+        let (run, _) = audit(&[
+            "--page-size",
+            "2",
+            "--verbose",
+            "--read-from-end-after",
+            from_end,
+            "--save-snapshot",
+            snap.to_str().unwrap(),
+        ]);
+        let mut saved: Value =
+            serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
+        saved.as_object_mut().unwrap().remove("collected_at");
+        (run, saved)
+    };
+    let (_, alone) = saved("alone.json", "off");
+    let (both_run, both) = saved("both.json", "0s");
+    assert!(both == alone, "another snapshot from both ends");
+    assert!(
+        both_run.stderr.contains("sort_key=id&sort_dir=desc"),
+        "{}",
+        both_run.stderr
+    );
+    assert!(
+        !both_run.stderr.contains("reading from the end stopped"),
+        "{}",
+        both_run.stderr
+    );
+
     // --save-snapshot then --snapshot: identical findings, and no secret in the snapshot.
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("lab.json");

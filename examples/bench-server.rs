@@ -1,11 +1,16 @@
 //! A fast fake Keystone + Neutron + Nova for benchmarks: serves a snapshot's lists with real
 //! pagination (`limit`, `marker`, `*_links`, an empty last page when the total is a multiple
-//! of the limit), `fields=` and the `direction` and `router:external` filters, rendering
-//! each distinct page once and then serving it from memory, so the server is not the
-//! bottleneck. Counts requests and bytes (`GET /_stats`,
+//! of the limit), `fields=`, the `direction` and `router:external` filters and Neutron's
+//! `sort_key=id&sort_dir=desc`, rendering each distinct page once and then serving it from
+//! memory, so the server is not the bottleneck. Counts requests and bytes (`GET /_stats`,
 //! `POST /_reset`). Listens on 127.0.0.1 only and prints its port.
 //!
-//! `cargo run --release --example bench-server -- SNAPSHOT.json`
+//! `cargo run --release --example bench-server -- SNAPSHOT.json [WORKERS US_PER_OBJECT]`
+//!
+//! With `WORKERS` and `US_PER_OBJECT`, it models an API that is the slow part, as a real
+//! Neutron is: each page takes that many microseconds per object it lists, on one of
+//! `WORKERS` workers (a request waits for a free one). A model, not a Neutron: the lab
+//! (scripts/bench-lab) measures the real one.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,10 +30,18 @@ struct Collection {
     index: HashMap<String, usize>,
 }
 
+/// The slow-API model: a page costs `per_object` per object, on one of the workers.
+struct Model {
+    workers: tokio::sync::Semaphore,
+    per_object: std::time::Duration,
+}
+
 struct Server {
     base: String,
     collections: HashMap<&'static str, Collection>,
-    cache: RwLock<HashMap<String, Bytes>>,
+    /// Each page's body and how many objects it lists.
+    cache: RwLock<HashMap<String, (Bytes, usize)>>,
+    model: Option<Model>,
     requests: AtomicU64,
     bytes: AtomicU64,
 }
@@ -49,7 +62,7 @@ fn collection(snapshot: &mut Value, snap_key: &str, key: &'static str) -> Collec
 }
 
 impl Server {
-    fn page(&self, name: &str, uri: &Uri) -> Option<Bytes> {
+    fn page(&self, name: &str, uri: &Uri) -> Option<(Bytes, usize)> {
         let cache_key = format!("{name}?{}", uri.query().unwrap_or(""));
         if let Some(hit) = self.cache.read().unwrap().get(&cache_key) {
             return Some(hit.clone());
@@ -60,6 +73,7 @@ impl Server {
         let mut fields = Vec::new();
         let mut external = None;
         let mut direction = None;
+        let (mut by_id, mut descending) = (false, false);
         for pair in uri
             .query()
             .unwrap_or("")
@@ -75,18 +89,25 @@ impl Server {
                     external = Some(v == "true" || v == "True")
                 }
                 "direction" => direction = Some(v.to_owned()),
+                "sort_key" => by_id = v == "id",
+                "sort_dir" => descending = v == "desc",
                 _ => {}
             }
         }
-        let start = marker
-            .as_ref()
-            .and_then(|m| c.index.get(m))
-            .map_or(0, |i| i + 1);
+        // Neutron sorts the other way on request; Nova and Keystone here do not.
+        let descending = descending && by_id && name != "servers-detail" && name != "projects";
+        let at = marker.as_ref().and_then(|m| c.index.get(m)).copied();
+        let order: Box<dyn Iterator<Item = usize>> = if descending {
+            Box::new((0..at.unwrap_or(c.items.len())).rev())
+        } else {
+            Box::new(at.map_or(0, |i| i + 1)..c.items.len())
+        };
         let mut page = Vec::new();
-        let mut i = start;
-        while i < c.items.len() && limit.is_none_or(|l| page.len() < l) {
+        for i in order {
+            if limit.is_some_and(|l| page.len() >= l) {
+                break;
+            }
             let item = &c.items[i];
-            i += 1;
             if let Some(want) = external {
                 if item["router:external"].as_bool().unwrap_or(false) != want {
                     continue;
@@ -109,6 +130,7 @@ impl Server {
             });
         }
         let mut out = Map::new();
+        let count = page.len();
         let full = limit.is_some_and(|l| page.len() == l);
         let last_id = page
             .last()
@@ -134,11 +156,18 @@ impl Server {
             out.insert(format!("{}_links", c.key), Value::Array(links));
         }
         let body = Bytes::from(serde_json::to_vec(&Value::Object(out)).unwrap());
-        self.cache.write().unwrap().insert(cache_key, body.clone());
-        Some(body)
+        self.cache
+            .write()
+            .unwrap()
+            .insert(cache_key, (body.clone(), count));
+        Some((body, count))
     }
 
-    fn answer(&self, body: Bytes) -> Response {
+    async fn answer(&self, (body, objects): (Bytes, usize)) -> Response {
+        if let Some(model) = &self.model {
+            let _worker = model.workers.acquire().await.unwrap();
+            tokio::time::sleep(model.per_object * objects as u32).await;
+        }
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
         (StatusCode::OK, [("content-type", "application/json")], body).into_response()
@@ -167,7 +196,7 @@ async fn token(State(s): State<Arc<Server>>) -> Response {
 
 async fn neutron(State(s): State<Arc<Server>>, Path(name): Path<String>, uri: Uri) -> Response {
     match s.page(&name, &uri) {
-        Some(body) => s.answer(body),
+        Some(page) => s.answer(page).await,
         None => (
             StatusCode::NOT_FOUND,
             "{\"NeutronError\": {\"message\": \"not found\"}}",
@@ -177,13 +206,13 @@ async fn neutron(State(s): State<Arc<Server>>, Path(name): Path<String>, uri: Ur
 }
 
 async fn servers(State(s): State<Arc<Server>>, uri: Uri) -> Response {
-    let body = s.page("servers-detail", &uri).expect("servers");
-    s.answer(body)
+    let page = s.page("servers-detail", &uri).expect("servers");
+    s.answer(page).await
 }
 
 async fn projects(State(s): State<Arc<Server>>, uri: Uri) -> Response {
-    let body = s.page("projects", &uri).expect("projects");
-    s.answer(body)
+    let page = s.page("projects", &uri).expect("projects");
+    s.answer(page).await
 }
 
 /// Version discovery documents (openstacksdk and keystoneauth ask for them).
@@ -224,7 +253,16 @@ async fn reset(State(s): State<Arc<Server>>) -> &'static str {
 }
 
 fn main() {
-    let path = std::env::args().nth(1).expect("SNAPSHOT");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let path = args.first().expect("SNAPSHOT");
+    let model = match &args[1..] {
+        [] => None,
+        [workers, us] => Some(Model {
+            workers: tokio::sync::Semaphore::new(workers.parse().expect("WORKERS")),
+            per_object: std::time::Duration::from_micros(us.parse().expect("US_PER_OBJECT")),
+        }),
+        _ => panic!("usage: bench-server SNAPSHOT [WORKERS US_PER_OBJECT]"),
+    };
     let mut snapshot: Value =
         serde_json::from_slice(&std::fs::read(path).expect("read")).expect("JSON");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -256,6 +294,7 @@ fn main() {
             base: base.clone(),
             collections,
             cache: RwLock::new(HashMap::new()),
+            model,
             requests: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
         });

@@ -84,6 +84,9 @@ pub(super) struct Ends<I> {
     /// Pages the first stream has read that had a next link: the second starts only on a
     /// listing that is not over after one page.
     forward_pages: watch::Sender<usize>,
+    /// Bumped when the second stream records a page or the phase changes: what the first
+    /// stream waits for when the page being read from the end covers what is left.
+    backward_changes: watch::Sender<u64>,
 }
 
 /// Whether `ids` are all dashed UUIDs, strictly rising (`rising`) or falling, and beyond
@@ -123,6 +126,7 @@ impl<I: HasId> Ends<I> {
             }),
             phase: watch::channel(Phase::Running).0,
             forward_pages: watch::channel(0).0,
+            backward_changes: watch::channel(0).0,
         }
     }
 
@@ -135,6 +139,7 @@ impl<I: HasId> Ends<I> {
     fn set_phase(&self, state: &mut State<I>, phase: Phase) {
         state.phase = phase;
         self.phase.send_replace(phase);
+        self.backward_changes.send_modify(|n| *n += 1);
     }
 
     /// Takes the second stream out (its pages are dropped), saying why, unless the streams
@@ -196,20 +201,33 @@ impl<I: HasId> Ends<I> {
         Step::Go
     }
 
-    /// The `limit` the first stream asks for next, when not its usual `page_size`: once
-    /// the second stream is proven, what the estimate leaves beyond the page that one is
-    /// reading, with a margin (the first stream never waits: it may read a few objects
-    /// twice, never stop short).
-    pub(super) fn forward_limit(&self, page_size: usize) -> usize {
-        let mut state = self.lock();
-        let limit = match (state.phase, &state.backward_last, remaining(&state)) {
-            (Phase::Running, Some(_), Some(left)) => {
-                with_margin(left - state.backward_in_flight as f64, page_size).max(1)
+    /// The `limit` the first stream asks for next: its usual `page_size`, or, once the
+    /// second stream is proven, what the estimate leaves beyond the page that one is
+    /// reading, with a margin. When that page likely covers all that is left, the first
+    /// stream waits for it (it is bound to land, or to fail and take the second stream
+    /// out) and looks again; `None` when the streams met meanwhile. The first stream never
+    /// stops short of the second: it may read a few objects twice.
+    pub(super) async fn forward_limit(&self, page_size: usize) -> Option<usize> {
+        loop {
+            let mut changes = self.backward_changes.subscribe();
+            {
+                let mut state = self.lock();
+                let wanted = match (state.phase, &state.backward_last, remaining(&state)) {
+                    (Phase::Met, _, _) => return None,
+                    (Phase::Running, Some(_), Some(left)) => {
+                        let beyond = left - state.backward_in_flight as f64;
+                        (beyond > 0.0 || state.backward_in_flight == 0)
+                            .then(|| with_margin(beyond, page_size))
+                    }
+                    _ => Some(page_size),
+                };
+                if let Some(limit) = wanted {
+                    state.forward_in_flight = limit;
+                    return Some(limit);
+                }
             }
-            _ => page_size,
-        };
-        state.forward_in_flight = limit;
-        limit
+            let _ = changes.changed().await;
+        }
     }
 
     /// The first stream kept `kept` objects so far and read a page with a next link
@@ -259,6 +277,7 @@ impl<I: HasId> Ends<I> {
         if met(&state) {
             self.set_phase(&mut state, Phase::Met);
         }
+        self.backward_changes.send_modify(|n| *n += 1);
         state.phase == Phase::Met
     }
 
@@ -548,6 +567,56 @@ mod tests {
         let other: Ends<Item> = Ends::new();
         other.lock().forward_last = Some(Id::new("port-1"));
         assert_eq!(remaining(&other.lock()), None);
+    }
+
+    /// Near the meeting, the first stream asks only for what the page being read from the
+    /// end leaves; when that page covers the rest, it waits for it instead of asking.
+    #[tokio::test]
+    async fn the_first_stream_waits_for_a_page_from_the_end_that_covers_the_rest() {
+        let ends = Ends::new();
+        // Ids spread evenly: 100 read from the start up to 1/4 of the space, 100 from the
+        // end down to 3/4: some 200 in between.
+        let spread = |from: u32, step: u32| -> Vec<Item> {
+            (0..100).map(|n| uuid(from + n * step)).collect()
+        };
+        let quarter = u32::MAX / 4;
+        assert_eq!(
+            ends.forward_page(&spread(quarter / 100, quarter / 100)),
+            Step::Go
+        );
+        assert_eq!(
+            ends.forward_limit(1000).await,
+            Some(1000),
+            "none proven yet"
+        );
+        ends.lock().forward_in_flight = 0;
+        let mut page = spread(3 * quarter, quarter / 100);
+        page.reverse();
+        let least = ends.check_backward(&page).unwrap();
+        assert!(!ends.backward_page(page, 100, least, |_| {}));
+        // Nothing read from the end now: the rest, with a margin.
+        let limit = ends.forward_limit(1000).await.unwrap();
+        assert!((260..275).contains(&limit), "{limit}");
+        // A page of 150 being read from the end: the 50 or so beyond it.
+        ends.lock().backward_in_flight = 150;
+        let limit = ends.forward_limit(1000).await.unwrap();
+        assert!((75..85).contains(&limit), "{limit}");
+        // A page of 400: the first stream waits; the streams meet with that page.
+        ends.lock().backward_in_flight = 400;
+        let waiting = ends.forward_limit(1000);
+        let page_lands = async {
+            tokio::task::yield_now().await;
+            ends.lock().backward_in_flight = 0;
+            let step = quarter / 100;
+            let page: Vec<Item> = (0..200)
+                .rev()
+                .map(|n| uuid(quarter - step + n * step))
+                .collect();
+            let least = ends.check_backward(&page).unwrap();
+            assert!(ends.backward_page(page, 200, least, |_| {}), "met");
+        };
+        let (limit, ()) = tokio::join!(waiting, page_lands);
+        assert_eq!(limit, None);
     }
 
     #[test]

@@ -447,7 +447,9 @@ impl Session {
                     // Near where the listing from the end is, only what is left: the limit
                     // is set anew on each page (a next link repeats the last one).
                     Some(ends) if P::PAGINATED => {
-                        let limit = ends.forward_limit(page_size);
+                        let Some(limit) = ends.forward_limit(page_size).await else {
+                            break; // the streams met
+                        };
                         let query = both_ends::with_limit(&query, limit);
                         format!("{}?{query}", stream.endpoint)
                     }

@@ -23,6 +23,14 @@
 //! first's, in id order: the same objects, in the same order, as one stream would give.
 //! Both streams run in the listing's task (two futures), so a page is handled whole before
 //! the other stream runs: no step of one interleaves with a step of the other.
+//!
+//! Pages are sized so that neither stream reads what the other is reading (a request
+//! cancelled where the streams meet is still served, and costs a busy API worker's time):
+//! Neutron's ids are random UUIDs, spread evenly, so how densely the ids read so far fill
+//! the ranges read estimates how many objects lie between the streams (`remaining`). Each
+//! asks only for what the other's page in flight leaves, with a margin, and waits while
+//! that page likely covers the rest. The estimate only sizes pages: being wrong costs a
+//! request or a few objects read twice, never an object.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -204,20 +212,31 @@ impl<I: HasId> Ends<I> {
     /// The `limit` the first stream asks for next: its usual `page_size`, or, once the
     /// second stream is proven, what the estimate leaves beyond the page that one is
     /// reading, with a margin. When that page likely covers all that is left, the first
-    /// stream waits for it (it is bound to land, or to fail and take the second stream
-    /// out) and looks again; `None` when the streams met meanwhile. The first stream never
-    /// stops short of the second: it may read a few objects twice.
-    pub(super) async fn forward_limit(&self, page_size: usize) -> Option<usize> {
+    /// stream waits for it, up to `patience` (a slow page from the end must not hold the
+    /// listing up: then it asks for all that is left itself), and looks again; `None` when
+    /// the streams met meanwhile. The first stream never stops short of the second: it
+    /// may read a few objects twice.
+    pub(super) async fn forward_limit(
+        &self,
+        page_size: usize,
+        patience: Duration,
+    ) -> Option<usize> {
+        let deadline = tokio::time::Instant::now() + patience;
         loop {
             let mut changes = self.backward_changes.subscribe();
+            let waited_enough = tokio::time::Instant::now() >= deadline;
             {
                 let mut state = self.lock();
+                let in_flight = if waited_enough {
+                    0
+                } else {
+                    state.backward_in_flight
+                };
                 let wanted = match (state.phase, &state.backward_last, remaining(&state)) {
                     (Phase::Met, _, _) => return None,
                     (Phase::Running, Some(_), Some(left)) => {
-                        let beyond = left - state.backward_in_flight as f64;
-                        (beyond > 0.0 || state.backward_in_flight == 0)
-                            .then(|| with_margin(beyond, page_size))
+                        let beyond = left - in_flight as f64;
+                        (beyond > 0.0 || in_flight == 0).then(|| with_margin(beyond, page_size))
                     }
                     _ => Some(page_size),
                 };
@@ -226,7 +245,7 @@ impl<I: HasId> Ends<I> {
                     return Some(limit);
                 }
             }
-            let _ = changes.changed().await;
+            let _ = tokio::time::timeout_at(deadline, changes.changed()).await;
         }
     }
 
@@ -254,10 +273,9 @@ impl<I: HasId> Ends<I> {
         })
     }
 
-    /// Records a proven page of the second stream (its kept objects, and the least id it
-    /// read): whether the streams met with it.
-    /// `shown` gets the number of objects to show as fetched.
-    /// `seen`: how many it read before any client-side filter.
+    /// Records a proven page of the second stream (its kept objects, how many it read
+    /// before any client-side filter, and the least id it read): whether the streams met
+    /// with it. `shown` gets the number of objects to show as fetched.
     fn backward_page(
         &self,
         page: Vec<I>,
@@ -585,7 +603,7 @@ mod tests {
             Step::Go
         );
         assert_eq!(
-            ends.forward_limit(1000).await,
+            ends.forward_limit(1000, Duration::from_secs(60)).await,
             Some(1000),
             "none proven yet"
         );
@@ -595,15 +613,28 @@ mod tests {
         let least = ends.check_backward(&page).unwrap();
         assert!(!ends.backward_page(page, 100, least, |_| {}));
         // Nothing read from the end now: the rest, with a margin.
-        let limit = ends.forward_limit(1000).await.unwrap();
+        let limit = ends
+            .forward_limit(1000, Duration::from_secs(60))
+            .await
+            .unwrap();
         assert!((260..275).contains(&limit), "{limit}");
         // A page of 150 being read from the end: the 50 or so beyond it.
         ends.lock().backward_in_flight = 150;
-        let limit = ends.forward_limit(1000).await.unwrap();
+        let limit = ends
+            .forward_limit(1000, Duration::from_secs(60))
+            .await
+            .unwrap();
         assert!((75..85).contains(&limit), "{limit}");
+        // A page of 400 that does not land in time: the first stream asks for the rest.
+        ends.lock().backward_in_flight = 400;
+        let limit = ends
+            .forward_limit(1000, Duration::from_millis(10))
+            .await
+            .unwrap();
+        assert!((260..275).contains(&limit), "{limit}");
         // A page of 400: the first stream waits; the streams meet with that page.
         ends.lock().backward_in_flight = 400;
-        let waiting = ends.forward_limit(1000);
+        let waiting = ends.forward_limit(1000, Duration::from_secs(60));
         let page_lands = async {
             tokio::task::yield_now().await;
             ends.lock().backward_in_flight = 0;

@@ -438,6 +438,7 @@ impl Session {
             let mut seen_queries: HashSet<String> = HashSet::new();
             let mut query = stream.query.to_owned();
             let mut pages = 0usize;
+            let mut last_page = Duration::ZERO;
             // Reused from page to page: the body and the raw items of the page being read.
             let (mut body, mut page_items) = (Vec::new(), Vec::new());
             loop {
@@ -447,7 +448,10 @@ impl Session {
                     // Near where the listing from the end is, only what is left: the limit
                     // is set anew on each page (a next link repeats the last one).
                     Some(ends) if P::PAGINATED => {
-                        let Some(limit) = ends.forward_limit(page_size).await else {
+                        // It waits for a page from the end at most twice as long as its
+                        // own last page took.
+                        let patience = (last_page * 2).max(Duration::from_millis(100));
+                        let Some(limit) = ends.forward_limit(page_size, patience).await else {
                             break; // the streams met
                         };
                         let query = both_ends::with_limit(&query, limit);
@@ -456,6 +460,7 @@ impl Session {
                     _ if query.is_empty() => stream.endpoint.to_owned(),
                     _ => format!("{}?{query}", stream.endpoint),
                 };
+                let started = std::time::Instant::now();
                 let read = self.page::<P>(&url, stream.headers, &mut body, &mut page_items);
                 let next = match ends {
                     None => read.await?,
@@ -466,6 +471,7 @@ impl Session {
                     },
                 };
                 pages += 1;
+                last_page = started.elapsed();
                 let step = ends.map_or(Step::Go, |ends| ends.forward_page(&page_items));
                 if step == Step::Drop {
                     break;

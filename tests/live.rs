@@ -958,8 +958,8 @@ fn long_listings_read_from_both_ends_give_the_same_audit() {
         proof.len() == 1 || start_ports.iter().any(|r| r.ends_with("limit=1")),
         "one proof request: {start_ports:#?}"
     );
+    let (_, end_rules) = listing_requests(&fake, "security-group-rules");
     for direction in ["direction=ingress", "direction=egress"] {
-        let (_, end_rules) = listing_requests(&fake, "security-group-rules");
         assert!(
             end_rules.iter().any(|r| r.contains(direction)),
             "{direction}: {end_rules:#?}"

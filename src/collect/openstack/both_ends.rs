@@ -612,25 +612,21 @@ mod tests {
         page.reverse();
         let least = ends.check_backward(&page).unwrap();
         assert!(!ends.backward_page(page, 100, least, |_| {}));
+        // What the first stream asks for with a page of `in_flight` being read from the
+        // end, waiting for it up to `patience`.
+        let asked = |in_flight: usize, patience: Duration| {
+            ends.lock().backward_in_flight = in_flight;
+            ends.forward_limit(1000, patience)
+        };
+        let long = Duration::from_secs(60);
         // Nothing read from the end now: the rest, with a margin.
-        let limit = ends
-            .forward_limit(1000, Duration::from_secs(60))
-            .await
-            .unwrap();
+        let limit = asked(0, long).await.unwrap();
         assert!((260..275).contains(&limit), "{limit}");
         // A page of 150 being read from the end: the 50 or so beyond it.
-        ends.lock().backward_in_flight = 150;
-        let limit = ends
-            .forward_limit(1000, Duration::from_secs(60))
-            .await
-            .unwrap();
+        let limit = asked(150, long).await.unwrap();
         assert!((75..85).contains(&limit), "{limit}");
         // A page of 400 that does not land in time: the first stream asks for the rest.
-        ends.lock().backward_in_flight = 400;
-        let limit = ends
-            .forward_limit(1000, Duration::from_millis(10))
-            .await
-            .unwrap();
+        let limit = asked(400, Duration::from_millis(10)).await.unwrap();
         assert!((260..275).contains(&limit), "{limit}");
         // A page of 400: the first stream waits; the streams meet with that page.
         ends.lock().backward_in_flight = 400;

@@ -81,12 +81,13 @@ struct State<I> {
     /// The `limit` of the page each stream is reading now (0: none).
     forward_in_flight: usize,
     backward_in_flight: usize,
-    /// Why the second stream stopped without meeting the first, if it did.
-    abandoned: Option<String>,
 }
 
 /// The state the two streams of one listing share.
 pub(super) struct Ends<I> {
+    /// The listing's name, and whether to say why the second stream stops (`--verbose`).
+    resource: &'static str,
+    verbose: bool,
     state: Mutex<State<I>>,
     phase: watch::Sender<Phase>,
     /// Pages the first stream has read that had a next link: the second starts only on a
@@ -116,8 +117,10 @@ fn in_order<'a>(after: Option<&Id>, ids: impl Iterator<Item = &'a Id>, rising: b
 }
 
 impl<I: HasId> Ends<I> {
-    pub(super) fn new() -> Ends<I> {
+    pub(super) fn new(resource: &'static str, verbose: bool) -> Ends<I> {
         Ends {
+            resource,
+            verbose,
             state: Mutex::new(State {
                 phase: Phase::Running,
                 forward_last: None,
@@ -130,7 +133,6 @@ impl<I: HasId> Ends<I> {
                 backward_requests: 0,
                 forward_in_flight: 0,
                 backward_in_flight: 0,
-                abandoned: None,
             }),
             phase: watch::channel(Phase::Running).0,
             forward_pages: watch::channel(0).0,
@@ -150,12 +152,17 @@ impl<I: HasId> Ends<I> {
         self.backward_changes.send_modify(|n| *n += 1);
     }
 
-    /// Takes the second stream out (its pages are dropped), saying why, unless the streams
-    /// already met or it is already out.
-    pub(super) fn abandon(&self, why: impl Into<String>) {
+    /// Takes the second stream out (its pages are dropped), saying why with `--verbose`,
+    /// unless the streams already met or it is already out.
+    pub(super) fn abandon(&self, why: &str) {
         let mut state = self.lock();
         if state.phase == Phase::Running {
-            state.abandoned = Some(why.into());
+            if self.verbose {
+                eprintln!(
+                    "driftmux: {}: reading from the end stopped ({why}); the listing from the start goes on alone",
+                    self.resource
+                );
+            }
             state.backward.clear();
             self.set_phase(&mut state, Phase::Over);
         }
@@ -301,11 +308,11 @@ impl<I: HasId> Ends<I> {
 
     /// The second stream's objects that complete the first's (those beyond the first's
     /// last id, in id order) when the streams met, and the requests it made either way.
-    pub(super) fn into_tail(self) -> (Option<Vec<I>>, usize, Option<String>) {
+    pub(super) fn into_tail(self) -> (Option<Vec<I>>, usize) {
         let state = self.state.into_inner().expect("no step panics");
         let requests = state.backward_requests;
         if state.phase != Phase::Met {
-            return (None, requests, state.abandoned);
+            return (None, requests);
         }
         let last = state
             .forward_last
@@ -317,7 +324,7 @@ impl<I: HasId> Ends<I> {
             .filter(|item| *item.id() > last)
             .collect();
         tail.reverse();
-        (Some(tail), requests, None)
+        (Some(tail), requests)
     }
 }
 
@@ -391,13 +398,7 @@ pub(super) async fn backward<P: Page>(
         _ = ends.stopped() => Ok(()),
     };
     if let Err(why) = outcome {
-        if session.settings().verbose && ends.lock().phase == Phase::Running {
-            eprintln!(
-                "driftmux: {}: reading from the end stopped ({why}); the listing from the start goes on alone",
-                listing.resource
-            );
-        }
-        ends.abandon(why);
+        ends.abandon(&why);
     }
 }
 
@@ -512,19 +513,19 @@ mod tests {
 
     #[test]
     fn the_second_stream_completes_the_first_in_id_order() {
-        let ends = Ends::new();
+        let ends = Ends::new("test", false);
         assert_eq!(ends.forward_page(&items(&[1, 2, 3])), Step::Go);
         assert!(!backward(&ends, &[9, 8, 7]));
         assert!(!backward(&ends, &[6, 5, 4]));
         // The first stream's next page reaches the second's least id: it keeps it and stops.
         assert_eq!(ends.forward_page(&items(&[4, 5, 6])), Step::Last);
-        let (tail, _, _) = ends.into_tail();
+        let (tail, _) = ends.into_tail();
         assert_eq!(tail.unwrap(), items(&[7, 8, 9]));
     }
 
     #[test]
     fn a_page_read_after_the_meeting_is_dropped() {
-        let ends = Ends::new();
+        let ends = Ends::new("test", false);
         assert_eq!(ends.forward_page(&items(&[1, 2])), Step::Go);
         assert!(backward(&ends, &[4, 3, 2]));
         assert_eq!(ends.forward_page(&items(&[3, 4])), Step::Drop);
@@ -538,35 +539,33 @@ mod tests {
             vec![Item(Id::new("port-a")), Item(Id::new("port-b"))],
             vec![Item(Id::new("00000005-0000-4000-8000-00000000000A"))],
         ] {
-            let ends = Ends::new();
+            let ends = Ends::new("test", false);
             assert_eq!(ends.forward_page(&items(&[1, 2])), Step::Go);
             assert_eq!(ends.forward_page(&page), Step::Go);
             // The second stream's pages no longer count: the first reads on to its end.
             assert!(!backward(&ends, &[2, 1]));
             assert_eq!(ends.forward_page(&items(&[7])), Step::Go);
-            let (tail, _, why) = ends.into_tail();
-            assert!(tail.is_none());
-            assert!(why.unwrap().contains("not in id order"));
+            assert_eq!(ends.lock().phase, Phase::Over);
+            assert!(ends.into_tail().0.is_none());
         }
     }
 
     #[test]
     fn abandoning_drops_the_second_streams_pages() {
-        let ends = Ends::new();
+        let ends = Ends::new("test", false);
         assert_eq!(ends.forward_page(&items(&[1])), Step::Go);
         assert!(!backward(&ends, &[9, 8]));
         ends.abandon("test");
         assert_eq!(ends.forward_page(&items(&[2, 8, 9])), Step::Go);
         ends.finish();
-        let (tail, _, why) = ends.into_tail();
-        assert!(tail.is_none());
-        assert_eq!(why.as_deref(), Some("test"));
+        assert_eq!(ends.lock().phase, Phase::Over);
+        assert!(ends.into_tail().0.is_none());
     }
 
     #[test]
     fn what_lies_between_is_estimated_from_the_density_of_ids() {
         let at = |fraction: u32| uuid(u32::MAX / 4 * fraction);
-        let ends: Ends<Item> = Ends::new();
+        let ends: Ends<Item> = Ends::new("test", false);
         assert_eq!(remaining(&ends.lock()), None);
         // 100 objects in the first quarter of the ids: some 300 after them.
         let mut page: Vec<Item> = (1..100).map(|n| uuid(n * 1000)).collect();
@@ -582,7 +581,7 @@ mod tests {
         let left = remaining(&ends.lock()).unwrap();
         assert!((left - 200.0).abs() < 1.0, "{left}");
         // Other ids: nothing to go by.
-        let other: Ends<Item> = Ends::new();
+        let other: Ends<Item> = Ends::new("test", false);
         other.lock().forward_last = Some(Id::new("port-1"));
         assert_eq!(remaining(&other.lock()), None);
     }
@@ -591,7 +590,7 @@ mod tests {
     /// end leaves; when that page covers the rest, it waits for it instead of asking.
     #[tokio::test]
     async fn the_first_stream_waits_for_a_page_from_the_end_that_covers_the_rest() {
-        let ends = Ends::new();
+        let ends = Ends::new("test", false);
         // Ids spread evenly: 100 read from the start up to 1/4 of the space, 100 from the
         // end down to 3/4: some 200 in between.
         let spread = |from: u32, step: u32| -> Vec<Item> {

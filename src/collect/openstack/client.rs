@@ -399,7 +399,7 @@ impl Session {
             progress.done(resource, listed.count, pages);
             return Ok(listed);
         };
-        let ends = Ends::new();
+        let ends = Ends::new(resource, self.settings.verbose);
         let forward = async {
             let listed = self.list_forward::<P>(&stream, Some(&ends)).await;
             ends.finish();
@@ -408,7 +408,7 @@ impl Session {
         let backward = both_ends::backward::<P>(self, &stream, &ends, after);
         let (forward, ()) = tokio::join!(forward, backward);
         let (mut listed, mut pages) = forward?;
-        let (tail, requests, _) = ends.into_tail();
+        let (tail, requests) = ends.into_tail();
         pages += requests;
         if let Some(mut tail) = tail {
             if let Some(raw) = &mut listed.raw {
@@ -447,7 +447,7 @@ impl Session {
                 let url = match ends {
                     // Near where the listing from the end is, only what is left: the limit
                     // is set anew on each page (a next link repeats the last one).
-                    Some(ends) if P::PAGINATED => {
+                    Some(ends) => {
                         // It waits for a page from the end at most twice as long as its
                         // own last page took.
                         let patience = (last_page * 2).max(Duration::from_millis(100));

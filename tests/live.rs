@@ -973,6 +973,14 @@ fn long_listings_read_from_both_ends_give_the_same_audit() {
     ] {
         assert!(both.stderr.contains(line), "{line}: {}", both.stderr);
     }
+    // Other page sizes: where the streams meet moves, the objects do not.
+    for page_size in ["1", "5"] {
+        let (_, saved) = run_paged(&start(), page_size, "0s", &[]);
+        assert!(
+            saved == alone_saved,
+            "page size {page_size}: another snapshot"
+        );
+    }
 }
 
 /// A server that does not sort: the listing from the end is found out (its ids rise, or

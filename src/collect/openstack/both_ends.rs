@@ -81,6 +81,8 @@ struct State<I> {
     /// The `limit` of the page each stream is reading now (0: none).
     forward_in_flight: usize,
     backward_in_flight: usize,
+    /// Pages asked for short of `page_size` by the estimate, by either stream.
+    trimmed: usize,
 }
 
 /// The state the two streams of one listing share.
@@ -133,6 +135,7 @@ impl<I: HasId> Ends<I> {
                 backward_requests: 0,
                 forward_in_flight: 0,
                 backward_in_flight: 0,
+                trimmed: 0,
             }),
             phase: watch::channel(Phase::Running).0,
             forward_pages: watch::channel(0).0,
@@ -249,6 +252,7 @@ impl<I: HasId> Ends<I> {
                 };
                 if let Some(limit) = wanted {
                     state.forward_in_flight = limit;
+                    state.trimmed += usize::from(limit < page_size);
                     return Some(limit);
                 }
             }
@@ -328,10 +332,18 @@ impl<I: HasId> Ends<I> {
     }
 }
 
+/// Short pages the estimate may ask for in one listing. Near the meeting each stream needs
+/// one or two; more means the ids are not spread evenly (not Neutron's random UUIDs), and
+/// the estimate is not trusted any more: full pages from then on, as without it.
+const MAX_TRIMMED: usize = 6;
+
 /// How many objects lie between the two streams, estimated from how densely the ids read
 /// so far fill the ranges read (Neutron's ids are random UUIDs, spread evenly); `None` when
-/// there is nothing to go by.
+/// there is nothing to go by, or the estimate has failed (`MAX_TRIMMED`).
 fn remaining<I>(state: &State<I>) -> Option<f64> {
+    if state.trimmed >= MAX_TRIMMED {
+        return None;
+    }
     let space = u128::MAX as f64;
     let forward = state.forward_last.as_ref()?.dashed_uuid_value()? as f64;
     let (backward, seen) = match &state.backward_last {
@@ -427,6 +439,7 @@ async fn read_backward<P: Page>(
             let mut state = ends.lock();
             state.backward_requests += 1;
             state.backward_in_flight = limit;
+            state.trimmed += usize::from(limit < page_size);
         }
         let next = session
             .page::<P>(
@@ -627,6 +640,14 @@ mod tests {
         // A page of 400 that does not land in time: the first stream asks for the rest.
         let limit = asked(400, Duration::from_millis(10)).await.unwrap();
         assert!((260..275).contains(&limit), "{limit}");
+        // Ids not spread evenly would keep the estimate wrong: after a few short pages it
+        // is not trusted any more, and the streams ask for full pages without waiting.
+        let trimmed = ends.lock().trimmed;
+        assert_eq!(trimmed, 3);
+        ends.lock().trimmed = MAX_TRIMMED;
+        assert_eq!(asked(400, long).await, Some(1000));
+        assert_eq!(backward_limit(&ends.lock(), 1000), Some(1000));
+        ends.lock().trimmed = trimmed;
         // A page of 400: the first stream waits; the streams meet with that page.
         ends.lock().backward_in_flight = 400;
         let waiting = ends.forward_limit(1000, Duration::from_secs(60));

@@ -30,7 +30,8 @@
 //! the ranges read estimates how many objects lie between the streams (`remaining`). Each
 //! asks only for what the other's page in flight leaves, with a margin, and waits while
 //! that page likely covers the rest. The estimate only sizes pages: being wrong costs a
-//! request or a few objects read twice, never an object.
+//! request or a few objects read twice, never an object; after a few short pages in a
+//! listing (ids not spread evenly) it is given up, and the streams read full pages.
 
 use std::collections::HashSet;
 use std::sync::Mutex;

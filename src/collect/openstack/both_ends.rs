@@ -359,15 +359,16 @@ fn remaining<I>(state: &State<I>) -> Option<f64> {
 }
 
 /// How many objects the second stream asks for next: what the estimate leaves beyond the
-/// page the first stream is reading (a full one), with a margin, at most a page; `None`
-/// when that page likely reaches all that is left (a page from the end would be read
-/// twice); a full page when there is no estimate.
+/// page the first stream is reading, with a margin, at most a page; `None` when that page
+/// likely reaches all that is left (a page from the end would be read twice), so the second
+/// stream waits for it (never when the first is reading nothing: one of the two always
+/// reads); a full page when there is no estimate.
 fn backward_limit<I>(state: &State<I>, page_size: usize) -> Option<usize> {
     let Some(left) = remaining(state) else {
         return Some(page_size);
     };
     let beyond = left - state.forward_in_flight as f64;
-    (beyond > 0.0).then(|| with_margin(beyond, page_size))
+    (beyond > 0.0 || state.forward_in_flight == 0).then(|| with_margin(beyond, page_size))
 }
 
 /// A page for `wanted` objects by the estimate: a quarter more and a few (the estimate is

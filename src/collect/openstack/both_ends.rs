@@ -106,7 +106,7 @@ pub(super) struct Ends<I> {
 fn in_order<'a>(after: Option<&Id>, ids: impl Iterator<Item = &'a Id>, rising: bool) -> bool {
     let mut last = after;
     for id in ids {
-        if !id.is_dashed_uuid() {
+        if id.dashed_uuid_value().is_none() {
             return false;
         }
         if let Some(last) = last {

@@ -136,7 +136,7 @@ impl Server {
             .last()
             .and_then(|p| p["id"].as_str().map(str::to_owned));
         out.insert(c.key.to_owned(), Value::Array(page));
-        if let Some(l) = limit {
+        if limit.is_some() {
             let mut links = Vec::new();
             if full {
                 let keep: Vec<&str> = uri
@@ -152,7 +152,6 @@ impl Server {
                 };
                 links.push(json!({"rel": "next", "href": format!("{}/{path}?{}&marker={}", self.base, keep.join("&"), last_id.unwrap_or_default())}));
             }
-            let _ = l;
             out.insert(format!("{}_links", c.key), Value::Array(links));
         }
         let body = Bytes::from(serde_json::to_vec(&Value::Object(out)).unwrap());

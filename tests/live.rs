@@ -890,12 +890,30 @@ fn a_cloud_of_several_regions_needs_one_chosen() {
     assert_eq!(category, "driftmux/default/RegionOne/");
 }
 
-/// Every request of a Neutron listing: `(from the start, from the end)`.
+/// Every request of a Neutron listing (or Nova's `servers/detail`): `(from the start, from
+/// the end)`.
 fn listing_requests(fake: &FakeOpenStack, path: &str) -> (Vec<String>, Vec<String>) {
-    fake.requests(&format!("/network/v2.0/{path}?"))
+    let service = match path {
+        "servers/detail" => "compute/v2.1",
+        _ => "network/v2.0",
+    };
+    fake.requests(&format!("/{service}/{path}?"))
         .into_iter()
         .partition(|r| !r.contains("sort_dir=desc"))
 }
+
+/// Slows the pages after the first of the listing from the start at `pattern` (a fault
+/// pattern that matches them, not the listing from the end nor its proof), so that the
+/// listing from the end gets to read several pages however busy the machine is.
+fn slow_from_the_start(fake: &FakeOpenStack, pattern: &str) {
+    let stall = Fault::Stall(std::time::Duration::from_millis(60));
+    fake.fault(pattern, vec![stall; 12]);
+}
+
+/// The pages after the first of the listings from the start of ports and servers (see
+/// `slow_from_the_start`).
+const PORTS_FROM_THE_START: &str = "/network/v2.0/ports?fixed_ips&marker=";
+const SERVERS_FROM_THE_START: &str = "/compute/v2.1/servers/detail?sort_dir=asc&marker=";
 
 /// A saved snapshot without the moment it was taken.
 fn saved_lists(path: &std::path::Path) -> Value {
@@ -940,6 +958,8 @@ fn run_paged(
 fn long_listings_read_from_both_ends_give_the_same_audit() {
     let (alone, alone_saved) = run_paged(&start(), "2", "off", &[]);
     let fake = start();
+    slow_from_the_start(&fake, PORTS_FROM_THE_START);
+    slow_from_the_start(&fake, SERVERS_FROM_THE_START);
     let (both, both_saved) = run_paged(&fake, "2", "0s", &[]);
     assert_eq!(findings(&both), snapshot_findings());
     assert!(both_saved == alone_saved, "another snapshot");
@@ -965,8 +985,20 @@ fn long_listings_read_from_both_ends_give_the_same_audit() {
             "{direction}: {end_rules:#?}"
         );
     }
+    // Nova's servers too (11 in pages of 2): asked for in uuid order, both ways.
+    let (start_servers, end_servers) = listing_requests(&fake, "servers/detail");
+    assert!(start_servers.len() < 6, "{start_servers:#?}");
+    assert!(
+        start_servers.iter().all(|r| r.contains("sort_dir=asc")),
+        "{start_servers:#?}"
+    );
+    assert!(!end_servers.is_empty());
+    for request in start_servers.iter().chain(&end_servers) {
+        assert!(request.contains("sort_key=uuid"), "{request}");
+    }
     // The progress lines count every object once.
     for line in [
+        "fetched 11 servers",
         "fetched 17 ports",
         "fetched 49 ingress security_group_rules",
         "fetched 37 egress",
@@ -987,22 +1019,28 @@ fn long_listings_read_from_both_ends_give_the_same_audit() {
 /// the listing goes on after its first page) and the listing from the start reads alone.
 #[test]
 fn a_server_that_does_not_sort_is_read_from_the_start_alone() {
-    let (_, expected) = run_paged(&start(), "2", "off", &[]);
-    for page_size in ["2", "1"] {
+    let not_sorting = || {
         let mut config = Config::new(demo());
         config.ignore_sort = true;
-        let fake = FakeOpenStack::start(config);
+        FakeOpenStack::start(config)
+    };
+    let (_, expected) = run_paged(&not_sorting(), "2", "off", &[]);
+    for page_size in ["2", "1"] {
+        let fake = not_sorting();
         let (run, saved) = run_paged(&fake, page_size, "0s", &["--verbose"]);
         assert_eq!(findings(&run), snapshot_findings());
         assert!(saved == expected, "page size {page_size}: another snapshot");
         let (start_ports, _) = listing_requests(&fake, "ports");
         let pages = 17 / page_size.parse::<usize>().unwrap() + 1;
         assert!(start_ports.len() >= pages, "{page_size}: {start_ports:#?}");
-        assert!(
-            run.stderr.contains("ports: reading from the end stopped"),
-            "{}",
-            run.stderr
-        );
+        for listing in ["ports", "servers"] {
+            assert!(
+                run.stderr
+                    .contains(&format!("{listing}: reading from the end stopped")),
+                "{listing}: {}",
+                run.stderr
+            );
+        }
     }
 }
 
@@ -1019,6 +1057,7 @@ fn trouble_reading_from_the_end_leaves_the_listing_to_the_start() {
     ] {
         let fake = start();
         fake.fault("/network/v2.0/ports?sort_dir=desc", fault.clone());
+        slow_from_the_start(&fake, PORTS_FROM_THE_START);
         // No retry: a server error takes the listing from the end out at once.
         let (run, _) = run_paged(&fake, "2", "0s", &["--verbose", "--retries", "0"]);
         assert_eq!(findings(&run), snapshot_findings(), "{fault:?}");

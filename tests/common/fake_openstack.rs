@@ -2,8 +2,8 @@
 //! depends on it: token issuance with `X-Subject-Token` and a catalog, admin vs project
 //! scope, Neutron and Nova pagination (`limit`, `marker`, `*_links` with `next` and
 //! `previous`, an empty last page when the total is a multiple of the limit, a deleted
-//! marker restarting from the first page, `sort_key=id&sort_dir=desc` on Neutron),
-//! `fields=`, the `direction` and
+//! marker restarting from the first page, `sort_key=id&sort_dir=desc` on Neutron, Nova's
+//! servers newest first unless asked `sort_key=uuid`), `fields=`, the `direction` and
 //! `router:external` filters, error bodies in each service's shape,
 //! and scripted faults (status codes, `Retry-After`, stalls, truncated bodies, revoked
 //! tokens, looping links). Every request is logged for assertions.
@@ -80,8 +80,8 @@ pub struct Config {
     /// Ignore `direction=` on rule listings (serve every rule), as a server without the
     /// filter would.
     pub ignore_direction_filter: bool,
-    /// Ignore `sort_key`/`sort_dir` on Neutron listings (always list in id order), as a
-    /// server without sorting would.
+    /// Ignore `sort_key`/`sort_dir` (Neutron listing in id order, Nova's servers as the
+    /// snapshot lists them), as a server without sorting would.
     pub ignore_sort: bool,
 }
 
@@ -526,8 +526,29 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// One page of `items` (sorted by id, the other way when `descending`) after `marker`,
-/// with Neutron-style links.
+/// The order a listing is served in.
+#[derive(Clone, Copy, PartialEq)]
+enum Order {
+    /// The snapshot's (Nova's servers unasked: newest first).
+    AsStored,
+    ById,
+    ByIdDescending,
+}
+
+impl Order {
+    /// The order `pairs` ask for by `sort_key=key`: by id, the other way with
+    /// `sort_dir=desc`; `unasked` without it, or when the server ignores sorting.
+    fn asked(pairs: &[(String, String)], key: &str, unasked: Order, ignore: bool) -> Order {
+        let has = |k: &str, v: &str| pairs.iter().any(|(pk, pv)| pk == k && pv == v);
+        match () {
+            _ if ignore || !has("sort_key", key) => unasked,
+            _ if has("sort_dir", "desc") => Order::ByIdDescending,
+            _ => Order::ById,
+        }
+    }
+}
+
+/// One page of `items` (in `order`) after `marker`, with Neutron-style links.
 fn paginate(
     items: Vec<Value>,
     pairs: &[(String, String)],
@@ -535,11 +556,13 @@ fn paginate(
     link_base: &str,
     key: &str,
     loop_link: bool,
-    descending: bool,
+    order: Order,
 ) -> Value {
     let mut items = items;
-    items.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
-    if descending {
+    if order != Order::AsStored {
+        items.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    }
+    if order == Order::ByIdDescending {
         items.reverse();
     }
     let limit: Option<usize> = pairs
@@ -652,8 +675,7 @@ async fn list_neutron(
         let config = &state.lock().unwrap().config;
         (config.ignore_direction_filter, config.ignore_sort)
     };
-    let has = |k: &str, v: &str| pairs.iter().any(|(pk, pv)| pk == k && pv == v);
-    let descending = !ignore_sort && has("sort_key", "id") && has("sort_dir", "desc");
+    let order = Order::asked(&pairs, "id", Order::ById, ignore_sort);
     for (k, v) in &pairs {
         if k == "router:external" {
             let want = v.eq_ignore_ascii_case("true");
@@ -677,7 +699,7 @@ async fn list_neutron(
             &link_base,
             key,
             loop_link,
-            descending,
+            order,
         ),
     )
 }
@@ -701,7 +723,12 @@ async fn list_servers(
             json!({"forbidden": {"code": 403, "message": "Policy doesn't allow os_compute_api:servers:detail:get_all_tenants to be performed."}}),
         );
     }
-    let base = state.lock().unwrap().base.clone();
+    let (base, ignore_sort) = {
+        let state = state.lock().unwrap();
+        (state.base.clone(), state.config.ignore_sort)
+    };
+    // Newest first (as the snapshot lists them) unless asked for uuid order.
+    let order = Order::asked(&pairs, "uuid", Order::AsStored, ignore_sort);
     let link_base = format!("{base}/compute/v2.1/servers/detail");
     let loop_link = matches!(fault, Some(Fault::LoopLink));
     let drop_marker = matches!(fault, Some(Fault::DropMarker));
@@ -714,7 +741,7 @@ async fn list_servers(
             &link_base,
             "servers",
             loop_link,
-            false,
+            order,
         ),
     )
 }

@@ -376,6 +376,7 @@ impl Session {
         let endpoint = format!("{}{path}", base.trim_end_matches('/'));
         let mut initial: Vec<(String, String)> = query
             .iter()
+            .chain(P::ID_ORDER.query_pairs())
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         if P::PAGINATED {
@@ -393,7 +394,7 @@ impl Session {
         let after = self
             .settings
             .reverse_after
-            .filter(|_| P::PAGINATED && P::SORTED_BY_ID);
+            .filter(|_| P::PAGINATED && P::ID_ORDER != IdOrder::Unordered);
         let Some(after) = after else {
             let (listed, pages) = self.list_forward::<P>(&stream, None).await?;
             progress.done(resource, listed.count, pages);
@@ -550,8 +551,9 @@ pub(super) struct Stream<'a, P: Page> {
 /// Finds an id that a listing returns a second time (Neutron restarts from the first page
 /// when the marker was deleted; a broken server may repeat itself).
 ///
-/// Neutron lists in id order: while every id is greater than the one before, none can be a
-/// repeat, and nothing is kept. At the first id out of order (Nova lists newest first), the
+/// Listings are in id order (Neutron's unasked, Nova's servers asked for it): while every
+/// id is greater than the one before, none can be a repeat, and nothing is kept. At the
+/// first id out of order (a server that ignores the sort), the
 /// ids listed so far go into a set, and every later id is looked up in it. Ids of objects
 /// that failed validation are not in it (their listing fails anyway).
 enum Repeats {
@@ -889,6 +891,49 @@ pub trait HasId {
     fn id(&self) -> &Id;
 }
 
+/// How an API puts a paginated listing in id order, which lets a long listing be read from
+/// both ends (see `both_ends`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdOrder {
+    /// Not in id order (or not paginated: Keystone).
+    Unordered,
+    /// In id order unasked; `sort_key=id&sort_dir=desc` lists the other way (Neutron).
+    ById,
+    /// In uuid order only when asked, `sort_key=uuid&sort_dir=asc` (Nova lists newest
+    /// first): every listing asks, so that its order is one order whether it is read from
+    /// both ends or not (`sort_dir=desc` lists the other way).
+    ByUuidOnRequest,
+}
+
+impl IdOrder {
+    /// What the listing (from its start) adds to its query.
+    pub(super) fn query_pairs(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            IdOrder::ByUuidOnRequest => &[("sort_key", "uuid"), ("sort_dir", "asc")],
+            IdOrder::Unordered | IdOrder::ById => &[],
+        }
+    }
+
+    /// The query that lists the other way, from the listing's own (encoded, with its
+    /// `query_pairs`); `None` when the listing cannot be read from its end.
+    pub(super) fn reversed(self, query: &str) -> Option<String> {
+        match self {
+            IdOrder::Unordered => None,
+            IdOrder::ById => Some(format!("{query}&sort_key=id&sort_dir=desc")),
+            IdOrder::ByUuidOnRequest => Some(
+                query
+                    .split('&')
+                    .map(|pair| match pair {
+                        "sort_dir=asc" => "sort_dir=desc",
+                        pair => pair,
+                    })
+                    .collect::<Vec<_>>()
+                    .join("&"),
+            ),
+        }
+    }
+}
+
 /// One page of a collection: its items and the next link, if any.
 pub trait Page: DeserializeOwned {
     type Item: HasId + Clone;
@@ -896,10 +941,9 @@ pub trait Page: DeserializeOwned {
     type Typed: FromRaw<Raw = Self::Item> + HasId;
     /// Whether the API takes `limit` (Keystone does not paginate by marker).
     const PAGINATED: bool = true;
-    /// Whether the API lists in id order and sorts by `sort_key=id&sort_dir=desc` on
-    /// request (Neutron; Nova lists newest first): a long listing may then be read from
+    /// Whether and how the API lists in id order: a long listing may then be read from
     /// both ends (see `both_ends`).
-    const SORTED_BY_ID: bool = false;
+    const ID_ORDER: IdOrder = IdOrder::Unordered;
     fn into_parts(self) -> (Vec<Self::Item>, Option<String>);
     /// The items (into `items`, cleared first) and next link of a page in the plain form,
     /// read without serde; `None` leaves the page to serde (which reads the same, or
@@ -992,6 +1036,26 @@ mod tests {
         assert!(!same("http://h/a", "http://h:8080/a"));
         assert!(!same("http://h/a", "http://h.evil/a"));
         assert!(!same("http://127.0.0.1/a", "http://[::1]/a"));
+    }
+
+    #[test]
+    fn the_query_from_the_end_lists_the_other_way() {
+        let neutron = "fields=id&limit=1000";
+        assert!(IdOrder::ById.query_pairs().is_empty());
+        assert_eq!(
+            IdOrder::ById.reversed(neutron).unwrap(),
+            "fields=id&limit=1000&sort_key=id&sort_dir=desc"
+        );
+        // Nova: the listing asks for uuid order; from the end, the same the other way (a
+        // second sort_key would be a second sort).
+        let pairs = IdOrder::ByUuidOnRequest.query_pairs();
+        assert_eq!(pairs, [("sort_key", "uuid"), ("sort_dir", "asc")]);
+        let nova = "all_tenants=1&sort_key=uuid&sort_dir=asc&limit=1000";
+        assert_eq!(
+            IdOrder::ByUuidOnRequest.reversed(nova).unwrap(),
+            "all_tenants=1&sort_key=uuid&sort_dir=desc&limit=1000"
+        );
+        assert_eq!(IdOrder::Unordered.reversed(neutron), None);
     }
 
     /// Whether each id of `listing` repeats an earlier one, as a listing checks them.

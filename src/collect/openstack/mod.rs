@@ -33,7 +33,8 @@ use crate::inventory::{
     Objects, Port, Project, RawInventory, Rule, SecurityGroup, Server,
 };
 use client::{
-    every, next_link, ClientSettings, FetchError, HasId, Link, Listed, Listing, Page, Session,
+    every, next_link, ClientSettings, FetchError, HasId, IdOrder, Link, Listed, Listing, Page,
+    Session,
 };
 use config::CloudConfig;
 use progress::Progress;
@@ -68,12 +69,12 @@ macro_rules! neutron_page {
         neutron_page!($page, $key, $links, $item => $typed, None);
     };
     ($page:ident, $key:ident, $links:ident, $item:ty => $typed:ty, $decode:expr) => {
-        neutron_page!($page, $key, $links, $item => $typed, $decode, sorted_by_id: true);
+        neutron_page!($page, $key, $links, $item => $typed, $decode, IdOrder::ById);
     };
     // `$decode`: the hand-written decoder of the plain form of the items, if any;
-    // `$sorted`: whether the API lists by id and sorts on request (`Page::SORTED_BY_ID`).
+    // `$order`: how the API puts the listing in id order (`Page::ID_ORDER`).
     ($page:ident, $key:ident, $links:ident, $item:ty => $typed:ty, $decode:expr,
-     sorted_by_id: $sorted:expr) => {
+     $order:expr) => {
         #[derive(Deserialize)]
         pub struct $page {
             $key: Vec<$item>,
@@ -83,7 +84,7 @@ macro_rules! neutron_page {
         impl Page for $page {
             type Item = $item;
             type Typed = $typed;
-            const SORTED_BY_ID: bool = $sorted;
+            const ID_ORDER: IdOrder = $order;
             fn into_parts(self) -> (Vec<$item>, Option<String>) {
                 (self.$key, next_link(self.$links.unwrap_or_default()))
             }
@@ -169,7 +170,7 @@ neutron_page!(
     servers_links,
     RawServer => Server,
     Some(decode::server_at),
-    sorted_by_id: false
+    IdOrder::ByUuidOnRequest
 );
 
 /// Keystone lists projects in one response with `links.next` (normally null) and

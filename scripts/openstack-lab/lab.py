@@ -4,7 +4,8 @@
   neutron-schema   create Neutron's schema from its models and the default SG rule templates
   seed             projects, networks, router, groups, rules, ports, a floating IP (raw API
                    calls), and $LAB_DIR/expected.json: what driftmux must find
-  nova-servers     the servers behind the seeded ports, written into Nova's cell database
+  nova-servers     the servers behind the seeded ports and four spare ones, written into
+                   Nova's cell database
 
 Everything talks to 127.0.0.1 only.
 """
@@ -276,7 +277,11 @@ def nova_servers():
     flavor = objects.Flavor(name="m1.small", memory_mb=512, vcpus=1, root_gb=1, ephemeral_gb=0,
                             flavorid="1", swap=0, rxtx_factor=1.0, vcpu_weight=0, disabled=False,
                             is_public=True, extra_specs={}, description=None)
-    for server_id, name in expected["servers"].items():
+    # Four servers without ports beside the two behind the seeded ports: enough for tests
+    # to read Nova's listing in several pages, and from both ends.
+    spares = {str(uuid.uuid5(uuid.NAMESPACE_URL, f"driftmux-lab-spare-{n}")): f"lab-spare-{n}"
+              for n in range(1, 5)}
+    for server_id, name in {**expected["servers"], **spares}.items():
         with context.target_cell(ctxt, cell) as cctxt:
             try:
                 objects.Instance.get_by_uuid(cctxt, server_id)
@@ -295,7 +300,7 @@ def nova_servers():
             inst.create()
         objects.InstanceMapping(ctxt, instance_uuid=server_id, cell_mapping=cell,
                                 project_id=project, user_id="lab").create()
-    print(f"lab.py: {len(expected['servers'])} servers in the cell database")
+    print(f"lab.py: {len(expected['servers']) + len(spares)} servers in the cell database")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 //! A fast fake Keystone + Neutron + Nova for benchmarks: serves a snapshot's lists with real
 //! pagination (`limit`, `marker`, `*_links`, an empty last page when the total is a multiple
-//! of the limit), `fields=`, the `direction` and `router:external` filters and Neutron's
-//! `sort_key=id&sort_dir=desc`, rendering each distinct page once and then serving it from
-//! memory, so the server is not the bottleneck. Counts requests and bytes (`GET /_stats`,
-//! `POST /_reset`). Listens on 127.0.0.1 only and prints its port.
+//! of the limit), `fields=`, the `direction` and `router:external` filters, Neutron's
+//! `sort_key=id&sort_dir=desc` and Nova's `sort_key=uuid`, rendering each distinct page
+//! once and then serving it from memory, so the server is not the bottleneck. Counts
+//! requests and bytes (`GET /_stats`, `POST /_reset`). Listens on 127.0.0.1 only and
+//! prints its port.
 //!
 //! `cargo run --release --example bench-server -- SNAPSHOT.json [WORKERS US_PER_OBJECT]`
 //!
@@ -89,13 +90,14 @@ impl Server {
                     external = Some(v == "true" || v == "True")
                 }
                 "direction" => direction = Some(v.to_owned()),
-                "sort_key" => by_id = v == "id",
+                "sort_key" => by_id = v == "id" || v == "uuid",
                 "sort_dir" => descending = v == "desc",
                 _ => {}
             }
         }
-        // Neutron sorts the other way on request; Nova and Keystone here do not.
-        let descending = descending && by_id && name != "servers-detail" && name != "projects";
+        // Every list is in id order here; Neutron sorts the other way on request
+        // (`sort_key=id`), Nova too (`sort_key=uuid`); Keystone does not.
+        let descending = descending && by_id && name != "projects";
         let at = marker.as_ref().and_then(|m| c.index.get(m)).copied();
         let order: Box<dyn Iterator<Item = usize>> = if descending {
             Box::new((0..at.unwrap_or(c.items.len())).rev())

@@ -6,6 +6,7 @@
                    calls), and $LAB_DIR/expected.json: what driftmux must find
   nova-servers     the servers behind the seeded ports and four spare ones, written into
                    Nova's cell database
+  bench-servers N  N servers without ports, for scripts/bench-lab --servers
 
 Everything talks to 127.0.0.1 only.
 """
@@ -264,24 +265,23 @@ def seed():
     print(f"lab.py: seeded {len(rules)} rules; expected findings in {LAB}/expected.json")
 
 
-def nova_servers():
+def write_servers(servers):
+    """Writes `servers` ({id: name}, in the datalab project) into Nova's cell database, as
+    Nova's own objects; those it holds already are left. Returns how many were written."""
     from nova import config, context, objects
+    from nova.network import model as network_model
 
     config.parse_args(["lab", "--config-file", os.path.join(LAB, "nova", "nova.conf")])
     objects.register_all()
     ctxt = context.get_admin_context()
     cell = next(c for c in objects.CellMappingList.get_all(ctxt) if c.name == "cell1")
     with open(os.path.join(LAB, "expected.json")) as f:
-        expected = json.load(f)
-    project = expected["projects"]["datalab"]
+        project = json.load(f)["projects"]["datalab"]
     flavor = objects.Flavor(name="m1.small", memory_mb=512, vcpus=1, root_gb=1, ephemeral_gb=0,
                             flavorid="1", swap=0, rxtx_factor=1.0, vcpu_weight=0, disabled=False,
                             is_public=True, extra_specs={}, description=None)
-    # Four servers without ports beside the two behind the seeded ports: enough for tests
-    # to read Nova's listing in several pages, and from both ends.
-    spares = {str(uuid.uuid5(uuid.NAMESPACE_URL, f"driftmux-lab-spare-{n}")): f"lab-spare-{n}"
-              for n in range(1, 5)}
-    for server_id, name in {**expected["servers"], **spares}.items():
+    written = 0
+    for server_id, name in servers.items():
         with context.target_cell(ctxt, cell) as cctxt:
             try:
                 objects.Instance.get_by_uuid(cctxt, server_id)
@@ -295,12 +295,34 @@ def nova_servers():
                                     instance_type_id=1, memory_mb=512, vcpus=1, root_gb=1,
                                     ephemeral_gb=0, metadata={}, system_metadata={},
                                     launched_at=None, availability_zone="nova")
-            from nova.network import model as network_model
             inst.info_cache = objects.InstanceInfoCache(network_info=network_model.NetworkInfo([]))
             inst.create()
         objects.InstanceMapping(ctxt, instance_uuid=server_id, cell_mapping=cell,
                                 project_id=project, user_id="lab").create()
-    print(f"lab.py: {len(expected['servers']) + len(spares)} servers in the cell database")
+        written += 1
+    return written
+
+
+def named_ids(prefix, numbers):
+    """{id: name} of servers named prefix-N, their ids derived from the names."""
+    return {str(uuid.uuid5(uuid.NAMESPACE_URL, f"driftmux-{prefix}-{n}")): f"{prefix}-{n}"
+            for n in numbers}
+
+
+def nova_servers():
+    with open(os.path.join(LAB, "expected.json")) as f:
+        expected = json.load(f)
+    # Four servers without ports beside the two behind the seeded ports: enough for tests
+    # to read Nova's listing in several pages, and from both ends.
+    servers = {**expected["servers"], **named_ids("lab-spare", range(1, 5))}
+    write_servers(servers)
+    print(f"lab.py: {len(servers)} servers in the cell database")
+
+
+def bench_servers(n):
+    """Servers bench-server-0 .. n-1 without ports (scripts/bench-lab --servers)."""
+    written = write_servers(named_ids("bench-server", range(n)))
+    print(f"lab.py: {n} bench servers in the cell database ({written} written now)")
 
 
 if __name__ == "__main__":
@@ -313,5 +335,7 @@ if __name__ == "__main__":
         seed()
     elif cmd == "nova-servers":
         nova_servers()
+    elif cmd == "bench-servers":
+        bench_servers(int(sys.argv[2]))
     else:
         sys.exit(f"unknown command {cmd}")

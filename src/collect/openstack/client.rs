@@ -553,9 +553,9 @@ pub(super) struct Stream<'a, P: Page> {
 ///
 /// Listings are in id order (Neutron's unasked, Nova's servers asked for it): while every
 /// id is greater than the one before, none can be a repeat, and nothing is kept. At the
-/// first id out of order (a server that ignores the sort), the
-/// ids listed so far go into a set, and every later id is looked up in it. Ids of objects
-/// that failed validation are not in it (their listing fails anyway).
+/// first id out of order (a server that ignores the sort), the ids listed so far go into a
+/// set, and every later id is looked up in it. Ids of objects that failed validation are
+/// not in it (their listing fails anyway).
 enum Repeats {
     Ascending(Option<Id>),
     Seen(FxHashSet<Id>),
@@ -1081,7 +1081,7 @@ mod tests {
         }
         // Restarted from the first page: the first id comes again.
         assert_eq!(repeats(&["a", "b", "c", "a"]), [false, false, false, true]);
-        // Out of order from the start (Nova: newest first), then a repeat of any earlier id.
+        // Out of order from the start (a server that ignores the sort), then a repeat of any earlier id.
         assert_eq!(
             repeats(&["c", "b", "a", "d", "b"]),
             [false, false, false, false, true]

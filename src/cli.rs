@@ -76,8 +76,8 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000), help_heading = "Input")]
     pub page_size: u32,
 
-    /// A Neutron listing still running after this long is also read from its end, in a
-    /// second concurrent stream, so that two API workers serve it (`off`: never).
+    /// A Neutron or Nova listing still running after this long is also read from its end,
+    /// in a second concurrent stream, so that two API workers serve it (`off`: never).
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_optional_duration, help_heading = "Input")]
     pub read_from_end_after: std::option::Option<Duration>, // qualified: clap parses the whole Option
 

@@ -44,8 +44,8 @@ pub struct ClientSettings {
     pub verbose: bool,
     /// Keep the raw API objects as well as the validated ones (`--save-snapshot`).
     pub keep_raw: bool,
-    /// A Neutron listing still running after this long is also read from its end, in a
-    /// second stream (see `both_ends`); `None`: never.
+    /// A Neutron or Nova listing still running after this long is also read from its end,
+    /// in a second stream (see `both_ends`); `None`: never.
     pub reverse_after: Option<Duration>,
 }
 

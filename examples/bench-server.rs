@@ -6,12 +6,15 @@
 //! requests and bytes (`GET /_stats`, `POST /_reset`). Listens on 127.0.0.1 only and
 //! prints its port.
 //!
-//! `cargo run --release --example bench-server -- SNAPSHOT.json [WORKERS US_PER_OBJECT]`
+//! `cargo run --release --example bench-server -- SNAPSHOT.json [WORKERS US_PER_OBJECT
+//! [US_PER_SERVER]]`
 //!
 //! With `WORKERS` and `US_PER_OBJECT`, it models an API that is the slow part, as a real
 //! Neutron is: each page takes that many microseconds per object it lists, on one of
-//! `WORKERS` workers (a request waits for a free one). A model, not a Neutron: the lab
-//! (scripts/bench-lab) measures the real one.
+//! `WORKERS` workers (a request waits for a free one). Nova's servers are served by a Nova
+//! of as many workers of its own, at `US_PER_SERVER` a server (default `US_PER_OBJECT`; a
+//! real Nova is about four times slower a server than Neutron an object). A model, not an
+//! OpenStack: the lab (scripts/bench-lab) measures the real ones.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,10 +34,13 @@ struct Collection {
     index: HashMap<String, usize>,
 }
 
-/// The slow-API model: a page costs `per_object` per object, on one of the workers.
+/// The slow-API model: a page costs `per_object` per object, on one of the workers
+/// (Nova's servers `per_server` a server, on one of Nova's).
 struct Model {
     workers: tokio::sync::Semaphore,
     per_object: std::time::Duration,
+    nova_workers: tokio::sync::Semaphore,
+    per_server: std::time::Duration,
 }
 
 struct Server {
@@ -164,10 +170,15 @@ impl Server {
         Some((body, count))
     }
 
-    async fn answer(&self, (body, objects): (Bytes, usize)) -> Response {
+    /// A page (of Nova's servers when `nova`), after the model's time if there is one.
+    async fn answer(&self, (body, objects): (Bytes, usize), nova: bool) -> Response {
         if let Some(model) = &self.model {
-            let _worker = model.workers.acquire().await.unwrap();
-            tokio::time::sleep(model.per_object * objects as u32).await;
+            let (workers, per_object) = match nova {
+                true => (&model.nova_workers, model.per_server),
+                false => (&model.workers, model.per_object),
+            };
+            let _worker = workers.acquire().await.unwrap();
+            tokio::time::sleep(per_object * objects as u32).await;
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
@@ -197,7 +208,7 @@ async fn token(State(s): State<Arc<Server>>) -> Response {
 
 async fn neutron(State(s): State<Arc<Server>>, Path(name): Path<String>, uri: Uri) -> Response {
     match s.page(&name, &uri) {
-        Some(page) => s.answer(page).await,
+        Some(page) => s.answer(page, false).await,
         None => (
             StatusCode::NOT_FOUND,
             "{\"NeutronError\": {\"message\": \"not found\"}}",
@@ -208,12 +219,12 @@ async fn neutron(State(s): State<Arc<Server>>, Path(name): Path<String>, uri: Ur
 
 async fn servers(State(s): State<Arc<Server>>, uri: Uri) -> Response {
     let page = s.page("servers-detail", &uri).expect("servers");
-    s.answer(page).await
+    s.answer(page, true).await
 }
 
 async fn projects(State(s): State<Arc<Server>>, uri: Uri) -> Response {
     let page = s.page("projects", &uri).expect("projects");
-    s.answer(page).await
+    s.answer(page, false).await
 }
 
 /// Version discovery documents (openstacksdk and keystoneauth ask for them).
@@ -256,13 +267,19 @@ async fn reset(State(s): State<Arc<Server>>) -> &'static str {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let path = args.first().expect("SNAPSHOT");
+    let micros = |us: &str, what: &str| std::time::Duration::from_micros(us.parse().expect(what));
     let model = match &args[1..] {
         [] => None,
-        [workers, us] => Some(Model {
-            workers: tokio::sync::Semaphore::new(workers.parse().expect("WORKERS")),
-            per_object: std::time::Duration::from_micros(us.parse().expect("US_PER_OBJECT")),
-        }),
-        _ => panic!("usage: bench-server SNAPSHOT [WORKERS US_PER_OBJECT]"),
+        [workers, us, per_server @ ..] if per_server.len() <= 1 => {
+            let workers: usize = workers.parse().expect("WORKERS");
+            Some(Model {
+                workers: tokio::sync::Semaphore::new(workers),
+                per_object: micros(us, "US_PER_OBJECT"),
+                nova_workers: tokio::sync::Semaphore::new(workers),
+                per_server: micros(per_server.first().unwrap_or(us), "US_PER_SERVER"),
+            })
+        }
+        _ => panic!("usage: bench-server SNAPSHOT [WORKERS US_PER_OBJECT [US_PER_SERVER]]"),
     };
     let mut snapshot: Value =
         serde_json::from_slice(&std::fs::read(path).expect("read")).expect("JSON");

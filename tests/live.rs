@@ -653,6 +653,43 @@ fn tls_with_a_self_signed_ca() {
     assert!(run.stderr.contains("cacert"), "{}", run.stderr);
 }
 
+/// The system's CA certificates are loaded only for a cloud with https URLs, but then for
+/// its catalog's too: a Keystone on plain http whose catalog lists https endpoints gets
+/// them verified with the system's roots (here the fake's CA, as the system's bundle).
+#[test]
+fn https_endpoints_behind_an_http_keystone_are_verified_with_the_system_roots() {
+    let (fake, ca_pem) = FakeOpenStack::start_tls(Config::new(demo()));
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, other, no_dir) = (
+        dir.path().join("ca.pem"),
+        dir.path().join("other.pem"),
+        dir.path().join("none"),
+    );
+    std::fs::write(&ca, &ca_pem).unwrap();
+    // A bundle of another CA: the fake's certificate is refused.
+    let (_, other_pem) = FakeOpenStack::start_tls(Config::new(demo()));
+    std::fs::write(&other, other_pem).unwrap();
+    let auth_url = format!("{}/identity", fake.http_base);
+    assert!(auth_url.starts_with("http://"));
+    let run_with = |bundle: &std::path::Path| {
+        let env = [
+            ("OS_AUTH_URL", auth_url.as_str()),
+            ("SSL_CERT_FILE", bundle.to_str().unwrap()),
+            ("SSL_CERT_DIR", no_dir.to_str().unwrap()),
+        ];
+        run_live(
+            &fake,
+            &env,
+            &["--fail-on", "none", "--retries", "0", "--format", "json"],
+        )
+    };
+    let run = run_with(&ca);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    let run = run_with(&other);
+    assert_incomplete(&run, "certificate");
+}
+
 /// Pages are validated as they arrive: an invalid value deep in a listing is named by its
 /// index in the whole listing (not in its page, nor, for rules, in their direction's
 /// listing: ingress rules first, then egress), every one is reported, nothing is audited,

@@ -131,6 +131,9 @@ pub struct Shared {
 #[derive(Clone)]
 pub struct FakeOpenStack {
     pub base: String,
+    /// The same server on plain http (`base` itself, unless `start_tls` put TLS in front;
+    /// the catalog lists `base`).
+    pub http_base: String,
     pub state: Arc<Mutex<Shared>>,
 }
 
@@ -172,6 +175,7 @@ impl FakeOpenStack {
         let addr = rx.recv().unwrap();
         FakeOpenStack {
             base: format!("http://{addr}"),
+            http_base: format!("http://{addr}"),
             state,
         }
     }
@@ -807,6 +811,7 @@ impl FakeOpenStack {
         (
             FakeOpenStack {
                 base,
+                http_base: plain.http_base,
                 state: plain.state,
             },
             ca.pem(),

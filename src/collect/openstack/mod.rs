@@ -341,8 +341,13 @@ pub async fn collect(
     settings: ClientSettings,
     progress: Arc<dyn Progress>,
 ) -> Result<Collected, LiveError> {
-    let http = client::http_client(&cloud, &settings).map_err(LiveError::Config)?;
-    let session = Session::connect(cloud, settings, http)
+    let https = |url: &str| {
+        url.get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    };
+    let system_roots = https(&cloud.auth_url);
+    let http = client::http_client(&cloud, &settings, system_roots).map_err(LiveError::Config)?;
+    let mut session = Session::connect(cloud, settings, http)
         .await
         .map_err(|e| match e {
             client::AuthError::Rejected(m) => LiveError::Auth(m),
@@ -397,6 +402,13 @@ pub async fn collect(
     let identity = auth::endpoint(&token.catalog, "identity", &cloud.interface, region)
         .map(config::v3_url)
         .unwrap_or_else(|| cloud.auth_url.clone());
+    // Keystone on plain http, an endpoint on https: the system's roots after all.
+    let endpoints = [Some(&network), compute.as_ref(), Some(&identity)];
+    if !system_roots && endpoints.into_iter().flatten().any(|url| https(url)) {
+        let http =
+            client::http_client(cloud, session.settings(), true).map_err(LiveError::Config)?;
+        session.set_http(http);
+    }
 
     // Each listing is its own task, so pages of different resources are fetched and
     // deserialized in parallel on the runtime's worker threads.

@@ -64,12 +64,14 @@ pub struct Stats {
     pub bytes: u64,
 }
 
-macro_rules! neutron_page {
+/// A page of a marker-paginated listing (Neutron's, and Nova's servers): its items under
+/// `$key`, its links under `$links`.
+macro_rules! marker_page {
     ($page:ident, $key:ident, $links:ident, $item:ty => $typed:ty) => {
-        neutron_page!($page, $key, $links, $item => $typed, None);
+        marker_page!($page, $key, $links, $item => $typed, None);
     };
     ($page:ident, $key:ident, $links:ident, $item:ty => $typed:ty, $decode:expr) => {
-        neutron_page!($page, $key, $links, $item => $typed, $decode, IdOrder::ById);
+        marker_page!($page, $key, $links, $item => $typed, $decode, IdOrder::ById);
     };
     // `$decode`: the hand-written decoder of the plain form of the items, if any;
     // `$order`: how the API puts the listing in id order (`Page::ID_ORDER`).
@@ -126,45 +128,45 @@ has_id!(
 );
 has_id!(AddressGroup, Server, Project);
 
-neutron_page!(
+marker_page!(
     RulesPage,
     security_group_rules,
     security_group_rules_links,
     RawRule => Rule,
     Some(decode::rule_at)
 );
-neutron_page!(
+marker_page!(
     GroupsPage,
     security_groups,
     security_groups_links,
     RawSecurityGroup => SecurityGroup
 );
-neutron_page!(
+marker_page!(
     PortsPage,
     ports,
     ports_links,
     RawPort => Port,
     Some(decode::port_at)
 );
-neutron_page!(
+marker_page!(
     FloatingIpsPage,
     floatingips,
     floatingips_links,
     RawFloatingIp => FloatingIp
 );
-neutron_page!(
+marker_page!(
     NetworksPage,
     networks,
     networks_links,
     RawNetwork => Network
 );
-neutron_page!(
+marker_page!(
     AddressGroupsPage,
     address_groups,
     address_groups_links,
     RawAddressGroup => AddressGroup
 );
-neutron_page!(
+marker_page!(
     ServersPage,
     servers,
     servers_links,

@@ -368,8 +368,9 @@ impl Session {
     /// keeping the items `keep` accepts (`every` item, or the part a filter in `query` asks
     /// for: exact even from a server that ignored the filter). Each page is validated into
     /// typed objects as it arrives (while the next one is fetched by the other listings),
-    /// and its raw objects are dropped unless `keep_raw` asks for them. A Neutron listing
-    /// still running after `reverse_after` is also read from its end (see `both_ends`).
+    /// and its raw objects are dropped unless `keep_raw` asks for them. A listing in id
+    /// order (`Page::ID_ORDER`) still running after `reverse_after` is also read from its
+    /// end (see `both_ends`).
     #[allow(clippy::too_many_arguments)]
     pub async fn list<P: Page>(
         &self,

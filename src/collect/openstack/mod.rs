@@ -343,10 +343,7 @@ pub async fn collect(
     settings: ClientSettings,
     progress: Arc<dyn Progress>,
 ) -> Result<Collected, LiveError> {
-    let https = |url: &str| {
-        url.get(..8)
-            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-    };
+    let https = |url: &str| reqwest::Url::parse(url).is_ok_and(|u| u.scheme() == "https");
     let system_roots = https(&cloud.auth_url);
     let http = client::http_client(&cloud, &settings, system_roots).map_err(LiveError::Config)?;
     let mut session = Session::connect(cloud, settings, http)

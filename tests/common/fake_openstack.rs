@@ -544,10 +544,12 @@ impl Order {
     /// `sort_dir=desc`; `unasked` without it, or when the server ignores sorting.
     fn asked(pairs: &[(String, String)], key: &str, unasked: Order, ignore: bool) -> Order {
         let has = |k: &str, v: &str| pairs.iter().any(|(pk, pv)| pk == k && pv == v);
-        match () {
-            _ if ignore || !has("sort_key", key) => unasked,
-            _ if has("sort_dir", "desc") => Order::ByIdDescending,
-            _ => Order::ById,
+        if ignore || !has("sort_key", key) {
+            unasked
+        } else if has("sort_dir", "desc") {
+            Order::ByIdDescending
+        } else {
+            Order::ById
         }
     }
 }

@@ -392,11 +392,13 @@ fn met<I>(state: &State<I>) -> bool {
 }
 
 /// The second stream: waits `after` (and for the first stream to have read a page with a
-/// next link), then reads the listing from its end until it meets the first stream, or
-/// stops when that one is over. It never fails the listing: trouble takes it out.
+/// next link), then reads the listing from its end (`reversed`: its query the other way)
+/// until it meets the first stream, or stops when that one is over. It never fails the
+/// listing: trouble takes it out.
 pub(super) async fn backward<P: Page>(
     session: &Session,
     listing: &Stream<'_, P>,
+    reversed: &str,
     ends: &Ends<P::Item>,
     after: Duration,
 ) {
@@ -409,7 +411,7 @@ pub(super) async fn backward<P: Page>(
         _ = waited => {}
         _ = ends.stopped() => return,
     }
-    let reading = read_backward(session, listing, ends);
+    let reading = read_backward(session, listing, reversed, ends);
     let outcome = tokio::select! {
         outcome = reading => outcome,
         _ = ends.stopped() => Ok(()),
@@ -423,12 +425,11 @@ pub(super) async fn backward<P: Page>(
 async fn read_backward<P: Page>(
     session: &Session,
     listing: &Stream<'_, P>,
+    reversed: &str,
     ends: &Ends<P::Item>,
 ) -> Result<(), String> {
     let url = |query: &str| format!("{}?{query}", listing.endpoint);
-    let mut query = P::ID_ORDER
-        .reversed(listing.query)
-        .ok_or("the listing is not in id order")?;
+    let mut query = reversed.to_owned();
     let mut seen: HashSet<String> = HashSet::new();
     let (mut body, mut items) = (Vec::new(), Vec::new());
     let mut proven = false;

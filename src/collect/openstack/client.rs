@@ -400,11 +400,13 @@ impl Session {
             progress,
             keep,
         };
-        let after = self
+        // When, and with which query, the listing is also read from its end.
+        let from_end = self
             .settings
             .reverse_after
-            .filter(|_| P::PAGINATED && P::ID_ORDER != IdOrder::Unordered);
-        let Some(after) = after else {
+            .filter(|_| P::PAGINATED)
+            .zip(P::ID_ORDER.reversed(&initial));
+        let Some((after, reversed)) = from_end else {
             let (listed, pages) = self.list_forward::<P>(&stream, None).await?;
             progress.done(resource, listed.count, pages);
             return Ok(listed);
@@ -415,7 +417,7 @@ impl Session {
             ends.finish();
             listed
         };
-        let backward = both_ends::backward::<P>(self, &stream, &ends, after);
+        let backward = both_ends::backward::<P>(self, &stream, &reversed, &ends, after);
         let (forward, ()) = tokio::join!(forward, backward);
         let (mut listed, mut pages) = forward?;
         let (tail, requests) = ends.into_tail();

@@ -173,9 +173,10 @@ impl Server {
     /// A page (of Nova's servers when `nova`), after the model's time if there is one.
     async fn answer(&self, (body, objects): (Bytes, usize), nova: bool) -> Response {
         if let Some(model) = &self.model {
-            let (workers, per_object) = match nova {
-                true => (&model.nova_workers, model.per_server),
-                false => (&model.workers, model.per_object),
+            let (workers, per_object) = if nova {
+                (&model.nova_workers, model.per_server)
+            } else {
+                (&model.workers, model.per_object)
             };
             let _worker = workers.acquire().await.unwrap();
             tokio::time::sleep(per_object * objects as u32).await;

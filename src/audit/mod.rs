@@ -136,6 +136,9 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
                 .to_owned(),
         );
     }
+    if inventory.servers.is_some() {
+        warnings.extend(unlisted_servers_warning(&findings, &usage));
+    }
     AuditReport {
         meta: inventory.meta.clone(),
         checked_rules: inventory.rules.len(),
@@ -143,6 +146,40 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
         errors: inventory.errors.clone(),
         warnings,
     }
+}
+
+/// A warning when servers that use exposed groups (the `device_id`s of their ports) are not
+/// in Nova's listing: the findings show only their ids. Nova leaves the servers of a cell it
+/// cannot reach out of a paginated listing without an error (it returns partial records
+/// only to an unpaginated, unsorted request), and a server deleted after its ports were
+/// read is gone too. Only servers whose name, status and project are all unknown are looked
+/// up (a listed server has at least one of them, except a record empty of all three).
+fn unlisted_servers_warning(findings: &[Finding], usage: &UsageIndex) -> Option<String> {
+    let mut unlisted: Vec<&Id> = findings
+        .iter()
+        .flat_map(|f| &f.used_by_servers)
+        .filter(|s| s.server_name.is_none() && s.status.is_none() && s.project_id.is_none())
+        .map(|s| &s.server_id)
+        .filter(|id| !usage.lists_server(id))
+        .collect();
+    unlisted.sort_unstable();
+    unlisted.dedup();
+    let first = unlisted.first()?;
+    let more = match unlisted.len() {
+        1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    };
+    let one = unlisted.len() == 1;
+    Some(format!(
+        "{n} server{s} using exposed groups {are} not in Nova's listing ({first}{more}): \
+         {their} name and status are unknown. Deleted after {their} ports were read, or in a \
+         Nova cell that is down (Nova leaves a down cell's servers out of paginated listings, \
+         without an error)",
+        n = unlisted.len(),
+        s = if one { "" } else { "s" },
+        are = if one { "is" } else { "are" },
+        their = if one { "its" } else { "their" },
+    ))
 }
 
 /// The rules that expose something, in order: on every core when they are many, each
@@ -358,6 +395,61 @@ mod tests {
         let mut expected = findings.clone();
         expected.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         assert_eq!(sorted(findings), expected);
+    }
+
+    /// Servers of exposed groups that Nova did not list (a down cell, or deleted) are named
+    /// in one warning; servers Nova listed, even partial or empty records, are not; nor is
+    /// anything when servers were not collected (that is an error of its own).
+    #[test]
+    fn servers_missing_from_novas_listing_are_a_warning() {
+        let port = |id: &str, group: &str, server: &str| {
+            serde_json::json!({"id": id, "security_groups": [group], "device_id": server,
+                "device_owner": "compute:nova"})
+        };
+        let cloud = |servers: Option<serde_json::Value>| {
+            let mut cloud = serde_json::json!({
+                "security_group_rules": [ssh_rule("r1", "g1"), ssh_rule("r2", "g2")],
+                "ports": [port("p1", "g1", "s-gone-b"), port("p2", "g1", "s-listed"),
+                    port("p3", "g2", "s-gone-a"), port("p4", "g2", "s-gone-b"),
+                    port("p5", "g2", "s-partial"), port("p6", "g2", "s-empty"),
+                    // Not in an exposed group: not named.
+                    port("p7", "g3", "s-gone-c")],
+            });
+            if let Some(servers) = servers {
+                cloud["servers"] = servers;
+            }
+            audit(cloud)
+        };
+        let r = cloud(Some(serde_json::json!([
+            {"id": "s-listed", "name": "vm", "status": "ACTIVE", "tenant_id": "p"},
+            {"id": "s-partial", "status": "UNKNOWN", "tenant_id": "p"},
+            {"id": "s-empty"},
+        ])));
+        assert_eq!(r.findings.len(), 2);
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert!(
+            r.warnings[0].starts_with(
+                "2 servers using exposed groups are not in Nova's listing (s-gone-a and 1 more): \
+                 their name and status are unknown."
+            ),
+            "{}",
+            r.warnings[0]
+        );
+        assert!(r.is_complete());
+        let r = cloud(Some(serde_json::json!([
+            {"id": "s-gone-a", "name": "a"},
+            {"id": "s-listed", "name": "vm"},
+            {"id": "s-partial", "status": "UNKNOWN"},
+            {"id": "s-empty"},
+        ])));
+        assert!(
+            r.warnings[0].starts_with(
+                "1 server using exposed groups is not in Nova's listing (s-gone-b): its name"
+            ),
+            "{}",
+            r.warnings[0]
+        );
+        assert_eq!(cloud(None).warnings, Vec::<String>::new());
     }
 
     #[test]

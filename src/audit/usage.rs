@@ -88,6 +88,11 @@ impl<'a> UsageIndex<'a> {
         }
     }
 
+    /// Whether Nova listed the server `id` (false when servers were not collected).
+    pub fn lists_server(&self, id: &Id) -> bool {
+        self.servers.contains_key(id)
+    }
+
     /// The ports and servers of each wanted group (none when it is unused).
     fn by_group(ports: &'a Objects<Port>, wanted: &HashSet<Id>) -> HashMap<Id, GroupUsage<'a>> {
         // Every wanted group has its entry from the start (an empty one reads as unused), so

@@ -65,6 +65,29 @@ fn real_keystone_neutron_nova() {
     );
     let findings = report["findings"].as_array().unwrap();
     let servers = expected["servers"].as_object().unwrap();
+    // A port's server in the Nova cell that is down: the real nova-api leaves it out of its
+    // paginated listing without an error, and driftmux says so.
+    let unlisted: Vec<&str> = expected["unlisted_servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap())
+        .collect();
+    assert_eq!(unlisted.len(), 1, "{}", expected["unlisted_servers"]);
+    let warning = format!(
+        "1 server using exposed groups is not in Nova's listing ({}): its name and status are unknown.",
+        unlisted[0]
+    );
+    assert!(run.stderr.contains(&warning), "{warning}: {}", run.stderr);
+    assert_eq!(
+        report["warnings"].as_array().unwrap().len(),
+        1,
+        "{report:#}"
+    );
+    assert!(report["warnings"][0]
+        .as_str()
+        .unwrap()
+        .starts_with(&warning));
 
     // Exactly the seeded exposures: nothing more (default groups, egress, private and
     // remote-group rules, ICMP, web-only), nothing less.
@@ -111,6 +134,7 @@ fn real_keystone_neutron_nova() {
             .as_array()
             .unwrap()
             .iter()
+            .filter(|s| !unlisted.contains(&s["server_id"].as_str().unwrap()))
             .map(|s| s["server_name"].as_str().expect("Nova named the server"))
             .collect();
         names.sort();
@@ -122,11 +146,15 @@ fn real_keystone_neutron_nova() {
             .collect();
         assert_eq!(names, want_names, "{ctx}");
         for s in m["used_by_servers"].as_array().unwrap() {
-            assert_eq!(
-                servers[s["server_id"].as_str().unwrap()],
-                s["server_name"],
-                "{ctx}"
-            );
+            let id = s["server_id"].as_str().unwrap();
+            if unlisted.contains(&id) {
+                assert_eq!(
+                    (&s["server_name"], &s["status"]),
+                    (&Value::Null, &Value::Null)
+                );
+            } else {
+                assert_eq!(servers[id], s["server_name"], "{ctx}");
+            }
         }
     }
     // The rule with no remote at all (null prefix, null protocol) is all ports from 0.0.0.0/0.

@@ -4,8 +4,10 @@
   neutron-schema   create Neutron's schema from its models and the default SG rule templates
   seed             projects, networks, router, groups, rules, ports, a floating IP (raw API
                    calls), and $LAB_DIR/expected.json: what driftmux must find
+  nova-down-cell   a Nova cell that is down (its database cannot be opened), before nova-api
+                   starts: nova-api reads its cells once
   nova-servers     the servers behind the seeded ports and four spare ones, written into
-                   Nova's cell database
+                   Nova's cell database; three servers mapped to the cell that is down
   bench-servers N  N servers without ports, for scripts/bench-lab --servers
 
 Everything talks to 127.0.0.1 only.
@@ -202,6 +204,11 @@ def seed():
          remote_ip_prefix="0.0.0.0/1")
     rule("tcp-full-range", db, dl, ethertype="IPv4", protocol="tcp", port_range_min=1,
          port_range_max=65535, remote_ip_prefix="0.0.0.0/0")
+    # Its port belongs to a server in the Nova cell that is down: Nova leaves it out of
+    # its (paginated) listing, the finding shows its id alone, with a warning.
+    mongo = group("down-cell-db", dl)
+    rule("mongo", mongo, dl, ethertype="IPv4", protocol="tcp", port_range_min=27017,
+         port_range_max=27017, remote_ip_prefix="0.0.0.0/0")
     ws = proj["webshop"]
     redis = group("dhcp-only", ws)
     rule("redis", redis, ws, ethertype="IPv4", protocol="tcp", port_range_min=6379,
@@ -227,6 +234,8 @@ def seed():
     p1 = port("vm1-port", dl_net, [ssh], dl, vm1, "compute:nova")
     port("vm2-port", dl_net, [open_all], dl, vm2, "compute:nova")
     port("webshop-dhcp", ws_net, [redis], ws, "dhcp" + sid("dhcp")[:8], "network:dhcp")
+    down = next(iter(down_cell_servers()))
+    port("vm-down-port", dl_net, [mongo], dl, down, "compute:nova")
     fip = find(t, f"{NEUTRON}/floatingips", "floatingips", port_id=p1["id"])
     if not fip:
         _, _, body = call("POST", f"{NEUTRON}/floatingips", {"floatingip": {
@@ -243,6 +252,8 @@ def seed():
     expected = {
         "floating_ip": fip["floating_ip_address"],
         "servers": {vm1: "lab-vm-1", vm2: "lab-vm-2"},
+        # Servers that ports use but Nova does not list (in the cell that is down).
+        "unlisted_servers": [down],
         "projects": proj,
         "findings": [
             expect("ssh-v4", "datalab", "ssh-public", "22", "0.0.0.0/0", "high", ["22/SSH"], 1, 1, True, ["lab-vm-1"]),
@@ -252,6 +263,7 @@ def seed():
             expect("pg-half", "datalab", "db-unused", "5432", "0.0.0.0/1", "medium", ["5432/PostgreSQL"], 0, 0, False),
             expect("tcp-full-range", "datalab", "db-unused", "all", "0.0.0.0/0", "high", ["all_ports"], 0, 0, False),
             expect("redis", "webshop", "dhcp-only", "6379", "0.0.0.0/0", "high", ["6379/Redis"], 1, 0, False),
+            expect("mongo", "datalab", "down-cell-db", "27017", "0.0.0.0/0", "high", ["27017/MongoDB"], 1, 1, False),
         ],
         "absent": [rules[k] for k in ("ssh-private", "icmp-any", "web-80", "mysql-from-group")],
     }
@@ -268,11 +280,10 @@ def seed():
 def write_servers(servers):
     """Writes `servers` ({id: name}, in the datalab project) into Nova's cell database, as
     Nova's own objects; those it holds already are left. Returns how many were written."""
-    from nova import config, context, objects
+    from nova import context, objects
     from nova.network import model as network_model
 
-    config.parse_args(["lab", "--config-file", os.path.join(LAB, "nova", "nova.conf")])
-    objects.register_all()
+    nova_config()
     ctxt = context.get_admin_context()
     cell = next(c for c in objects.CellMappingList.get_all(ctxt) if c.name == "cell1")
     with open(os.path.join(LAB, "expected.json")) as f:
@@ -303,6 +314,59 @@ def write_servers(servers):
     return written
 
 
+_nova_configured = False
+
+
+def nova_config():
+    """Reads the lab's nova.conf and registers Nova's objects, once per process."""
+    global _nova_configured
+    if _nova_configured:
+        return
+    from nova import config, objects
+    config.parse_args(["lab", "--config-file", os.path.join(LAB, "nova", "nova.conf")])
+    objects.register_all()
+    _nova_configured = True
+
+
+DOWN_CELL = "cell-down"
+
+
+def nova_down_cell():
+    """Maps a cell whose database cannot be opened (a directory that does not exist): Nova
+    reports it as not responding and leaves its servers out of paginated listings."""
+    from nova import context, objects
+    nova_config()
+    ctxt = context.get_admin_context()
+    if any(c.name == DOWN_CELL for c in objects.CellMappingList.get_all(ctxt)):
+        return
+    database = os.path.join(LAB, "nova", "no-such-directory", "cell-down.db")
+    objects.CellMapping(ctxt, uuid=str(uuid.uuid5(NS, DOWN_CELL)), name=DOWN_CELL,
+                        transport_url="fake:/", database_connection=f"sqlite:///{database}").create()
+    print(f"lab.py: Nova cell {DOWN_CELL} mapped to {database}, which cannot be opened")
+
+
+def down_cell_servers():
+    """{id: name} of the servers mapped to the cell that is down (the first has a port)."""
+    return named_ids("lab-down", range(1, 4))
+
+
+def map_to_down_cell(servers):
+    """Instance mappings of `servers` in the cell that is down (nothing in a cell database:
+    a mapping is all Nova has of a down cell's server)."""
+    from nova import context, objects
+    nova_config()
+    ctxt = context.get_admin_context()
+    cell = next(c for c in objects.CellMappingList.get_all(ctxt) if c.name == DOWN_CELL)
+    with open(os.path.join(LAB, "expected.json")) as f:
+        project = json.load(f)["projects"]["datalab"]
+    for server_id in servers:
+        try:
+            objects.InstanceMapping.get_by_instance_uuid(ctxt, server_id)
+        except Exception:
+            objects.InstanceMapping(ctxt, instance_uuid=server_id, cell_mapping=cell,
+                                    project_id=project, user_id="lab").create()
+
+
 def named_ids(prefix, numbers):
     """{id: name} of servers named prefix-N, their ids derived from the names."""
     return {str(uuid.uuid5(uuid.NAMESPACE_URL, f"driftmux-{prefix}-{n}")): f"{prefix}-{n}"
@@ -316,7 +380,8 @@ def nova_servers():
     # to read Nova's listing in several pages, and from both ends.
     servers = {**expected["servers"], **named_ids("lab-spare", range(1, 5))}
     write_servers(servers)
-    print(f"lab.py: {len(servers)} servers in the cell database")
+    map_to_down_cell(down_cell_servers())
+    print(f"lab.py: {len(servers)} servers in the cell database, {len(down_cell_servers())} in the cell that is down")
 
 
 def bench_servers(n):
@@ -333,6 +398,8 @@ if __name__ == "__main__":
         neutron_schema(sys.argv[2])
     elif cmd == "seed":
         seed()
+    elif cmd == "nova-down-cell":
+        nova_down_cell()
     elif cmd == "nova-servers":
         nova_servers()
     elif cmd == "bench-servers":

@@ -299,6 +299,69 @@ fn forbidden_servers_degrade_enrichment_and_allow_partial_lets_the_gate_decide()
     );
 }
 
+/// Nova leaves the servers of a cell that does not respond out of its listing, without an
+/// error; its `os-services` (2.69) shows the cell's compute hosts with status `UNKNOWN`:
+/// enrichment is incomplete, as when the servers cannot be listed.
+#[test]
+fn a_nova_cell_that_does_not_respond_makes_enrichment_incomplete() {
+    let mut config = Config::new(demo());
+    config.down_cell_hosts = vec!["cell2-compute-7".into(), "cell2-compute-3".into()];
+    let fake = FakeOpenStack::start(config);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_incomplete(
+        &run,
+        "a Nova cell does not respond: 2 compute hosts (cell2-compute-7 and 1 more) with \
+         status UNKNOWN; Nova leaves its servers out of the listing",
+    );
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["resource"], "servers");
+    assert!(
+        errors[0]["endpoint"]
+            .as_str()
+            .unwrap()
+            .ends_with("/compute/v2.1/os-services?binary=nova-compute"),
+        "{errors:?}"
+    );
+    // One request, after the token; at Nova's microversion for down cells.
+    assert_eq!(fake.requests("os-services").len(), 1);
+    assert_eq!(findings(&run), snapshot_findings());
+    // --allow-partial: the gate decides, the error stays in the reports.
+    let run = run_live(
+        &fake,
+        &[],
+        &["--fail-on", "none", "--format", "json", "--allow-partial"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("Errors: 1"), "{}", run.stdout);
+
+    // Not knowing is no error: os-services refused (policy), absent, or failing.
+    for status in [403, 404, 500] {
+        let fake = FakeOpenStack::start(Config::new(demo()));
+        fake.fault("/os-services", vec![Fault::Status(status); 3]);
+        let run = run_live(&fake, &[], &["--fail-on", "none", "--verbose"]);
+        assert_eq!(run.code, 0, "{status}: {}", run.stderr);
+        assert!(run.stdout.contains("Errors: 0"), "{}", run.stdout);
+        assert!(
+            run.stderr
+                .contains("whether every Nova cell answered is unknown"),
+            "{status}: {}",
+            run.stderr
+        );
+    }
+    // A cloud whose cells all answer: nothing to say.
+    let fake = start();
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--verbose"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("a Nova cell does not respond")
+            && !run.stderr.contains("every Nova cell"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn token_revoked_mid_run_reauthenticates_once() {
     let fake = start();

@@ -254,6 +254,8 @@ def seed():
         "servers": {vm1: "lab-vm-1", vm2: "lab-vm-2"},
         # Servers that ports use but Nova does not list (in the cell that is down).
         "unlisted_servers": [down],
+        # The compute hosts of the cell that is down (Nova's os-services: status UNKNOWN).
+        "down_cell_hosts": [DOWN_CELL_HOST],
         "projects": proj,
         "findings": [
             expect("ssh-v4", "datalab", "ssh-public", "22", "0.0.0.0/0", "high", ["22/SSH"], 1, 1, True, ["lab-vm-1"]),
@@ -331,18 +333,28 @@ def nova_config():
 DOWN_CELL = "cell-down"
 
 
+DOWN_CELL_HOST = "cell-down-compute-1"
+
+
 def nova_down_cell():
-    """Maps a cell whose database cannot be opened (a directory that does not exist): Nova
-    reports it as not responding and leaves its servers out of paginated listings."""
+    """Maps a cell whose database cannot be opened (a directory that does not exist), with a
+    compute host: Nova reports the cell as not responding, leaves its servers out of
+    paginated listings, and lists its host's compute service with status UNKNOWN."""
     from nova import context, objects
     nova_config()
     ctxt = context.get_admin_context()
-    if any(c.name == DOWN_CELL for c in objects.CellMappingList.get_all(ctxt)):
-        return
-    database = os.path.join(LAB, "nova", "no-such-directory", "cell-down.db")
-    objects.CellMapping(ctxt, uuid=str(uuid.uuid5(NS, DOWN_CELL)), name=DOWN_CELL,
-                        transport_url="fake:/", database_connection=f"sqlite:///{database}").create()
-    print(f"lab.py: Nova cell {DOWN_CELL} mapped to {database}, which cannot be opened")
+    cell = next((c for c in objects.CellMappingList.get_all(ctxt) if c.name == DOWN_CELL), None)
+    if cell is None:
+        database = os.path.join(LAB, "nova", "no-such-directory", "cell-down.db")
+        cell = objects.CellMapping(ctxt, uuid=str(uuid.uuid5(NS, DOWN_CELL)), name=DOWN_CELL,
+                                   transport_url="fake:/",
+                                   database_connection=f"sqlite:///{database}")
+        cell.create()
+        print(f"lab.py: Nova cell {DOWN_CELL} mapped to {database}, which cannot be opened")
+    try:
+        objects.HostMapping.get_by_host(ctxt, DOWN_CELL_HOST)
+    except Exception:
+        objects.HostMapping(ctxt, host=DOWN_CELL_HOST, cell_mapping=cell).create()
 
 
 def down_cell_servers():

@@ -149,10 +149,10 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
 }
 
 /// A warning when servers that use exposed groups (the `device_id`s of their ports) are not
-/// in Nova's listing: the findings show only their ids. Nova leaves the servers of a cell it
-/// cannot reach out of a paginated listing without an error (it returns partial records
-/// only to an unpaginated, unsorted request), and a server deleted after its ports were
-/// read is gone too. Only servers whose name, status and project are all unknown are looked
+/// in Nova's listing: the findings show only their ids. A server deleted after its ports
+/// were read is gone; Nova leaves the servers of a cell that does not respond out of a
+/// paginated listing without an error (collection reports such a cell when Nova's
+/// `os-services` shows it, see `collect::openstack`). Only servers whose name, status and project are all unknown are looked
 /// up (a listed server has at least one of them, except a record empty of all three).
 fn unlisted_servers_warning(findings: &[Finding], usage: &UsageIndex) -> Option<String> {
     let mut unlisted: Vec<&Id> = findings
@@ -172,9 +172,8 @@ fn unlisted_servers_warning(findings: &[Finding], usage: &UsageIndex) -> Option<
     let one = unlisted.len() == 1;
     Some(format!(
         "{n} server{s} using exposed groups {are} not in Nova's listing ({first}{more}): \
-         {their} name and status are unknown. Deleted after {their} ports were read, or in a \
-         Nova cell that is down (Nova leaves a down cell's servers out of paginated listings, \
-         without an error)",
+         {their} name and status are unknown (deleted after {their} ports were read, or in a \
+         Nova cell that does not respond)",
         n = unlisted.len(),
         s = if one { "" } else { "s" },
         are = if one { "is" } else { "are" },
@@ -430,7 +429,7 @@ mod tests {
         assert!(
             r.warnings[0].starts_with(
                 "2 servers using exposed groups are not in Nova's listing (s-gone-a and 1 more): \
-                 their name and status are unknown."
+                 their name and status are unknown ("
             ),
             "{}",
             r.warnings[0]

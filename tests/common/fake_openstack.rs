@@ -3,7 +3,8 @@
 //! scope, Neutron and Nova pagination (`limit`, `marker`, `*_links` with `next` and
 //! `previous`, an empty last page when the total is a multiple of the limit, a deleted
 //! marker restarting from the first page, `sort_key=id&sort_dir=desc` on Neutron, Nova's
-//! servers newest first unless asked `sort_key=uuid`), `fields=`, the `direction` and
+//! servers newest first unless asked `sort_key=uuid`), Nova's `os-services` (a cell that
+//! does not respond shows its hosts `UNKNOWN` at 2.69), `fields=`, the `direction` and
 //! `router:external` filters, error bodies in each service's shape,
 //! and scripted faults (status codes, `Retry-After`, stalls, truncated bodies, revoked
 //! tokens, looping links). Every request is logged for assertions.
@@ -83,6 +84,9 @@ pub struct Config {
     /// Ignore `sort_key`/`sort_dir` (Neutron listing in id order, Nova's servers as the
     /// snapshot lists them), as a server without sorting would.
     pub ignore_sort: bool,
+    /// Compute hosts of a Nova cell that does not respond: `os-services` lists them with
+    /// status `UNKNOWN` at microversion 2.69 or later (and leaves them out before it).
+    pub down_cell_hosts: Vec<String>,
 }
 
 impl Config {
@@ -115,6 +119,7 @@ impl Config {
             second_region: None,
             ignore_direction_filter: false,
             ignore_sort: false,
+            down_cell_hosts: Vec::new(),
         }
     }
 }
@@ -214,6 +219,7 @@ fn router(state: Arc<Mutex<Shared>>) -> Router {
         .route("/identity/v3/auth/projects", get(list_auth_projects))
         .route("/network/v2.0/{collection}", get(list_neutron))
         .route("/compute/v2.1/servers/detail", get(list_servers))
+        .route("/compute/v2.1/os-services", get(list_services))
         .with_state(state)
 }
 
@@ -750,6 +756,43 @@ async fn list_servers(
             order,
         ),
     )
+}
+
+/// Nova's compute services (admin only): one host that answers, and the hosts of a cell
+/// that does not as Nova shows them from microversion 2.69 (host, binary, `UNKNOWN`).
+async fn list_services(
+    State(state): State<Arc<Mutex<Shared>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let (fault, user) = match admit(&state, &method, &uri, &headers, "compute").await {
+        Ok(admitted) => admitted,
+        Err(r) => return r,
+    };
+    if !user.admin {
+        return json_response(
+            StatusCode::FORBIDDEN,
+            json!({"forbidden": {"code": 403, "message": "Policy doesn't allow os_compute_api:os-services:list to be performed."}}),
+        );
+    }
+    let microversion = headers
+        .get("openstack-api-version")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("compute "))
+        .and_then(|v| v.split_once('.'))
+        .and_then(|(major, minor)| Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?)));
+    let mut services = vec![json!({"binary": "nova-compute", "host": "compute-1",
+        "id": "5f2b8a3c-0b3e-4c1e-9d8e-1f2a3b4c5d6e", "zone": "nova", "status": "enabled",
+        "state": "up", "updated_at": "2026-11-24T08:00:00Z", "disabled_reason": null})];
+    if microversion.is_some_and(|v| v >= (2, 69)) {
+        let down = state.lock().unwrap().config.down_cell_hosts.clone();
+        services.extend(
+            down.into_iter()
+                .map(|host| json!({"binary": "nova-compute", "host": host, "status": "UNKNOWN"})),
+        );
+    }
+    finish(fault, json!({ "services": services }))
 }
 
 /// The same fake OpenStack behind TLS: a certificate for 127.0.0.1 signed by a fresh CA.

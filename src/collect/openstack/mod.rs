@@ -461,8 +461,13 @@ pub async fn collect(
         every,
     );
     let servers = {
-        let (s, p) = (session.clone(), progress.clone());
+        let (s, p, compute) = (session.clone(), progress.clone(), compute.clone());
         tokio::spawn(async move { servers(&s, compute.as_deref(), &*p).await })
+    };
+    let down_cells = {
+        let s = session.clone();
+        let compute = compute.clone();
+        tokio::spawn(async move { unreachable_cell_hosts(&s, compute.as_deref()).await })
     };
     let projects = {
         let (s, p, is_admin) = (session.clone(), progress.clone(), token.is_admin);
@@ -477,6 +482,7 @@ pub async fn collect(
         joined(servers.await),
         joined(projects.await),
     );
+    let down_cells = joined(down_cells.await);
 
     let mut errors = Vec::new();
     let at = |path: &str| format!("{network}{path}");
@@ -523,6 +529,9 @@ pub async fn collect(
         ),
     };
     let servers = record(&mut errors, "servers", false, servers);
+    if servers.is_some() {
+        errors.extend(down_cells_error(down_cells, session.settings().verbose));
+    }
     let projects = record(&mut errors, "projects", false, projects);
     let stats = Stats {
         requests: session.requests.load(std::sync::atomic::Ordering::Relaxed),
@@ -620,6 +629,107 @@ fn record<T>(
     }
 }
 
+/// The headers that ask Nova for [`NOVA_MICROVERSION`].
+fn nova_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let version = |v: String| HeaderValue::from_str(&v).expect("ASCII header value");
+    headers.insert(
+        "OpenStack-API-Version",
+        version(format!("compute {NOVA_MICROVERSION}")),
+    );
+    headers.insert(
+        "X-OpenStack-Nova-API-Version",
+        version(NOVA_MICROVERSION.to_owned()),
+    );
+    headers
+}
+
+/// Nova's compute services (`os-services`), as far as a down cell shows in them.
+#[derive(Deserialize)]
+struct NovaServices {
+    services: Vec<NovaService>,
+}
+
+#[derive(Deserialize)]
+struct NovaService {
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// The compute hosts of the Nova cells that do not respond. Nova leaves such a cell's
+/// servers out of any paginated listing without an error (it returns their partial records
+/// only to an unpaginated, unsorted request), but `os-services` at microversion 2.69 lists
+/// the cell's compute services with status `UNKNOWN`: one small request tells whether the
+/// servers' listing is whole. `None` when there is no compute endpoint.
+async fn unreachable_cell_hosts(
+    session: &Session,
+    compute: Option<&str>,
+) -> Option<(String, Result<Vec<String>, FetchError>)> {
+    let url = format!("{}/os-services?binary=nova-compute", compute?);
+    let mut body = Vec::new();
+    let hosts = match session.get_into(&url, &nova_headers(), &mut body).await {
+        Ok(()) => serde_json::from_slice::<NovaServices>(&body)
+            .map_err(|e| FetchError {
+                status: None,
+                message: format!("unexpected response: {e}"),
+            })
+            .map(|listed| {
+                listed
+                    .services
+                    .into_iter()
+                    .filter(|s| s.status.as_deref() == Some("UNKNOWN"))
+                    .map(|s| s.host.unwrap_or_else(|| "(no host)".to_owned()))
+                    .collect()
+            }),
+        Err(e) => Err(e),
+    };
+    Some((url, hosts))
+}
+
+/// The collection error when Nova's cells are not all reachable (the servers' listing then
+/// misses their servers: enrichment is incomplete, as when the listing fails). Not being
+/// able to check (`os-services` is admin-only, and absent from some clouds) is no error:
+/// said with `--verbose` only.
+fn down_cells_error(
+    checked: Option<(String, Result<Vec<String>, FetchError>)>,
+    verbose: bool,
+) -> Option<CollectionError> {
+    let (url, hosts) = checked?;
+    let hosts = match hosts {
+        Ok(hosts) => hosts,
+        Err(e) => {
+            if verbose {
+                let status = e.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default();
+                eprintln!(
+                    "driftmux: {url}{status}: {}: whether every Nova cell answered is unknown",
+                    e.message
+                );
+            }
+            return None;
+        }
+    };
+    let first = hosts.first()?;
+    let more = match hosts.len() {
+        1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    };
+    let n = hosts.len();
+    Some(CollectionError {
+        resource: "servers".to_owned(),
+        endpoint: Some(url),
+        status: None,
+        message: format!(
+            "a Nova cell does not respond: {n} compute host{s} ({first}{more}) with status \
+             UNKNOWN; Nova leaves its servers out of the listing, so their names and status \
+             are unknown",
+            s = if n == 1 { "" } else { "s" },
+        ),
+        required: false,
+    })
+}
+
 /// Nova's servers, all projects, with the pinned microversion (falling back to the base
 /// version on clouds too old for it).
 async fn servers(
@@ -638,16 +748,7 @@ async fn servers(
         ));
     };
     let endpoint = format!("{compute}/servers/detail");
-    let mut headers = HeaderMap::new();
-    let version = |v: String| HeaderValue::from_str(&v).expect("ASCII header value");
-    headers.insert(
-        "OpenStack-API-Version",
-        version(format!("compute {NOVA_MICROVERSION}")),
-    );
-    headers.insert(
-        "X-OpenStack-Nova-API-Version",
-        version(NOVA_MICROVERSION.to_owned()),
-    );
+    let headers = nova_headers();
     let query = [("all_tenants", "1")];
     match session
         .list::<ServersPage>(

@@ -31,6 +31,8 @@ const LISTS: &[(Service, &str, &str)] = &[
     (Service::Network, "networks", "fields=id&fields=name&fields=router:external&router:external=true"),
     (Service::Network, "address-groups", "fields=id&fields=name&fields=addresses"),
     (Service::Compute, "servers/detail", "all_tenants=1&sort_key=uuid&sort_dir=asc"),
+    // Whether every Nova cell answers (one response, no limit).
+    (Service::Compute, "os-services", "binary=nova-compute"),
     (Service::Identity, "projects", ""),
 ];
 
@@ -172,9 +174,9 @@ fn main() {
             let client = client.clone();
             let token = endpoints.token.clone();
             let url = format!("{}/{path}", endpoints.base(service));
-            // Keystone takes no limit (driftmux sends none either).
-            let mut query = match service {
-                Service::Identity => query.to_owned(),
+            // Keystone and os-services take no limit (driftmux sends none either).
+            let mut query = match (service, path) {
+                (Service::Identity, _) | (_, "os-services") => query.to_owned(),
                 _ => format!("{query}&limit={page_size}"),
             };
             tasks.push(tokio::spawn(async move {

@@ -223,6 +223,15 @@ async fn servers(State(s): State<Arc<Server>>, uri: Uri) -> Response {
     s.answer(page, true).await
 }
 
+/// Nova's compute services: one host, in a cell that answers (driftmux asks whether every
+/// cell does).
+async fn services(State(s): State<Arc<Server>>) -> Response {
+    let body = json!({"services": [{"binary": "nova-compute", "host": "compute-1",
+        "id": "5f2b8a3c-0b3e-4c1e-9d8e-1f2a3b4c5d6e", "zone": "nova", "status": "enabled",
+        "state": "up", "updated_at": "2026-01-01T00:00:00Z", "disabled_reason": null}]});
+    s.answer((Bytes::from(body.to_string()), 0), true).await
+}
+
 async fn projects(State(s): State<Arc<Server>>, uri: Uri) -> Response {
     let page = s.page("projects", &uri).expect("projects");
     s.answer(page, false).await
@@ -322,6 +331,7 @@ fn main() {
             .route("/identity/v3/projects", get(projects))
             .route("/network/v2.0/{name}", get(neutron))
             .route("/compute/v2.1/servers/detail", get(servers))
+            .route("/compute/v2.1/os-services", get(services))
             .route("/_stats", get(stats))
             .route("/identity", get(versions))
             .route("/identity/v3", get(versions))

@@ -460,14 +460,13 @@ pub async fn collect(
         fields(ADDRESS_GROUP_FIELDS),
         every,
     );
-    let servers = {
-        let (s, p, compute) = (session.clone(), progress.clone(), compute.clone());
-        tokio::spawn(async move { servers(&s, compute.as_deref(), &*p).await })
-    };
     let down_cells = {
-        let s = session.clone();
-        let compute = compute.clone();
+        let (s, compute) = (session.clone(), compute.clone());
         tokio::spawn(async move { unreachable_cell_hosts(&s, compute.as_deref()).await })
+    };
+    let servers = {
+        let (s, p) = (session.clone(), progress.clone());
+        tokio::spawn(async move { servers(&s, compute.as_deref(), &*p).await })
     };
     let projects = {
         let (s, p, is_admin) = (session.clone(), progress.clone(), token.is_admin);
@@ -669,22 +668,19 @@ async fn unreachable_cell_hosts(
 ) -> Option<(String, Result<Vec<String>, FetchError>)> {
     let url = format!("{}/os-services?binary=nova-compute", compute?);
     let mut body = Vec::new();
-    let hosts = match session.get_into(&url, &nova_headers(), &mut body).await {
-        Ok(()) => serde_json::from_slice::<NovaServices>(&body)
-            .map_err(|e| FetchError {
-                status: None,
-                message: format!("unexpected response: {e}"),
-            })
-            .map(|listed| {
-                listed
-                    .services
-                    .into_iter()
-                    .filter(|s| s.status.as_deref() == Some("UNKNOWN"))
-                    .map(|s| s.host.unwrap_or_else(|| "(no host)".to_owned()))
-                    .collect()
-            }),
-        Err(e) => Err(e),
-    };
+    let read = session.get_into(&url, &nova_headers(), &mut body).await;
+    let hosts = read.and_then(|()| {
+        let listed: NovaServices = serde_json::from_slice(&body).map_err(|e| FetchError {
+            status: None,
+            message: format!("unexpected response: {e}"),
+        })?;
+        Ok(listed
+            .services
+            .into_iter()
+            .filter(|s| s.status.as_deref() == Some("UNKNOWN"))
+            .map(|s| s.host.unwrap_or_else(|| "(no host)".to_owned()))
+            .collect())
+    });
     Some((url, hosts))
 }
 

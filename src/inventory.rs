@@ -289,9 +289,8 @@ pub struct Rule {
     pub raw_remote_ip_prefix: Option<CompactString>,
 }
 
-/// What the audit reads of a port (its owner's project, `port_security_enabled` and its raw
-/// `device_id` and `device_owner` stay in the raw object and the snapshot: a port without
-/// port security holds no groups).
+/// What the audit reads of a port (its owner's project and its raw `device_id` and
+/// `device_owner` stay in the raw object and the snapshot).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Port {
     pub id: Id,
@@ -302,6 +301,9 @@ pub struct Port {
     pub security_groups: SmallVec<[Id; 1]>,
     pub network_id: Option<Id>,
     pub fixed_ips: SmallVec<[IpAddr; 1]>,
+    /// `port_security_enabled: false`: no security group filters the port (Neutron lets
+    /// every packet through; such a port holds no groups).
+    pub port_security_disabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -659,6 +661,7 @@ fn convert_port(index: usize, raw: RawPort, problems: &mut Vec<InvalidField>) ->
         security_groups: SmallVec::from_vec(raw.security_groups.unwrap_or_default()),
         network_id: non_blank(raw.network_id),
         fixed_ips,
+        port_security_disabled: raw.port_security_enabled == Some(false),
     }
 }
 

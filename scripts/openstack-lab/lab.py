@@ -214,7 +214,7 @@ def seed():
     rule("redis", redis, ws, ethertype="IPv4", protocol="tcp", port_range_min=6379,
          port_range_max=6379, remote_ip_prefix="0.0.0.0/0")
 
-    def port(name, network, groups, project, device_id="", owner="", fixed_ips=None):
+    def port(name, network, groups, project, device_id="", owner="", fixed_ips=None, security=True):
         # network:* owners are trusted: Neutron creates their ports with port security off,
         # which refuses security groups. Create a plain port, then hand it to the owner.
         trusted = owner.startswith("network:")
@@ -223,6 +223,8 @@ def seed():
                 "device_id": "" if trusted else device_id, "device_owner": "" if trusted else owner}
         if fixed_ips:
             body["fixed_ips"] = fixed_ips
+        if not security:
+            body["port_security_enabled"] = False
         created = ensure(t, f"{NEUTRON}/ports", "ports", "port", {"name": name}, body)
         if trusted and created["device_owner"] != owner:
             _, _, updated = call("PUT", f"{NEUTRON}/ports/{created['id']}", {"port": {
@@ -236,6 +238,8 @@ def seed():
     port("webshop-dhcp", ws_net, [redis], ws, "dhcp" + sid("dhcp")[:8], "network:dhcp")
     down = next(iter(down_cell_servers()))
     port("vm-down-port", dl_net, [mongo], dl, down, "compute:nova")
+    # A second port of vm2 that no security group filters (a firewall VM's, say).
+    unfiltered = port("vm2-unfiltered-port", dl_net, [], dl, vm2, "compute:nova", security=False)
     fip = find(t, f"{NEUTRON}/floatingips", "floatingips", port_id=p1["id"])
     if not fip:
         _, _, body = call("POST", f"{NEUTRON}/floatingips", {"floatingip": {
@@ -256,6 +260,8 @@ def seed():
         "unlisted_servers": [down],
         # The compute hosts of the cell that is down (Nova's os-services: status UNKNOWN).
         "down_cell_hosts": [DOWN_CELL_HOST],
+        # Servers' ports with port security disabled, and their servers.
+        "unfiltered_ports": {unfiltered["id"]: vm2},
         "projects": proj,
         "findings": [
             expect("ssh-v4", "datalab", "ssh-public", "22", "0.0.0.0/0", "high", ["22/SSH"], 1, 1, True, ["lab-vm-1"]),

@@ -14,7 +14,9 @@ use std::cmp::Reverse;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::finding::{Finding, FindingKind, Fingerprint, PortExposure, Severity};
-use crate::inventory::{CollectionError, Direction, Id, Inventory, InventoryMeta, Objects, Rule};
+use crate::inventory::{
+    CollectionError, Direction, Id, Inventory, InventoryMeta, Objects, Port, Rule,
+};
 use crate::parallel;
 use policy::Policy;
 use usage::UsageIndex;
@@ -139,6 +141,7 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
     if inventory.servers.is_some() {
         warnings.extend(unlisted_servers_warning(&findings, &usage));
     }
+    warnings.extend(unfiltered_ports_warning(usage.unfiltered_ports()));
     AuditReport {
         meta: inventory.meta.clone(),
         checked_rules: inventory.rules.len(),
@@ -178,6 +181,33 @@ fn unlisted_servers_warning(findings: &[Finding], usage: &UsageIndex) -> Option<
         s = if one { "" } else { "s" },
         are = if one { "is" } else { "are" },
         their = if one { "its" } else { "their" },
+    ))
+}
+
+/// A warning when servers' ports have port security disabled: Neutron filters none of their
+/// traffic (they hold no security group), so no rule of this audit says what they expose.
+fn unfiltered_ports_warning(ports: &[&Port]) -> Option<String> {
+    let first = ports.first()?;
+    let server = first
+        .server
+        .as_ref()
+        .map(|s| format!(" of server {s}"))
+        .unwrap_or_default();
+    let more = match ports.len() {
+        1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    };
+    let one = ports.len() == 1;
+    Some(format!(
+        "{n} server port{s} {have} port security disabled ({first}{server}{more}): no \
+         security group filters {their} traffic, so every port of {their} addresses is open to \
+         whatever reaches {them}",
+        n = ports.len(),
+        first = first.id,
+        s = if one { "" } else { "s" },
+        have = if one { "has" } else { "have" },
+        their = if one { "its" } else { "their" },
+        them = if one { "it" } else { "them" },
     ))
 }
 
@@ -449,6 +479,44 @@ mod tests {
             r.warnings[0]
         );
         assert_eq!(cloud(None).warnings, Vec::<String>::new());
+    }
+
+    /// Servers' ports with port security disabled are named in one warning, with or without
+    /// findings; other owners' ports (routers, DHCP) and ports with port security are not.
+    #[test]
+    fn servers_ports_without_port_security_are_a_warning() {
+        let port = |id: &str, owner: &str, security: Option<bool>| {
+            let mut port = serde_json::json!({"id": id, "security_groups": [],
+                "device_id": format!("s-{id}"), "device_owner": owner});
+            if let Some(security) = security {
+                port["port_security_enabled"] = security.into();
+            }
+            port
+        };
+        let ports = |ports: Vec<serde_json::Value>| {
+            audit(serde_json::json!({"security_group_rules": [], "ports": ports})).warnings
+        };
+        let warnings = ports(vec![
+            port("p-router", "network:router_gateway", Some(false)),
+            port("p-vm", "compute:nova", Some(true)),
+            port("p-unset", "compute:nova", None),
+            port("p-open-1", "compute:az1", Some(false)),
+            port("p-open-2", "compute:nova", Some(false)),
+        ]);
+        assert_eq!(
+            warnings,
+            [
+                "2 server ports have port security disabled (p-open-1 of server s-p-open-1 and 1 \
+              more): no security group filters their traffic, so every port of their addresses \
+              is open to whatever reaches them"
+            ]
+        );
+        let warnings = ports(vec![port("p-open", "compute:nova", Some(false))]);
+        assert!(
+            warnings[0].starts_with("1 server port has port security disabled (p-open of server s-p-open): no security group filters its traffic"),
+            "{warnings:?}"
+        );
+        assert!(ports(vec![port("p-router", "network:dhcp", Some(false))]).is_empty());
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub struct UsageIndex<'a> {
     // the inventory (lookups are random accesses into a big one; UUIDs copy inline).
     /// `None` when ports were not collected.
     by_group: Option<HashMap<Id, GroupUsage<'a>>>,
+    /// Servers' ports with port security disabled, in the order listed: no group filters
+    /// them.
+    unfiltered: Vec<&'a Port>,
     servers: HashMap<Id, &'a Server>,
     /// Floating IP addresses by port id (`None`: floating IPs not collected).
     floating: Option<HashMap<Id, Vec<IpAddr>>>,
@@ -64,6 +67,10 @@ impl<'a> UsageIndex<'a> {
                 .map(|ports| Self::by_group(ports, wanted));
             (by_group, servers.join().expect("index thread"))
         });
+        let (by_group, unfiltered) = match by_group {
+            Some((by_group, unfiltered)) => (Some(by_group), unfiltered),
+            None => (None, Vec::new()),
+        };
         let floating = inventory.floating_ips.as_ref().map(|fips| {
             let mut by_port: HashMap<Id, Vec<IpAddr>> =
                 HashMap::with_capacity_and_hasher(fips.len(), FxBuildHasher);
@@ -82,6 +89,7 @@ impl<'a> UsageIndex<'a> {
         });
         UsageIndex {
             by_group,
+            unfiltered,
             servers,
             floating,
             external,
@@ -93,15 +101,29 @@ impl<'a> UsageIndex<'a> {
         self.servers.contains_key(id)
     }
 
-    /// The ports and servers of each wanted group (none when it is unused).
-    fn by_group(ports: &'a Objects<Port>, wanted: &HashSet<Id>) -> HashMap<Id, GroupUsage<'a>> {
+    /// Servers' ports with port security disabled (no security group filters them), in the
+    /// order the ports were listed.
+    pub fn unfiltered_ports(&self) -> &[&'a Port] {
+        &self.unfiltered
+    }
+
+    /// The ports and servers of each wanted group (none when it is unused), and the
+    /// servers' ports with port security disabled (found in the same pass).
+    fn by_group(
+        ports: &'a Objects<Port>,
+        wanted: &HashSet<Id>,
+    ) -> (HashMap<Id, GroupUsage<'a>>, Vec<&'a Port>) {
         // Every wanted group has its entry from the start (an empty one reads as unused), so
         // each group of each port is looked up once.
         let mut by_group: HashMap<Id, GroupUsage> =
             HashMap::with_capacity_and_hasher(wanted.len(), FxBuildHasher);
         by_group.extend(wanted.iter().map(|g| (g.clone(), GroupUsage::default())));
+        let mut unfiltered = Vec::new();
         for port in ports {
             let server = port.server.as_ref();
+            if port.port_security_disabled && server.is_some() {
+                unfiltered.push(port);
+            }
             for group in &port.security_groups {
                 let Some(usage) = by_group.get_mut(group) else {
                     continue;
@@ -112,7 +134,7 @@ impl<'a> UsageIndex<'a> {
                 }
             }
         }
-        by_group
+        (by_group, unfiltered)
     }
 
     /// Whether any of `ports` is reachable from outside for a rule of `ethertype`, and the

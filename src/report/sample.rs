@@ -20,7 +20,8 @@ pub fn report() -> AuditReport {
     audit::run(&inventory, &Policy::default())
 }
 
-/// The sample with a collection error, to render the "incomplete" parts of each format.
+/// The sample with a collection error and a warning, to render the "incomplete" parts of
+/// each format and its warnings.
 pub fn incomplete_report() -> AuditReport {
     let mut report = report();
     report.errors.push(CollectionError {
@@ -30,6 +31,12 @@ pub fn incomplete_report() -> AuditReport {
         message: "Service Unavailable".into(),
         required: false,
     });
+    report.warnings.push(
+        "1 server port has port security disabled (2b0e9a64-5c1d-4f3e-8a7b-9c0d1e2f3a4b of \
+         server 7f3c2a10-1b2c-4d5e-8f90-a1b2c3d4e5f6): no security group filters its traffic, \
+         so every port of its addresses is open to whatever reaches it"
+            .into(),
+    );
     report
 }
 

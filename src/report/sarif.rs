@@ -378,6 +378,12 @@ fn document(input: &ReportInput, plan: &Plan, results: Vec<SarifResult>) -> Sari
                 .level(json!("error"))
                 .build()
         })
+        .chain(audit.warnings.iter().map(|w| {
+            Notification::builder()
+                .message(Message::builder().text(w.as_str()).build())
+                .level(json!("warning"))
+                .build()
+        }))
         .collect();
     let mut invocation = Invocation::builder()
         .execution_successful(audit.is_complete())
@@ -508,6 +514,26 @@ mod tests {
             options: &options,
         };
         assert!(written_as_serde_writes(&input).contains("\"results\": []"));
+    }
+
+    /// Collection errors and warnings are the run's execution notifications, at their level.
+    #[test]
+    fn errors_and_warnings_are_notifications() {
+        let sarif: serde_json::Value =
+            serde_json::from_str(&sample::render_incomplete(super::render)).unwrap();
+        let invocation = &sarif["runs"][0]["invocations"][0];
+        assert_eq!(invocation["executionSuccessful"], false);
+        let notes = invocation["toolExecutionNotifications"].as_array().unwrap();
+        let levels: Vec<&str> = notes.iter().map(|n| n["level"].as_str().unwrap()).collect();
+        assert_eq!(levels, ["error", "warning"]);
+        assert!(notes[0]["message"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("could not read servers from https://nova.example:8774"));
+        assert!(notes[1]["message"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 server port has port security disabled"));
     }
 
     #[test]

@@ -155,8 +155,9 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
 /// in Nova's listing: the findings show only their ids. A server deleted after its ports
 /// were read is gone; Nova leaves the servers of a cell that does not respond out of a
 /// paginated listing without an error (collection reports such a cell when Nova's
-/// `os-services` shows it, see `collect::openstack`). Only servers whose name, status and project are all unknown are looked
-/// up (a listed server has at least one of them, except a record empty of all three).
+/// `os-services` shows it, see `collect::openstack`). Only servers whose name, status and
+/// project are all unknown are looked up (a listed server has at least one of them, but
+/// for a record empty of all three).
 fn unlisted_servers_warning(findings: &[Finding], usage: &UsageIndex) -> Option<String> {
     let mut unlisted: Vec<&Id> = findings
         .iter()
@@ -168,10 +169,7 @@ fn unlisted_servers_warning(findings: &[Finding], usage: &UsageIndex) -> Option<
     unlisted.sort_unstable();
     unlisted.dedup();
     let first = unlisted.first()?;
-    let more = match unlisted.len() {
-        1 => String::new(),
-        n => format!(" and {} more", n - 1),
-    };
+    let more = and_more(unlisted.len());
     let one = unlisted.len() == 1;
     Some(format!(
         "{n} server{s} using exposed groups {are} not in Nova's listing ({first}{more}): \
@@ -193,10 +191,7 @@ fn unfiltered_ports_warning(ports: &[&Port]) -> Option<String> {
         .as_ref()
         .map(|s| format!(" of server {s}"))
         .unwrap_or_default();
-    let more = match ports.len() {
-        1 => String::new(),
-        n => format!(" and {} more", n - 1),
-    };
+    let more = and_more(ports.len());
     let one = ports.len() == 1;
     Some(format!(
         "{n} server port{s} {have} port security disabled ({first}{server}{more}): no \
@@ -209,6 +204,14 @@ fn unfiltered_ports_warning(ports: &[&Port]) -> Option<String> {
         their = if one { "its" } else { "their" },
         them = if one { "it" } else { "them" },
     ))
+}
+
+/// `" and N more"` after the first of `n` things named (nothing when it is the only one).
+fn and_more(n: usize) -> String {
+    match n {
+        0 | 1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    }
 }
 
 /// The rules that expose something, in order: on every core when they are many, each

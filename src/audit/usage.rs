@@ -67,10 +67,9 @@ impl<'a> UsageIndex<'a> {
                 .map(|ports| Self::by_group(ports, wanted));
             (by_group, servers.join().expect("index thread"))
         });
-        let (by_group, unfiltered) = match by_group {
-            Some((by_group, unfiltered)) => (Some(by_group), unfiltered),
-            None => (None, Vec::new()),
-        };
+        let (by_group, unfiltered) = by_group.map_or((None, Vec::new()), |(groups, unfiltered)| {
+            (Some(groups), unfiltered)
+        });
         let floating = inventory.floating_ips.as_ref().map(|fips| {
             let mut by_port: HashMap<Id, Vec<IpAddr>> =
                 HashMap::with_capacity_and_hasher(fips.len(), FxBuildHasher);

@@ -293,7 +293,7 @@ def write_servers(servers):
 
     nova_config()
     ctxt = context.get_admin_context()
-    cell = next(c for c in objects.CellMappingList.get_all(ctxt) if c.name == "cell1")
+    cell = cell_named(ctxt, "cell1")
     with open(os.path.join(LAB, "expected.json")) as f:
         project = json.load(f)["projects"]["datalab"]
     flavor = objects.Flavor(name="m1.small", memory_mb=512, vcpus=1, root_gb=1, ephemeral_gb=0,
@@ -336,9 +336,14 @@ def nova_config():
     _nova_configured = True
 
 
+def cell_named(ctxt, name):
+    """Nova's mapping of the cell called `name`, or None."""
+    from nova import objects
+    return next((c for c in objects.CellMappingList.get_all(ctxt) if c.name == name), None)
+
+
+# The cell that does not respond, and its compute host.
 DOWN_CELL = "cell-down"
-
-
 DOWN_CELL_HOST = "cell-down-compute-1"
 
 
@@ -349,7 +354,7 @@ def nova_down_cell():
     from nova import context, objects
     nova_config()
     ctxt = context.get_admin_context()
-    cell = next((c for c in objects.CellMappingList.get_all(ctxt) if c.name == DOWN_CELL), None)
+    cell = cell_named(ctxt, DOWN_CELL)
     if cell is None:
         database = os.path.join(LAB, "nova", "no-such-directory", "cell-down.db")
         cell = objects.CellMapping(ctxt, uuid=str(uuid.uuid5(NS, DOWN_CELL)), name=DOWN_CELL,
@@ -374,7 +379,7 @@ def map_to_down_cell(servers):
     from nova import context, objects
     nova_config()
     ctxt = context.get_admin_context()
-    cell = next(c for c in objects.CellMappingList.get_all(ctxt) if c.name == DOWN_CELL)
+    cell = cell_named(ctxt, DOWN_CELL)
     with open(os.path.join(LAB, "expected.json")) as f:
         project = json.load(f)["projects"]["datalab"]
     for server_id in servers:

@@ -324,7 +324,8 @@ fn a_nova_cell_that_does_not_respond_makes_enrichment_incomplete() {
             .ends_with("/compute/v2.1/os-services?binary=nova-compute"),
         "{errors:?}"
     );
-    // One request, after the token; at Nova's microversion for down cells.
+    // One request (the fake shows the down hosts only at 2.69 or later, as Nova does: the
+    // error proves driftmux asked at that microversion).
     assert_eq!(fake.requests("os-services").len(), 1);
     assert_eq!(findings(&run), snapshot_findings());
     // --allow-partial: the gate decides, the error stays in the reports.

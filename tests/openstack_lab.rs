@@ -44,6 +44,14 @@ fn audit(extra: &[&str]) -> (common::Run, Value) {
     (run, report)
 }
 
+/// The strings of a JSON array.
+fn strings(array: &Value) -> Vec<&str> {
+    let items = array
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {array}"));
+    items.iter().map(|s| s.as_str().unwrap()).collect()
+}
+
 #[test]
 #[ignore = "needs the real OpenStack lab: scripts/openstack-lab/lab up && seed"]
 fn real_keystone_neutron_nova() {
@@ -87,12 +95,7 @@ fn real_keystone_neutron_nova() {
     let servers = expected["servers"].as_object().unwrap();
     // A port's server in the Nova cell that is down: the real nova-api leaves it out of its
     // paginated listing without an error, and driftmux says so.
-    let unlisted: Vec<&str> = expected["unlisted_servers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|id| id.as_str().unwrap())
-        .collect();
+    let unlisted = strings(&expected["unlisted_servers"]);
     assert_eq!(unlisted.len(), 1, "{}", expected["unlisted_servers"]);
     let warning = format!(
         "1 server using exposed groups is not in Nova's listing ({}): its name and status are unknown (",
@@ -109,12 +112,7 @@ fn real_keystone_neutron_nova() {
         "1 server port has port security disabled ({port} of server {}): no security group",
         server.as_str().unwrap()
     );
-    let warnings: Vec<&str> = report["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w.as_str().unwrap())
-        .collect();
+    let warnings = strings(&report["warnings"]);
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     for expected in [&warning, &unfiltered] {
         assert!(
@@ -177,12 +175,7 @@ fn real_keystone_neutron_nova() {
             .map(|s| s["server_name"].as_str().expect("Nova named the server"))
             .collect();
         names.sort();
-        let want_names: Vec<&str> = e["server_names"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n.as_str().unwrap())
-            .collect();
+        let want_names = strings(&e["server_names"]);
         assert_eq!(names, want_names, "{ctx}");
         for s in m["used_by_servers"].as_array().unwrap() {
             let id = s["server_id"].as_str().unwrap();

@@ -107,6 +107,9 @@ fn collect_live(live: &LiveInput, quiet: bool) -> Result<Inventory, Error> {
         live.settings.clone(),
         progress,
     ))?;
+    for warning in &collected.warnings {
+        eprintln!("driftmux: warning: {warning}");
+    }
     if !quiet {
         eprintln!(
             "driftmux: collected from {} in {} request(s), {} KiB",

@@ -363,6 +363,46 @@ fn a_nova_cell_that_does_not_respond_makes_enrichment_incomplete() {
     );
 }
 
+/// A Neutron API worker that has just started can answer its first concurrent requests
+/// with empty lists (HTTP 200; seen on the lab's real Neutron): an empty listing is read
+/// again, alone, once every listing has ended, and the audit is the whole cloud's.
+#[test]
+fn empty_neutron_listings_are_read_again() {
+    let fake = start();
+    for path in [
+        "/network/v2.0/ports",
+        "/network/v2.0/security-groups",
+        "/security-group-rules?direction=ingress",
+    ] {
+        fake.fault(path, [Fault::Empty]);
+    }
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    for (resource, listed) in [
+        ("ingress security_group_rules", 49),
+        ("security_groups", 18),
+        ("ports", 17),
+    ] {
+        let line = format!(
+            "warning: Neutron listed no {resource} at first, then {listed} when asked again"
+        );
+        assert!(run.stderr.contains(&line), "{line}: {}", run.stderr);
+    }
+    assert_eq!(fake.requests("/network/v2.0/ports?").len(), 2);
+    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 2);
+    assert_eq!(rules_requests(&fake, "direction=egress").len(), 1);
+    assert_eq!(fake.requests("/network/v2.0/floatingips?").len(), 1);
+
+    // A listing empty twice is empty: read twice, no warning.
+    let fake = start();
+    fake.fault("/network/v2.0/floatingips", [Fault::Empty, Fault::Empty]);
+    let run = run_live(&fake, &[], &["--fail-on", "none"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(fake.requests("/network/v2.0/floatingips?").len(), 2);
+    assert!(!run.stderr.contains("Neutron listed no"), "{}", run.stderr);
+}
+
 #[test]
 fn token_revoked_mid_run_reauthenticates_once() {
     let fake = start();

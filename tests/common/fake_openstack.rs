@@ -49,6 +49,9 @@ pub enum Fault {
     /// Answer with this redirect status, `Location` the same path and query on this origin
     /// (`http://127.0.0.1:PORT`).
     Redirect(u16, String),
+    /// Answer 200 with a page holding nothing (no objects, no links), as a Neutron API
+    /// worker that has just started can answer its first concurrent requests.
+    Empty,
 }
 
 #[derive(Clone)]
@@ -697,6 +700,9 @@ async fn list_neutron(
         if k == "direction" && !ignore_direction {
             items.retain(|r| r["direction"] == v.as_str());
         }
+    }
+    if matches!(fault, Some(Fault::Empty)) {
+        items.clear();
     }
     let link_host = state.lock().unwrap().config.link_host.clone();
     let link_base = format!("{link_host}/v2.0/{collection}");

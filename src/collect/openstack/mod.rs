@@ -254,15 +254,84 @@ fn joined<T>(result: Result<T, tokio::task::JoinError>) -> T {
     result.expect("a listing task panicked")
 }
 
-/// Lists one paginated collection in its own task, keeping the items `keep` accepts.
-fn spawn_list<P>(
-    session: &Arc<Session>,
-    progress: &Arc<dyn Progress>,
+/// One Neutron listing as collection asks for it: what it is called (progress, messages),
+/// its path and query, and the items it keeps (see [`Session::list`]).
+struct Ask<P: Page> {
     resource: &'static str,
-    base: &str,
     path: &'static str,
     query: Vec<(&'static str, &'static str)>,
     keep: fn(&P::Item) -> bool,
+}
+
+impl<P: Page> Ask<P> {
+    fn new(
+        resource: &'static str,
+        path: &'static str,
+        query: Vec<(&'static str, &'static str)>,
+    ) -> Ask<P> {
+        Ask {
+            resource,
+            path,
+            query,
+            keep: every,
+        }
+    }
+
+    /// Lists the collection from `base`.
+    async fn list(&self, session: &Session, progress: &dyn Progress, base: &str) -> Listing<P> {
+        session
+            .list::<P>(
+                self.resource,
+                base,
+                self.path,
+                &self.query,
+                &HeaderMap::new(),
+                progress,
+                self.keep,
+            )
+            .await
+    }
+
+    /// `listed` again when it came back empty, read alone once every listing has ended: a
+    /// Neutron API worker that has just started can answer its first concurrent requests
+    /// with no objects at all, and HTTP 200 (its policy engine is published before its
+    /// rules are loaded, and a request that sees it then filters every object out:
+    /// `neutron.policy.init`, seen on the lab's real Neutron). A request on its own, after
+    /// the others, finds the worker ready. An empty listing costs one small request more;
+    /// an empty cloud read as a clean one would cost the audit. `warnings` says when the
+    /// second read found objects.
+    async fn again_if_empty(
+        &self,
+        session: &Session,
+        progress: &dyn Progress,
+        base: &str,
+        listed: Listing<P>,
+        warnings: &mut Vec<String>,
+    ) -> Listing<P> {
+        if !matches!(&listed, Ok(listed) if listed.count == 0) {
+            return listed;
+        }
+        let again = self.list(session, progress, base).await;
+        if let Ok(again) = &again {
+            if again.count > 0 {
+                warnings.push(format!(
+                    "Neutron listed no {} at first, then {} when asked again: a Neutron API \
+                     worker that has just started can answer its first requests with empty \
+                     lists (its policy rules not loaded yet)",
+                    self.resource, again.count
+                ));
+            }
+        }
+        again
+    }
+}
+
+/// Lists one paginated Neutron collection in its own task.
+fn spawn_list<P>(
+    session: &Arc<Session>,
+    progress: &Arc<dyn Progress>,
+    base: &str,
+    ask: &Arc<Ask<P>>,
 ) -> tokio::task::JoinHandle<Listing<P>>
 where
     P: Page + Send + 'static,
@@ -270,62 +339,37 @@ where
     P::Typed: Send + 'static,
 {
     let (session, progress, base) = (session.clone(), progress.clone(), base.to_owned());
-    tokio::spawn(async move {
-        session
-            .list::<P>(
-                resource,
-                &base,
-                path,
-                &query,
-                &HeaderMap::new(),
-                &*progress,
-                keep,
-            )
-            .await
-    })
+    let ask = ask.clone();
+    tokio::spawn(async move { ask.list(&session, &*progress, &base).await })
 }
 
-/// Lists the rules as two concurrent listings, `direction=ingress` and `direction=egress`,
-/// joined into one (ingress first). Listing rules is what takes a real Neutron longest (its
-/// cost is per rule), and a marker-paginated listing keeps one API worker busy at a time:
-/// two listings keep two. Neutron accepts only these two directions, so the two are the
-/// whole listing, at most one page more. Each keeps only its own part (the egress listing
-/// its egress rules, the ingress listing everything else, so a rule of no known direction
-/// is still listed once and reported): exact even from a server that ignored the filter.
-///
-/// The returned future waits for both (they run as soon as this is called); the first
-/// failure, if any, is the listing's.
-fn rules(
-    session: &Arc<Session>,
-    progress: &Arc<dyn Progress>,
-    network: &str,
-) -> impl std::future::Future<Output = Listing<RulesPage>> {
+/// The rules as two listings, `direction=ingress` and `direction=egress` (joined after,
+/// ingress first). Listing rules is what takes a real Neutron longest (its cost is per
+/// rule), and a marker-paginated listing keeps one API worker busy at a time: two listings
+/// keep two. Neutron accepts only these two directions, so the two are the whole listing,
+/// at most one page more. Each keeps only its own part (the egress listing its egress
+/// rules, the ingress listing everything else, so a rule of no known direction is still
+/// listed once and reported): exact even from a server that ignored the filter.
+fn rule_asks() -> [Arc<Ask<RulesPage>>; 2] {
     fn egress(rule: &RawRule) -> bool {
         rule.direction
             .as_deref()
             .is_some_and(|d| d.eq_ignore_ascii_case("egress"))
     }
-    let stream = |label: &'static str, direction: &'static str, keep: fn(&RawRule) -> bool| {
+    let ask = |resource: &'static str, direction: &'static str, keep: fn(&RawRule) -> bool| {
         let mut query = fields(RULE_FIELDS);
         query.push(("direction", direction));
-        spawn_list::<RulesPage>(
-            session,
-            progress,
-            label,
-            network,
-            "/security-group-rules",
+        Arc::new(Ask {
+            resource,
+            path: "/security-group-rules",
             query,
             keep,
-        )
+        })
     };
-    let ingress = stream("ingress security_group_rules", "ingress", |r| !egress(r));
-    let egress = stream("egress security_group_rules", "egress", egress);
-    async move {
-        let (ingress, egress) = (joined(ingress.await), joined(egress.await));
-        let mut rules = ingress?;
-        rules.append(egress?);
-        Ok(rules)
-    }
+    [
+        ask("ingress security_group_rules", "ingress", |r| !egress(r)),
+        ask("egress security_group_rules", "egress", egress),
+    ]
 }
 
 /// What collection gives: the validated inventory (or every invalid value the API
@@ -335,6 +379,8 @@ pub struct Collected {
     pub inventory: Result<Inventory, Vec<InvalidField>>,
     pub raw: Option<RawInventory>,
     pub stats: Stats,
+    /// What the user should know about how the cloud answered (stderr).
+    pub warnings: Vec<String>,
 }
 
 /// Authenticates and reads everything the audit needs.
@@ -414,52 +460,39 @@ pub async fn collect(
     let session = Arc::new(session);
     let mut network_query = fields(NETWORK_FIELDS);
     network_query.push(("router:external", "true"));
-    let rules = rules(&session, &progress, &network);
-    let groups = spawn_list::<GroupsPage>(
-        &session,
-        &progress,
+    let [ingress_ask, egress_ask] = rule_asks();
+    let groups_ask = Arc::new(Ask::<GroupsPage>::new(
         "security_groups",
-        &network,
         "/security-groups",
         fields(GROUP_FIELDS),
-        every,
-    );
-    let ports = spawn_list::<PortsPage>(
-        &session,
-        &progress,
+    ));
+    let ports_ask = Arc::new(Ask::<PortsPage>::new(
         "ports",
-        &network,
         "/ports",
         fields(PORT_FIELDS),
-        every,
-    );
-    let fips = spawn_list::<FloatingIpsPage>(
-        &session,
-        &progress,
+    ));
+    let fips_ask = Arc::new(Ask::<FloatingIpsPage>::new(
         "floatingips",
-        &network,
         "/floatingips",
         fields(FIP_FIELDS),
-        every,
-    );
-    let networks = spawn_list::<NetworksPage>(
-        &session,
-        &progress,
+    ));
+    let networks_ask = Arc::new(Ask::<NetworksPage>::new(
         "networks",
-        &network,
         "/networks",
         network_query,
-        every,
-    );
-    let address_groups = spawn_list::<AddressGroupsPage>(
-        &session,
-        &progress,
+    ));
+    let address_groups_ask = Arc::new(Ask::<AddressGroupsPage>::new(
         "address_groups",
-        &network,
         "/address-groups",
         fields(ADDRESS_GROUP_FIELDS),
-        every,
-    );
+    ));
+    let ingress = spawn_list(&session, &progress, &network, &ingress_ask);
+    let egress = spawn_list(&session, &progress, &network, &egress_ask);
+    let groups = spawn_list(&session, &progress, &network, &groups_ask);
+    let ports = spawn_list(&session, &progress, &network, &ports_ask);
+    let fips = spawn_list(&session, &progress, &network, &fips_ask);
+    let networks = spawn_list(&session, &progress, &network, &networks_ask);
+    let address_groups = spawn_list(&session, &progress, &network, &address_groups_ask);
     let down_cells = {
         let (s, compute) = (session.clone(), compute.clone());
         tokio::spawn(async move { unreachable_cell_hosts(&s, compute.as_deref()).await })
@@ -472,7 +505,9 @@ pub async fn collect(
         let (s, p, is_admin) = (session.clone(), progress.clone(), token.is_admin);
         tokio::spawn(async move { projects(&s, &identity, is_admin, &*p).await })
     };
-    let (groups, ports, fips, networks, address_groups, servers, projects) = (
+    let (ingress, egress, groups, ports, fips, networks, address_groups, servers, projects) = (
+        joined(ingress.await),
+        joined(egress.await),
         joined(groups.await),
         joined(ports.await),
         joined(fips.await),
@@ -482,6 +517,22 @@ pub async fn collect(
         joined(projects.await),
     );
     let down_cells = joined(down_cells.await);
+    // Empty Neutron listings read again, one at a time, now that every listing has ended.
+    let mut warnings = Vec::new();
+    let (s, p, net, w) = (&*session, &*progress, network.as_str(), &mut warnings);
+    let ingress = ingress_ask.again_if_empty(s, p, net, ingress, w).await;
+    let egress = egress_ask.again_if_empty(s, p, net, egress, w).await;
+    let groups = groups_ask.again_if_empty(s, p, net, groups, w).await;
+    let ports = ports_ask.again_if_empty(s, p, net, ports, w).await;
+    let fips = fips_ask.again_if_empty(s, p, net, fips, w).await;
+    let networks = networks_ask.again_if_empty(s, p, net, networks, w).await;
+    let address_groups = address_groups_ask
+        .again_if_empty(s, p, net, address_groups, w)
+        .await;
+    let rules = ingress.and_then(|mut rules| {
+        rules.append(egress?);
+        Ok(rules)
+    });
 
     let mut errors = Vec::new();
     let at = |path: &str| format!("{network}{path}");
@@ -489,7 +540,7 @@ pub async fn collect(
         &mut errors,
         "security_group_rules",
         true,
-        rules.await.map_err(|e| (at("/security-group-rules"), e)),
+        rules.map_err(|e| (at("/security-group-rules"), e)),
     );
     let groups = record(
         &mut errors,
@@ -589,6 +640,7 @@ pub async fn collect(
         inventory,
         raw,
         stats,
+        warnings,
     })
 }
 

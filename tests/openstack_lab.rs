@@ -281,6 +281,30 @@ fn real_keystone_neutron_nova() {
     assert!(
         !run.stdout.contains("lab-admin-password") && !run.stderr.contains("lab-admin-password")
     );
+
+    // Neutron just restarted: its fresh API worker answers some of the first concurrent
+    // requests with empty lists (HTTP 200, its policy rules not loaded yet). driftmux reads
+    // an empty listing again once the others have ended: the same findings, with warnings
+    // saying which listings Neutron emptied (none if this start raced nothing).
+    let restarted = std::process::Command::new(common::repo_path("scripts/openstack-lab/lab"))
+        .arg("restart-neutron")
+        .env("LAB_DIR", &lab)
+        .output()
+        .unwrap();
+    assert!(
+        restarted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restarted.stderr)
+    );
+    let (cold_run, cold) = audit(&[]);
+    assert_eq!(cold["findings"], report["findings"], "{}", cold_run.stderr);
+    assert_eq!(cold["summary"], report["summary"], "{}", cold_run.stderr);
+    let emptied = cold_run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("warning: Neutron listed no "))
+        .count();
+    eprintln!("Neutron restarted: {emptied} listing(s) came back empty at first");
 }
 
 #[test]

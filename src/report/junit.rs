@@ -62,7 +62,17 @@ pub fn render(input: &ReportInput) -> String {
         ));
         overall.add_testcase(case);
     }
-    if !overall.testcases.is_empty() {
+    // The warnings (what the audit could not see, or saw without a rule) in the suite's
+    // output: Jenkins shows it; they fail nothing.
+    if !audit.warnings.is_empty() {
+        let warnings: Vec<String> = audit
+            .warnings
+            .iter()
+            .map(|w| format!("warning: {w}"))
+            .collect();
+        overall.set_system_out(&warnings.join("\n"));
+    }
+    if !overall.testcases.is_empty() || !audit.warnings.is_empty() {
         report.add_testsuite(overall);
     }
 
@@ -199,5 +209,33 @@ mod tests {
     fn junit_incomplete_and_empty() {
         let xml = sample::render_incomplete(super::render);
         assert!(xml.contains("<error type=\"INCOMPLETE\""), "{xml}");
+    }
+
+    /// Warnings are the driftmux suite's output, whether or not it has cases.
+    #[test]
+    fn warnings_are_the_suites_output() {
+        let xml = sample::render_incomplete(super::render);
+        let suite = &xml[xml
+            .find("<testsuite id=\"0\" name=\"driftmux\"")
+            .expect("the suite")..];
+        let suite = &suite[..suite.find("</testsuite>").unwrap()];
+        assert!(
+            suite
+                .contains("<system-out><![CDATA[warning: 1 server port has port security disabled"),
+            "{suite}"
+        );
+        // A complete audit with findings has no driftmux suite but for its warnings.
+        let mut audit = sample::report();
+        assert!(!sample::render_plain(super::render).contains("name=\"driftmux\""));
+        audit.warnings.push("a warning".into());
+        let gate = sample::plain_gate(&audit);
+        let options = crate::report::ReportOptions::default();
+        let xml = super::render(&crate::report::ReportInput {
+            audit: &audit,
+            gate: &gate,
+            options: &options,
+        });
+        assert!(xml.contains("name=\"driftmux\""), "{xml}");
+        assert!(xml.contains("warning: a warning"), "{xml}");
     }
 }

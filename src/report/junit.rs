@@ -186,13 +186,7 @@ mod tests {
         for (i, f) in audit.findings.iter_mut().enumerate() {
             f.rule.id = crate::id::Id::new(&format!("r{i}"));
         }
-        let gate = sample::plain_gate(&audit);
-        let options = crate::report::ReportOptions::default();
-        let xml = super::render(&crate::report::ReportInput {
-            audit: &audit,
-            gate: &gate,
-            options: &options,
-        });
+        let xml = sample::render_audit(&audit, super::render);
         let listed: Vec<&str> = xml
             .split("[rule ")
             .skip(1)
@@ -228,13 +222,7 @@ mod tests {
         let mut audit = sample::report();
         assert!(!sample::render_plain(super::render).contains("name=\"driftmux\""));
         audit.warnings.push("a warning".into());
-        let gate = sample::plain_gate(&audit);
-        let options = crate::report::ReportOptions::default();
-        let xml = super::render(&crate::report::ReportInput {
-            audit: &audit,
-            gate: &gate,
-            options: &options,
-        });
+        let xml = sample::render_audit(&audit, super::render);
         assert!(xml.contains("name=\"driftmux\""), "{xml}");
         assert!(xml.contains("warning: a warning"), "{xml}");
     }

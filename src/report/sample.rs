@@ -106,15 +106,19 @@ pub fn full_gate(report: &AuditReport) -> GateOutcome {
     gate::evaluate(report, &config, now())
 }
 
-/// Renders `render` over the plain sample (no baseline).
-pub fn render_plain(render: fn(&ReportInput) -> String) -> String {
-    let audit = report();
-    let gate = plain_gate(&audit);
+/// Renders `render` over `audit` with the plain gate (no baseline).
+pub fn render_audit(audit: &AuditReport, render: fn(&ReportInput) -> String) -> String {
+    let gate = plain_gate(audit);
     render(&ReportInput {
-        audit: &audit,
+        audit,
         gate: &gate,
         options: &options(),
     })
+}
+
+/// Renders `render` over the plain sample (no baseline).
+pub fn render_plain(render: fn(&ReportInput) -> String) -> String {
+    render_audit(&report(), render)
 }
 
 /// Renders `render` over the sample with the full gate (baseline and suppressions).
@@ -130,13 +134,7 @@ pub fn render_gated(render: fn(&ReportInput) -> String) -> String {
 
 /// Renders `render` over the incomplete sample.
 pub fn render_incomplete(render: fn(&ReportInput) -> String) -> String {
-    let audit = incomplete_report();
-    let gate = plain_gate(&audit);
-    render(&ReportInput {
-        audit: &audit,
-        gate: &gate,
-        options: &options(),
-    })
+    render_audit(&incomplete_report(), render)
 }
 
 fn options() -> ReportOptions {

@@ -160,7 +160,8 @@ pub struct Cli {
     pub suppressions: Option<PathBuf>,
 
     /// Write the baseline from the current findings (keeping first_seen and notes), print
-    /// the diff, and exit 0. Refused when the audit is incomplete.
+    /// the diff, and exit 0. Refused when the audit is incomplete (with --allow-partial,
+    /// missing enrichment alone does not make it so).
     #[arg(long, requires = "baseline", help_heading = "Gate")]
     pub update_baseline: bool,
 

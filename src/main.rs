@@ -188,20 +188,40 @@ fn write_reports(config: &RunConfig, input: &ReportInput) -> Result<Vec<String>,
 }
 
 /// `--update-baseline`: write the baseline from the current findings and print the diff
-/// that approving the change means reviewing. Never on an incomplete audit.
+/// that approving the change means reviewing. Never on an incomplete audit; under
+/// `--allow-partial`, an audit missing only enrichment (servers, project names, floating
+/// IPs, networks) has every finding and every baseline field but project names, which the
+/// entries then keep.
 fn update_baseline(
     config: &RunConfig,
     audit: &AuditReport,
     gate: &GateOutcome,
 ) -> Result<u8, Error> {
     let path = config.update_baseline.as_ref().expect("checked by caller");
-    if !audit.is_complete() {
+    if gate.verdict == Verdict::Incomplete {
+        let hint = if audit.errors.iter().any(|e| e.required) {
+            ""
+        } else {
+            " (only enrichment is missing: --allow-partial approves from such an audit)"
+        };
         eprintln!(
-            "driftmux: refusing to update the baseline {}: the audit is incomplete ({} error(s))",
+            "driftmux: refusing to update the baseline {}: the audit is incomplete ({} error(s)){hint}",
             path.display(),
             audit.errors.len()
         );
         return Ok(exit::INCOMPLETE);
+    }
+    let project_names_unread = audit.errors.iter().any(|e| e.resource == "projects");
+    if !audit.is_complete() {
+        eprintln!(
+            "driftmux: note: updating the baseline from an audit missing enrichment ({} collection error(s), --allow-partial){}",
+            audit.errors.len(),
+            if project_names_unread {
+                "; entries keep the project names they had"
+            } else {
+                ""
+            }
+        );
     }
     let (display, loaded) = config
         .gate
@@ -214,7 +234,12 @@ fn update_baseline(
         .iter()
         .map(|g| g.baseline_entry.map(|(i, _)| &entries[i]))
         .collect();
-    let new = baseline::updated(&audit.findings, &previous, &today(audit));
+    let new = baseline::updated(
+        &audit.findings,
+        &previous,
+        &today(audit),
+        project_names_unread,
+    );
     let new_text = baseline::render(&new);
     let old_text = loaded.as_ref().map_or("", |l| l.text.as_str());
     let diff = baseline::diff(display, old_text, &new_text);

@@ -255,6 +255,98 @@ fn incomplete_audit_exits_3_and_never_updates_the_baseline() {
 }
 
 #[test]
+fn allow_partial_approves_from_an_audit_missing_only_enrichment() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("b.json");
+    let b = baseline.to_str().unwrap();
+    create_baseline(b);
+    let before = std::fs::read_to_string(&baseline).unwrap();
+    assert!(before.contains("\"project_name\": \"datalab\""), "{before}");
+
+    // Keystone's projects and Nova's servers could not be read: the findings are all there,
+    // only names and servers are missing.
+    let mut snap: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(common::repo_path(DEMO)).unwrap()).unwrap();
+    snap["projects"] = serde_json::json!([]);
+    snap["servers"] = serde_json::json!([]);
+    snap["errors"] = serde_json::json!([
+        {"resource": "projects", "endpoint": "https://keystone:5000/v3/projects", "status": 503, "message": "Service Unavailable", "required": false},
+        {"resource": "servers", "endpoint": "https://nova:8774/v2.1/servers/detail", "status": 503, "message": "Service Unavailable", "required": false}
+    ]);
+    let (_d, partial) = temp_file("partial.json", snap.to_string().as_bytes());
+    let mut changed_partial: serde_json::Value =
+        serde_json::from_str(&demo_with_new_rule()).unwrap();
+    changed_partial["projects"] = snap["projects"].clone();
+    changed_partial["servers"] = snap["servers"].clone();
+    changed_partial["errors"] = snap["errors"].clone();
+    let (_d3, changed_partial) = temp_file(
+        "changed-partial.json",
+        changed_partial.to_string().as_bytes(),
+    );
+
+    // Without --allow-partial: refused, with the way out named, the file untouched.
+    let run = driftmux(&["--snapshot", &partial, "--baseline", b, "--update-baseline"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("refusing to update the baseline"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--allow-partial approves"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&baseline).unwrap(), before);
+
+    // With it: nothing changed in the findings, so nothing changes in the baseline, project
+    // names included.
+    let args = ["--baseline", b, "--update-baseline", "--allow-partial"];
+    let run = driftmux(&[&["--snapshot", partial.as_str()][..], &args].concat());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("is up to date"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("keep the project names"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&baseline).unwrap(), before);
+
+    // A new finding is approved; its entry has no project name to keep, the others keep theirs.
+    let run = driftmux(&[&["--snapshot", changed_partial.as_str()][..], &args].concat());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("+      \"ports\": \"6379\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout
+            .lines()
+            .any(|l| l.starts_with('-') && l.contains("project_name")),
+        "{}",
+        run.stdout
+    );
+    let unnamed = |text: &str| -> Vec<serde_json::Value> {
+        let b: serde_json::Value = serde_json::from_str(text).unwrap();
+        b["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e.get("project_name").is_none_or(|n| n.is_null()))
+            .map(|e| e["ports"].clone())
+            .collect()
+    };
+    // The demo has one finding in a project Keystone does not know, before and after.
+    let mut expected = unnamed(&before);
+    expected.push("6379".into());
+    let mut got = unnamed(&std::fs::read_to_string(&baseline).unwrap());
+    expected.sort_by_key(|p| p.to_string());
+    got.sort_by_key(|p| p.to_string());
+    assert_eq!(got, expected);
+}
+
+#[test]
 fn bad_input_never_touches_the_baseline() {
     let dir = tempfile::tempdir().unwrap();
     let baseline = dir.path().join("b.json");

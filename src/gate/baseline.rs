@@ -223,10 +223,15 @@ pub fn render(baseline: &BaselineV1) -> String {
 /// The baseline for the current findings: one entry per fingerprint, keeping `first_seen`
 /// and `note` of each entry that matched (`previous[i]` is the old entry finding `i`
 /// matched, if any); new entries are first seen `today`.
+///
+/// `project_names_unread`: Keystone's projects could not be read (an audit under
+/// `--allow-partial`), so a finding without a project name keeps its entry's name rather
+/// than dropping it from the baseline.
 pub fn updated(
     findings: &[Finding],
     previous: &[Option<&BaselineEntryV1>],
     today: &str,
+    project_names_unread: bool,
 ) -> BaselineV1 {
     let mut by_fingerprint: BTreeMap<&str, BaselineEntryV1> = BTreeMap::new();
     for (f, old) in findings.iter().zip(previous) {
@@ -234,7 +239,12 @@ pub fn updated(
             .entry(f.fingerprint.0.as_str())
             .or_insert_with(|| {
                 let first_seen = old.map_or_else(|| today.to_owned(), |o| o.first_seen.clone());
-                BaselineEntryV1::from_finding(f, first_seen, old.and_then(|o| o.note.clone()))
+                let mut entry =
+                    BaselineEntryV1::from_finding(f, first_seen, old.and_then(|o| o.note.clone()));
+                if project_names_unread && entry.project_name.is_none() {
+                    entry.project_name = old.and_then(|o| o.project_name.clone());
+                }
+                entry
             });
     }
     let mut entries: Vec<_> = by_fingerprint.into_values().collect();

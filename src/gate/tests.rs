@@ -48,6 +48,7 @@ fn baseline_of(report: &AuditReport) -> LoadedBaseline {
         &report.findings,
         &vec![None; report.findings.len()],
         "2026-01-01",
+        false,
     );
     LoadedBaseline {
         text: baseline::render(&b),
@@ -289,6 +290,6 @@ fn updated_baseline_keeps_first_seen_and_note_and_is_byte_identical() {
         .iter()
         .map(|g| g.baseline_entry.map(|(i, _)| &entries[i]))
         .collect();
-    let again = baseline::updated(&r.findings, &previous, "2026-11-23");
+    let again = baseline::updated(&r.findings, &previous, "2026-11-23", false);
     assert_eq!(baseline::render(&again), base.text);
 }

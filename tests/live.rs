@@ -82,9 +82,10 @@ fn openrc_audit_matches_the_snapshot_audit() {
     assert_eq!(findings(&run), snapshot_findings());
     // Pagination: limit on every list call, markers followed, hrefs' internal host ignored.
     // The rules come as two listings, one per direction: 49 ingress rules in 7 full pages
-    // and an empty one, 37 egress rules in 6 pages; nothing else on that path.
+    // and an empty one (asked for once more at the end, in case a worker cut the listing
+    // short), 37 egress rules in 6 pages; nothing else on that path.
     let all_rules = fake.requests("/network/v2.0/security-group-rules");
-    for (direction, pages) in [("direction=ingress", 8), ("direction=egress", 6)] {
+    for (direction, pages) in [("direction=ingress", 9), ("direction=egress", 6)] {
         let rules = rules_requests(&fake, direction);
         assert_eq!(rules.len(), pages, "{rules:?}");
         assert!(rules.iter().all(|r| r.contains("limit=7")), "{rules:?}");
@@ -94,7 +95,7 @@ fn openrc_audit_matches_the_snapshot_audit() {
         );
         assert!(rules[0].contains("fields=remote_ip_prefix"), "{rules:?}");
     }
-    assert_eq!(all_rules.len(), 8 + 6, "{all_rules:?}");
+    assert_eq!(all_rules.len(), 9 + 6, "{all_rules:?}");
     // Never a project-filtered security-group listing (it would create default groups).
     assert!(fake.requests("project_id=").is_empty());
     let servers = fake.requests("/compute/v2.1/servers/detail");
@@ -403,6 +404,43 @@ fn empty_neutron_listings_are_read_again() {
     assert!(!run.stderr.contains("Neutron listed no"), "{}", run.stderr);
 }
 
+/// The same worker answering a later page with no objects (a rolling restart of a Neutron
+/// of several workers) ends that listing early, as a last empty page does: the page is
+/// asked for again once every listing has ended, and the listing read again whole when it
+/// has objects now. A listing of a multiple of the page size costs that one request.
+#[test]
+fn a_listing_cut_short_by_an_empty_page_is_read_again() {
+    let fake = start();
+    fake.fault("/network/v2.0/ports?marker", [Fault::Empty]);
+    let run = run_live(
+        &fake,
+        &[],
+        &["--fail-on", "none", "--format", "json", "--page-size", "5"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    let line = "warning: Neutron's listing of ports ended with an empty page after 5 object(s), \
+                and that page held 5 when asked again: read again whole, 17 ports";
+    assert!(run.stderr.contains(line), "{}", run.stderr);
+    // The first page, the empty one, that one again, then 5 + 5 + 5 + 2.
+    assert_eq!(fake.requests("/network/v2.0/ports?").len(), 7);
+
+    // 18 groups in pages of 6: the last page is empty, asked once more, still empty.
+    let fake = start();
+    let run = run_live(
+        &fake,
+        &[],
+        &["--fail-on", "none", "--format", "json", "--page-size", "6"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    assert!(!run.stderr.contains("Neutron's listing"), "{}", run.stderr);
+    let groups = fake.requests("/network/v2.0/security-groups?");
+    assert_eq!(groups.len(), 5, "{groups:#?}");
+    assert_eq!(groups[3], groups[4]);
+    assert_eq!(fake.requests("/network/v2.0/ports?").len(), 3);
+}
+
 #[test]
 fn token_revoked_mid_run_reauthenticates_once() {
     let fake = start();
@@ -553,7 +591,8 @@ fn rules_requests(fake: &FakeOpenStack, direction: &str) -> Vec<String> {
 
 #[test]
 fn empty_last_page_and_restarted_listing() {
-    // 49 ingress rules, pages of 7: seven full pages, then an empty one without a next link.
+    // 49 ingress rules, pages of 7: seven full pages, then an empty one without a next link
+    // (asked for again once the listings have ended: still empty, the listing is whole).
     let fake = start();
     let run = run_live(
         &fake,
@@ -561,7 +600,10 @@ fn empty_last_page_and_restarted_listing() {
         &["--fail-on", "none", "--format", "json", "--page-size", "7"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 8);
+    let ingress = rules_requests(&fake, "direction=ingress");
+    assert_eq!(ingress.len(), 9, "{ingress:#?}");
+    assert_eq!(ingress[7], ingress[8]);
+    assert!(!run.stderr.contains("Neutron's listing"), "{}", run.stderr);
     assert_eq!(findings(&run), snapshot_findings());
     // The marker was deleted between two pages: Neutron restarts from the first page;
     // driftmux notices the repeated ids and reads the listing again, once.

@@ -364,6 +364,14 @@ impl Session {
         Ok(next)
     }
 
+    /// How many objects the page at `url` holds (asked again: see `Listed::empty_end`).
+    pub async fn objects_on_page<P: Page>(&self, url: &str) -> Result<usize, FetchError> {
+        let mut items = Vec::new();
+        self.page::<P>(url, &HeaderMap::new(), &mut Vec::new(), &mut items)
+            .await?;
+        Ok(items.len())
+    }
+
     /// Lists a paginated collection: `base` + `path` with `query`, following next links,
     /// keeping the items `keep` accepts (`every` item, or the part a filter in `query` asks
     /// for: exact even from a server that ignored the filter). Each page is validated into
@@ -453,6 +461,7 @@ impl Session {
             let mut last_page = Duration::ZERO;
             // Reused from page to page: the body and the raw items of the page being read.
             let (mut body, mut page_items) = (Vec::new(), Vec::new());
+            let mut empty_end = None;
             loop {
                 seen_queries.insert(query.clone());
                 let page_size = self.settings.page_size;
@@ -488,6 +497,7 @@ impl Session {
                 if step == Step::Drop {
                     break;
                 }
+                let empty = page_items.is_empty();
                 page_items.retain(stream.keep);
                 for (at, item) in page_items.iter().enumerate() {
                     let earlier = || {
@@ -523,7 +533,12 @@ impl Session {
                 if step == Step::Last {
                     break;
                 }
-                let Some(href) = next else { break };
+                let Some(href) = next else {
+                    if empty && pages > 1 {
+                        empty_end = Some(url);
+                    }
+                    break;
+                };
                 let next_query = href
                     .split_once('?')
                     .map(|(_, q)| q)
@@ -540,6 +555,7 @@ impl Session {
                 query = next_query;
             }
             listed.count = count;
+            listed.empty_end = empty_end;
             if self.settings.keep_raw {
                 listed.raw = Some(raw_pages.into_iter().flatten().collect());
             }
@@ -610,6 +626,11 @@ pub struct Listed<R, T> {
     pub raw: Option<Vec<R>>,
     /// How many objects were listed (valid or not).
     pub count: usize,
+    /// The URL of the listing's last page when that page came back empty after pages with
+    /// objects. A listing whose total is a multiple of the page size ends so (Neutron's
+    /// next link follows every full page), and so does one cut short by an API worker that
+    /// answered a page with no objects (see `collect::openstack::Ask::checked`).
+    pub empty_end: Option<String>,
 }
 
 impl<R, T> Default for Listed<R, T> {
@@ -619,6 +640,7 @@ impl<R, T> Default for Listed<R, T> {
             problems: Vec::new(),
             raw: None,
             count: 0,
+            empty_end: None,
         }
     }
 }

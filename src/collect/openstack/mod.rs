@@ -292,15 +292,22 @@ impl<P: Page> Ask<P> {
             .await
     }
 
-    /// `listed` again when it came back empty, read alone once every listing has ended: a
-    /// Neutron API worker that has just started can answer its first concurrent requests
-    /// with no objects at all, and HTTP 200 (its policy engine is published before its
-    /// rules are loaded, and a request that sees it then filters every object out:
-    /// `neutron.policy.init`, seen on the lab's real Neutron). A request on its own, after
-    /// the others, finds the worker ready. An empty listing costs one small request more;
-    /// an empty cloud read as a clean one would cost the audit. `warnings` says when the
-    /// second read found objects.
-    async fn again_if_empty(
+    /// `listed`, checked once every listing has ended, alone: a Neutron API worker that
+    /// has just started can answer requests with no objects at all, and HTTP 200 (its
+    /// policy engine is published before its rules are loaded, and a request that sees it
+    /// then filters every object out: `neutron.policy.init`, seen on the lab's real
+    /// Neutron). A request on its own, after the others, finds the worker ready.
+    /// - A listing that came back empty is read again. An empty listing costs one small
+    ///   request more; an empty cloud read as a clean one would cost the audit.
+    /// - A listing whose last page came back empty after pages with objects (what a page
+    ///   served by such a worker during a rolling restart looks like, and what every
+    ///   listing of a multiple of the page size looks like) has that page asked for again;
+    ///   objects on it now mean the listing was cut short, and it is read again whole. One
+    ///   request more for a listing of a multiple of the page size.
+    ///
+    /// `warnings` says when either found objects. A page the worker answered with only
+    /// some of its objects (its rules loaded while it filtered them) is not caught.
+    async fn checked(
         &self,
         session: &Session,
         progress: &dyn Progress,
@@ -308,8 +315,29 @@ impl<P: Page> Ask<P> {
         listed: Listing<P>,
         warnings: &mut Vec<String>,
     ) -> Listing<P> {
-        if !matches!(&listed, Ok(listed) if listed.count == 0) {
-            return listed;
+        let Ok(first) = &listed else { return listed };
+        if first.count > 0 {
+            let Some(url) = &first.empty_end else {
+                return listed;
+            };
+            // An error asking again leaves the listing as it was read.
+            let Ok(now) = session.objects_on_page::<P>(url).await else {
+                return listed;
+            };
+            if now == 0 {
+                return listed;
+            }
+            let again = self.list(session, progress, base).await;
+            if let Ok(again) = &again {
+                warnings.push(format!(
+                    "Neutron's listing of {} ended with an empty page after {} object(s), and \
+                     that page held {now} when asked again: read again whole, {} {}. A Neutron \
+                     API worker that has just started can answer with empty lists (its policy \
+                     rules not loaded yet)",
+                    self.resource, first.count, again.count, self.resource
+                ));
+            }
+            return again;
         }
         let again = self.list(session, progress, base).await;
         if let Ok(again) = &again {
@@ -517,17 +545,18 @@ pub async fn collect(
         joined(projects.await),
     );
     let down_cells = joined(down_cells.await);
-    // Empty Neutron listings read again, one at a time, now that every listing has ended.
+    // Neutron listings checked, one at a time, now that every listing has ended: the empty
+    // ones read again, those that ended on an empty page asked for that page again.
     let mut warnings = Vec::new();
     let (s, p, net, w) = (&*session, &*progress, network.as_str(), &mut warnings);
-    let ingress = ingress_ask.again_if_empty(s, p, net, ingress, w).await;
-    let egress = egress_ask.again_if_empty(s, p, net, egress, w).await;
-    let groups = groups_ask.again_if_empty(s, p, net, groups, w).await;
-    let ports = ports_ask.again_if_empty(s, p, net, ports, w).await;
-    let fips = fips_ask.again_if_empty(s, p, net, fips, w).await;
-    let networks = networks_ask.again_if_empty(s, p, net, networks, w).await;
+    let ingress = ingress_ask.checked(s, p, net, ingress, w).await;
+    let egress = egress_ask.checked(s, p, net, egress, w).await;
+    let groups = groups_ask.checked(s, p, net, groups, w).await;
+    let ports = ports_ask.checked(s, p, net, ports, w).await;
+    let fips = fips_ask.checked(s, p, net, fips, w).await;
+    let networks = networks_ask.checked(s, p, net, networks, w).await;
     let address_groups = address_groups_ask
-        .again_if_empty(s, p, net, address_groups, w)
+        .checked(s, p, net, address_groups, w)
         .await;
     let rules = ingress.and_then(|mut rules| {
         rules.append(egress?);

@@ -402,6 +402,30 @@ fn empty_neutron_listings_are_read_again() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(fake.requests("/network/v2.0/floatingips?").len(), 2);
     assert!(!run.stderr.contains("Neutron listed no"), "{}", run.stderr);
+
+    // Address groups are read again only when a rule names one: the demo has such a rule.
+    let fake = start();
+    fake.fault("/network/v2.0/address-groups", [Fault::Empty]);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    assert!(
+        run.stderr.contains("Neutron listed no address_groups at first, then 1"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fake.requests("/network/v2.0/address-groups?").len(), 2);
+    // Without that rule, an empty listing of address groups is nothing to read again.
+    let mut cloud = demo();
+    cloud["security_group_rules"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|r| r["remote_address_group_id"].is_null());
+    cloud["address_groups"] = serde_json::json!([]);
+    let fake = FakeOpenStack::start(Config::new(cloud));
+    let run = run_live(&fake, &[], &["--fail-on", "none"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(fake.requests("/network/v2.0/address-groups?").len(), 1);
 }
 
 /// The same worker answering a later page with no objects (a rolling restart of a Neutron

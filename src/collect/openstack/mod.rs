@@ -30,7 +30,7 @@ use super::wire::{
 use crate::id::Id;
 use crate::inventory::{
     AddressGroup, CollectionError, FloatingIp, InvalidField, Inventory, InventoryMeta, Network,
-    Objects, Port, Project, RawInventory, Rule, SecurityGroup, Server,
+    Objects, Port, Project, RawInventory, Remote, Rule, SecurityGroup, Server,
 };
 use client::{
     every, next_link, ClientSettings, FetchError, HasId, IdOrder, Link, Listed, Listing, Page,
@@ -555,9 +555,21 @@ pub async fn collect(
     let ports = ports_ask.checked(s, p, net, ports, w).await;
     let fips = fips_ask.checked(s, p, net, fips, w).await;
     let networks = networks_ask.checked(s, p, net, networks, w).await;
-    let address_groups = address_groups_ask
-        .checked(s, p, net, address_groups, w)
-        .await;
+    // Address groups matter only to rules that name one (most clouds have none, and an
+    // empty listing is then nothing to read again).
+    let named = |rules: &Listing<RulesPage>| {
+        rules.as_ref().is_ok_and(|rules| {
+            let mut all = rules.typed.iter().flatten();
+            all.any(|rule| matches!(rule.remote, Remote::AddressGroup(_)))
+        })
+    };
+    let address_groups = if named(&ingress) || named(&egress) {
+        address_groups_ask
+            .checked(s, p, net, address_groups, w)
+            .await
+    } else {
+        address_groups
+    };
     let rules = ingress.and_then(|mut rules| {
         rules.append(egress?);
         Ok(rules)

@@ -410,7 +410,8 @@ fn empty_neutron_listings_are_read_again() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(findings(&run), snapshot_findings());
     assert!(
-        run.stderr.contains("Neutron listed no address_groups at first, then 1"),
+        run.stderr
+            .contains("Neutron listed no address_groups at first, then 1"),
         "{}",
         run.stderr
     );

@@ -284,8 +284,9 @@ fn real_keystone_neutron_nova() {
 
     // Neutron just restarted: its fresh API worker answers some of the first concurrent
     // requests with empty lists (HTTP 200, its policy rules not loaded yet). driftmux reads
-    // an empty listing again once the others have ended: the same findings, with warnings
-    // saying which listings Neutron emptied (none if this start raced nothing).
+    // an empty listing again, and asks again for a listing's empty last page, once the
+    // others have ended: the same findings, with warnings saying which listings Neutron
+    // emptied or cut short (none if this start raced nothing).
     let restarted = std::process::Command::new(common::repo_path("scripts/openstack-lab/lab"))
         .arg("restart-neutron")
         .env("LAB_DIR", &lab)

@@ -464,6 +464,38 @@ fn a_listing_cut_short_by_an_empty_page_is_read_again() {
     assert_eq!(groups.len(), 5, "{groups:#?}");
     assert_eq!(groups[3], groups[4]);
     assert_eq!(fake.requests("/network/v2.0/ports?").len(), 3);
+
+    // Asking for that page again fails (every retry): the listing stays as it was read,
+    // and a warning says that whether it was cut short is unknown.
+    let fake = start();
+    let ok = Fault::Stall(std::time::Duration::ZERO);
+    let failing = Fault::Status(500);
+    fake.fault(
+        "/network/v2.0/security-groups?marker",
+        [
+            ok.clone(),
+            ok.clone(),
+            ok,
+            failing.clone(),
+            failing.clone(),
+            failing,
+        ],
+    );
+    let run = run_live(
+        &fake,
+        &[],
+        &["--fail-on", "none", "--format", "json", "--page-size", "6"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    let line = "warning: Neutron's listing of security_groups ended with an empty page after 18 \
+                object(s), and asking for that page again failed";
+    assert!(run.stderr.contains(line), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cut short is unknown"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -320,9 +320,18 @@ impl<P: Page> Ask<P> {
             let Some(url) = &first.empty_end else {
                 return listed;
             };
-            // An error asking again leaves the listing as it was read.
-            let Ok(now) = session.objects_on_page::<P>(url).await else {
-                return listed;
+            // An error asking again leaves the listing as it was read, and says so.
+            let now = match session.objects_on_page::<P>(url).await {
+                Ok(now) => now,
+                Err(e) => {
+                    warnings.push(format!(
+                        "Neutron's listing of {} ended with an empty page after {} object(s), \
+                         and asking for that page again failed ({}): whether the listing was \
+                         cut short is unknown",
+                        self.resource, first.count, e.message
+                    ));
+                    return listed;
+                }
             };
             if now == 0 {
                 return listed;

@@ -35,6 +35,9 @@ pub struct Inventory {
     pub address_groups: Option<Objects<AddressGroup>>,
     /// What collection could not read. Any entry makes the audit incomplete.
     pub errors: Vec<CollectionError>,
+    /// What live collection said of how the cloud answered (a Neutron listing read again,
+    /// say): the audit's first warnings. Not kept in snapshots.
+    pub warnings: Vec<String>,
 }
 
 /// A list of inventory objects, kept in the chunks it was read in: moving a million objects
@@ -417,6 +420,7 @@ impl Inventory {
             networks,
             address_groups,
             errors: raw.errors,
+            warnings: Vec::new(),
         })
     }
 }

@@ -447,6 +447,16 @@ fn a_listing_cut_short_by_an_empty_page_is_read_again() {
     let line = "warning: Neutron's listing of ports ended with an empty page after 5 object(s), \
                 and that page held 5 when asked again: read again whole, 17 ports";
     assert!(run.stderr.contains(line), "{}", run.stderr);
+    // The reports say it too, among the audit's warnings.
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    let warnings = report["warnings"].as_array().unwrap();
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .starts_with("Neutron's listing of ports ended"),
+        "{warnings:?}"
+    );
     // The first page, the empty one, that one again, then 5 + 5 + 5 + 2.
     assert_eq!(fake.requests("/network/v2.0/ports?").len(), 7);
 

@@ -130,7 +130,7 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
     }
     let findings = sorted(findings);
 
-    let mut warnings = Vec::new();
+    let mut warnings = inventory.warnings.clone();
     if inventory.ports.is_none() {
         warnings.push(
             "ports were not collected: exposure status is unknown and severities assume the \

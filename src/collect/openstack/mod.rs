@@ -416,7 +416,8 @@ pub struct Collected {
     pub inventory: Result<Inventory, Vec<InvalidField>>,
     pub raw: Option<RawInventory>,
     pub stats: Stats,
-    /// What the user should know about how the cloud answered (stderr).
+    /// What the user should know about how the cloud answered, when the inventory is
+    /// invalid (stderr); otherwise they are the inventory's `warnings`.
     pub warnings: Vec<String>,
 }
 
@@ -682,6 +683,7 @@ pub async fn collect(
             networks,
             address_groups,
             errors,
+            warnings: std::mem::take(&mut warnings),
         })
     } else {
         Err(problems)

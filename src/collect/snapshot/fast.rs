@@ -383,6 +383,7 @@ fn assemble(top: TopLevel, results: Vec<Option<Parsed>>) -> Option<Inventory> {
             collected_at: top.collected_at,
         },
         errors: collection_errors(top.errors),
+        warnings: Vec::new(),
     })
 }
 

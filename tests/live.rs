@@ -429,6 +429,23 @@ fn empty_neutron_listings_are_read_again() {
     assert_eq!(fake.requests("/network/v2.0/address-groups?").len(), 1);
 }
 
+/// Audits the fake with pages of `page_size`, and checks that the audit is the whole
+/// cloud's, whatever the fake's faults did.
+fn whole_cloud_in_pages_of(fake: &FakeOpenStack, page_size: &str) -> Run {
+    let args = [
+        "--fail-on",
+        "none",
+        "--format",
+        "json",
+        "--page-size",
+        page_size,
+    ];
+    let run = run_live(fake, &[], &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    run
+}
+
 /// The same worker answering a later page with no objects (a rolling restart of a Neutron
 /// of several workers) ends that listing early, as a last empty page does: the page is
 /// asked for again once every listing has ended, and the listing read again whole when it
@@ -437,13 +454,7 @@ fn empty_neutron_listings_are_read_again() {
 fn a_listing_cut_short_by_an_empty_page_is_read_again() {
     let fake = start();
     fake.fault("/network/v2.0/ports?marker", [Fault::Empty]);
-    let run = run_live(
-        &fake,
-        &[],
-        &["--fail-on", "none", "--format", "json", "--page-size", "5"],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(findings(&run), snapshot_findings());
+    let run = whole_cloud_in_pages_of(&fake, "5");
     let line = "warning: Neutron's listing of ports ended with an empty page after 5 object(s), \
                 and that page held 5 when asked again: read again whole, 17 ports";
     assert!(run.stderr.contains(line), "{}", run.stderr);
@@ -462,13 +473,7 @@ fn a_listing_cut_short_by_an_empty_page_is_read_again() {
 
     // 18 groups in pages of 6: the last page is empty, asked once more, still empty.
     let fake = start();
-    let run = run_live(
-        &fake,
-        &[],
-        &["--fail-on", "none", "--format", "json", "--page-size", "6"],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(findings(&run), snapshot_findings());
+    let run = whole_cloud_in_pages_of(&fake, "6");
     assert!(!run.stderr.contains("Neutron's listing"), "{}", run.stderr);
     let groups = fake.requests("/network/v2.0/security-groups?");
     assert_eq!(groups.len(), 5, "{groups:#?}");
@@ -491,13 +496,7 @@ fn a_listing_cut_short_by_an_empty_page_is_read_again() {
             failing,
         ],
     );
-    let run = run_live(
-        &fake,
-        &[],
-        &["--fail-on", "none", "--format", "json", "--page-size", "6"],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(findings(&run), snapshot_findings());
+    let run = whole_cloud_in_pages_of(&fake, "6");
     let line = "warning: Neutron's listing of security_groups ended with an empty page after 18 \
                 object(s), and asking for that page again failed";
     assert!(run.stderr.contains(line), "{}", run.stderr);

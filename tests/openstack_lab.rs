@@ -287,16 +287,7 @@ fn real_keystone_neutron_nova() {
     // an empty listing again, and asks again for a listing's empty last page, once the
     // others have ended: the same findings, with warnings saying which listings Neutron
     // emptied or cut short (none if this start raced nothing).
-    let restarted = std::process::Command::new(common::repo_path("scripts/openstack-lab/lab"))
-        .arg("restart-neutron")
-        .env("LAB_DIR", &lab)
-        .output()
-        .unwrap();
-    assert!(
-        restarted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&restarted.stderr)
-    );
+    restart_neutron(&lab);
     let (cold_run, cold) = audit(&[]);
     assert_eq!(cold["findings"], report["findings"], "{}", cold_run.stderr);
     assert_eq!(cold["summary"], report["summary"], "{}", cold_run.stderr);
@@ -308,6 +299,21 @@ fn real_keystone_neutron_nova() {
     eprintln!("Neutron restarted: {emptied} listing(s) came back empty at first");
 
     neutron_restarted_mid_listing(&report);
+}
+
+/// `lab restart-neutron`: stops the lab's Neutron and starts it again (returns once it
+/// answers).
+fn restart_neutron(lab: &std::path::Path) {
+    let restarted = std::process::Command::new(common::repo_path("scripts/openstack-lab/lab"))
+        .arg("restart-neutron")
+        .env("LAB_DIR", lab)
+        .output()
+        .unwrap();
+    assert!(
+        restarted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restarted.stderr)
+    );
 }
 
 /// Neutron restarted while the rules are being listed, one rule a page: the listings
@@ -338,17 +344,7 @@ fn neutron_restarted_mid_listing(warm: &Value) {
                 }
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
-            let restarted =
-                std::process::Command::new(common::repo_path("scripts/openstack-lab/lab"))
-                    .arg("restart-neutron")
-                    .env("LAB_DIR", &lab)
-                    .output()
-                    .unwrap();
-            assert!(
-                restarted.status.success(),
-                "{}",
-                String::from_utf8_lossy(&restarted.stderr)
-            );
+            restart_neutron(&lab);
             true
         };
         let (restarted, (run, report)) = std::thread::scope(|scope| {

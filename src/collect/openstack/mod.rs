@@ -375,38 +375,38 @@ impl<P: Page> Ask<P> {
         }
     }
 
-    /// The checked listing, read again whole, alone, when the checks caught a worker that
-    /// had just started (`Checks::raced`) and it is not `done`: such a worker
-    /// also answers pages with only some of their objects, which nothing in the answer
-    /// shows (the lab's real Neutron, just restarted, listed 17 and 23 of its 34 rules in
-    /// whole single pages, beside listings it answered empty). Costs a listing more only
-    /// after such a race. A second read that fails is the listing's error: the first one
-    /// cannot be trusted.
+    /// The checked listing, read again whole when the checks caught a worker that had just
+    /// started (`raced`) and it is not `done`: such a worker also answers pages with only
+    /// some of their objects, which nothing in the answer shows (the lab's real Neutron,
+    /// just restarted, listed 17 and 23 of its 34 rules in whole single pages, beside
+    /// listings it answered empty). Costs a listing more only after such a race; the
+    /// listings are read again side by side (the workers have answered the checks by
+    /// then). A second read that fails is the listing's error: the first one cannot be
+    /// trusted. With it, a warning when the count changed.
     async fn settled(
         &self,
         session: &Session,
         progress: &dyn Progress,
         base: &str,
         checked: Checked<P>,
-        checks: &mut Checks,
-    ) -> Listing<P> {
+        raced: bool,
+    ) -> (Listing<P>, Option<String>) {
         let Checked { listing, done } = checked;
         let first = match &listing {
-            Ok(first) if checks.raced && !done => first.count,
-            _ => return listing,
+            Ok(first) if raced && !done => first.count,
+            _ => return (listing, None),
         };
         let again = self.list(session, progress, base).await;
-        if let Ok(again) = &again {
-            if again.count != first {
-                checks.warnings.push(format!(
-                    "Neutron listed {first} {} at first, then {} when read again after it \
-                     answered other listings empty: a Neutron API worker that has just \
-                     started can leave objects out of its first answers",
-                    self.resource, again.count
-                ));
-            }
-        }
-        again
+        let warning = match &again {
+            Ok(again) if again.count != first => Some(format!(
+                "Neutron listed {first} {} at first, then {} when read again after it \
+                 answered other listings empty: a Neutron API worker that has just started \
+                 can leave objects out of its first answers",
+                self.resource, again.count
+            )),
+            _ => None,
+        };
+        (again, warning)
     }
 }
 
@@ -648,16 +648,26 @@ pub async fn collect(
             done: true,
         }
     };
-    let ingress = ingress_ask.settled(s, p, net, ingress, c).await;
-    let egress = egress_ask.settled(s, p, net, egress, c).await;
-    let groups = groups_ask.settled(s, p, net, groups, c).await;
-    let ports = ports_ask.settled(s, p, net, ports, c).await;
-    let fips = fips_ask.settled(s, p, net, fips, c).await;
-    let networks = networks_ask.settled(s, p, net, networks, c).await;
-    let address_groups = address_groups_ask
-        .settled(s, p, net, address_groups, c)
-        .await;
+    let raced = checks.raced;
+    let (
+        (ingress, w1),
+        (egress, w2),
+        (groups, w3),
+        (ports, w4),
+        (fips, w5),
+        (networks, w6),
+        (address_groups, w7),
+    ) = tokio::join!(
+        ingress_ask.settled(s, p, net, ingress, raced),
+        egress_ask.settled(s, p, net, egress, raced),
+        groups_ask.settled(s, p, net, groups, raced),
+        ports_ask.settled(s, p, net, ports, raced),
+        fips_ask.settled(s, p, net, fips, raced),
+        networks_ask.settled(s, p, net, networks, raced),
+        address_groups_ask.settled(s, p, net, address_groups, raced),
+    );
     let mut warnings = checks.warnings;
+    warnings.extend([w1, w2, w3, w4, w5, w6, w7].into_iter().flatten());
     let rules = ingress.and_then(|mut rules| {
         rules.append(egress?);
         Ok(rules)

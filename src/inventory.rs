@@ -36,7 +36,7 @@ pub struct Inventory {
     /// What collection could not read. Any entry makes the audit incomplete.
     pub errors: Vec<CollectionError>,
     /// What live collection said of how the cloud answered (a Neutron listing read again,
-    /// say): the audit's first warnings. Not kept in snapshots.
+    /// say): the audit's first warnings. Kept in snapshots, as the errors are.
     pub warnings: Vec<String>,
 }
 
@@ -388,6 +388,8 @@ pub struct RawInventory {
     pub networks: Option<Vec<RawNetwork>>,
     pub address_groups: Option<Vec<RawAddressGroup>>,
     pub errors: Vec<CollectionError>,
+    /// What the collection said of how the cloud answered (see `Inventory::warnings`).
+    pub warnings: Vec<String>,
 }
 
 impl Inventory {
@@ -420,7 +422,7 @@ impl Inventory {
             networks,
             address_groups,
             errors: raw.errors,
-            warnings: Vec::new(),
+            warnings: raw.warnings,
         })
     }
 }

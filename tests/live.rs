@@ -439,9 +439,33 @@ fn after_a_race_every_neutron_listing_is_read_again() {
     let fake = start();
     fake.fault("/network/v2.0/ports", [Fault::Empty]);
     fake.fault("/security-group-rules?direction=ingress", [Fault::Partial]);
-    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("raced.json");
+    let saved = saved.to_str().unwrap();
+    let args = [
+        "--fail-on",
+        "none",
+        "--format",
+        "json",
+        "--save-snapshot",
+        saved,
+    ];
+    let run = run_live(&fake, &[], &args);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(findings(&run), snapshot_findings());
+    // The snapshot keeps the warnings: its audit says the same.
+    let replay = driftmux(&["--snapshot", saved, "--fail-on", "none", "--format", "json"]);
+    assert_eq!(replay.code, 0, "{}", replay.stderr);
+    let warnings = |run: &Run| -> Value {
+        let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+        report["warnings"].clone()
+    };
+    assert_eq!(warnings(&replay), warnings(&run));
+    assert!(
+        warnings(&run).as_array().unwrap().len() >= 2,
+        "{}",
+        run.stderr
+    );
     for line in [
         "warning: Neutron listed no ports at first, then 17 when asked again",
         "warning: Neutron listed 25 ingress security_group_rules at first, then 49 when read \

@@ -758,6 +758,7 @@ pub async fn collect(
         networks: raw_networks,
         address_groups: raw_address_groups,
         errors: errors.clone(),
+        warnings: warnings.clone(),
     });
     let inventory = if problems.is_empty() {
         Ok(Inventory {

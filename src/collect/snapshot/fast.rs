@@ -333,6 +333,7 @@ struct TopLevel {
     cloud: Option<String>,
     region: Option<String>,
     errors: Vec<SnapshotCollectionError>,
+    warnings: Vec<String>,
     /// Lists present (not absent, not null).
     present: Vec<List>,
     seen: Vec<String>,
@@ -383,7 +384,7 @@ fn assemble(top: TopLevel, results: Vec<Option<Parsed>>) -> Option<Inventory> {
             collected_at: top.collected_at,
         },
         errors: collection_errors(top.errors),
-        warnings: Vec::new(),
+        warnings: top.warnings,
     })
 }
 
@@ -557,6 +558,7 @@ impl Scanner<'_> {
                 "cloud" => self.small().map(|v| v.map(|v| top.cloud = v))?,
                 "region" => self.small().map(|v| v.map(|v| top.region = v))?,
                 "errors" => self.small().map(|v| v.map(|v| top.errors = v))?,
+                "warnings" => self.small().map(|v| v.map(|v| top.warnings = v))?,
                 _ => match List::ALL.into_iter().find(|l| l.key() == key) {
                     Some(list) => self.list(list, &mut top)?,
                     None => None,
@@ -776,12 +778,13 @@ fn top_level_key_follows(buf: &[u8], mut at: usize) -> bool {
 }
 
 /// The snapshot's top-level keys that are not lists.
-const TOP_LEVEL_KEYS: [&str; 5] = [
+const TOP_LEVEL_KEYS: [&str; 6] = [
     "driftmux_snapshot",
     "collected_at",
     "cloud",
     "region",
     "errors",
+    "warnings",
 ];
 
 enum Step {
@@ -914,12 +917,17 @@ mod tests {
           ],
           "ports": [{"id": "p", "security_groups": ["g{"], "fixed_ips": [{"ip_address": "10.0.0.1"}, {"ip_address": "::1"}]}],
           "servers": [], "projects": [{"id": "p\u00e9", "name": "caf\u00e9"}],
-          "errors": [{"resource": "servers", "message": "boom"}]}"#;
+          "errors": [{"resource": "servers", "message": "boom"}],
+          "warnings": ["Neutron listed no ports at first, then 1 \"}]"]}"#;
         same_as_exact(text);
         let inv = fast(text, 5).unwrap();
         assert_eq!(inv.rules.len(), 2);
         assert_eq!(inv.meta.cloud.as_deref(), Some("a \"}]{[\\"));
         assert_eq!(inv.errors.len(), 1);
+        assert_eq!(
+            inv.warnings,
+            ["Neutron listed no ports at first, then 1 \"}]"]
+        );
         assert!(inv.servers.unwrap().is_empty() && inv.floating_ips.is_none());
     }
 

@@ -8,7 +8,9 @@
 //! ```
 //! Only `security_group_rules` is required; a missing (or null) list means "not collected".
 //! An optional `errors` list (`{resource, endpoint, status, message}`) records what the
-//! collection could not read; auditing such a snapshot is incomplete (exit 3).
+//! collection could not read; auditing such a snapshot is incomplete (exit 3). An optional
+//! `warnings` list (strings) records what it said of how the cloud answered; the audit of
+//! the snapshot repeats them.
 //! Errors name the file, the field path and, for JSON syntax errors, the line and column.
 
 mod fast;
@@ -57,6 +59,10 @@ struct SnapshotFile {
     /// snapshot is incomplete too, never a clean pass.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     errors: Vec<SnapshotCollectionError>,
+    /// What that collection said of how the cloud answered (a listing read again, say):
+    /// the audit of the snapshot repeats it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -209,6 +215,7 @@ pub fn parse(bytes: &[u8]) -> Result<RawInventory, SnapshotErrorKind> {
         networks: file.networks,
         address_groups: file.address_groups,
         errors: collection_errors(file.errors),
+        warnings: file.warnings,
     })
 }
 
@@ -272,6 +279,8 @@ pub fn render(raw: &RawInventory) -> String {
         address_groups: Option<&'a [RawAddressGroup]>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         errors: Vec<SnapshotCollectionError>,
+        #[serde(skip_serializing_if = "<[String]>::is_empty")]
+        warnings: &'a [String],
     }
     let out = Out {
         driftmux_snapshot: SNAPSHOT_VERSION,
@@ -297,6 +306,7 @@ pub fn render(raw: &RawInventory) -> String {
                 required: e.required,
             })
             .collect(),
+        warnings: &raw.warnings,
     };
     let mut text = serde_json::to_string_pretty(&out).expect("snapshot serializes");
     text.push('\n');

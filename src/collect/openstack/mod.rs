@@ -293,10 +293,10 @@ impl<P: Page> Ask<P> {
     }
 
     /// `listed`, checked once every listing has ended, alone: a Neutron API worker that
-    /// has just started can answer requests with no objects at all, and HTTP 200 (its
-    /// policy engine is published before its rules are loaded, and a request that sees it
-    /// then filters objects out: `neutron.policy.init`, seen on the lab's real Neutron). A
-    /// request on its own, after the others, finds the worker ready.
+    /// has just started can answer its first requests, for a moment, with no objects at
+    /// all, and HTTP 200 (its policy rules are not in place yet: `neutron.policy.init`;
+    /// seen on the lab's real Neutron, for lone requests too). A request after the others
+    /// finds the worker ready.
     /// - A listing that came back empty is read again. An empty listing costs one small
     ///   request more; an empty cloud read as a clean one would cost the audit.
     /// - A listing whose last page came back empty after pages with objects (what a page

@@ -430,15 +430,18 @@ fn empty_neutron_listings_are_read_again() {
     assert_eq!(fake.requests("/network/v2.0/address-groups?").len(), 1);
 }
 
-/// A worker that has just started can also leave some of a page's objects out, which
-/// nothing in its answer shows. When the checks catch such a worker (a listing empty at
-/// first, or cut short), every other Neutron listing is read again, alone: the rules it
-/// answered in part are whole again. Without a race caught, nothing is read twice.
+/// A worker that has just started can also leave some of a page's objects out. The
+/// listings that decide findings have their last page asked for again (the ingress rules
+/// here: their only page held 25 of 49); and when the checks catch such a worker (a
+/// listing empty at first, or cut short), every other Neutron listing is read again,
+/// alone: the egress rules it answered in part are whole again. Without a race caught,
+/// nothing is read twice.
 #[test]
 fn after_a_race_every_neutron_listing_is_read_again() {
     let fake = start();
     fake.fault("/network/v2.0/ports", [Fault::Empty]);
     fake.fault("/security-group-rules?direction=ingress", [Fault::Partial]);
+    fake.fault("/security-group-rules?direction=egress", [Fault::Partial]);
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("raced.json");
     let saved = saved.to_str().unwrap();
@@ -453,6 +456,7 @@ fn after_a_race_every_neutron_listing_is_read_again() {
     let run = run_live(&fake, &[], &args);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(findings(&run), snapshot_findings());
+    assert!(run.stdout.contains("Checked rules: 86"), "{}", run.stdout);
     // The snapshot keeps the warnings: its audit says the same.
     let replay = driftmux(&["--snapshot", saved, "--fail-on", "none", "--format", "json"]);
     assert_eq!(replay.code, 0, "{}", replay.stderr);
@@ -468,40 +472,52 @@ fn after_a_race_every_neutron_listing_is_read_again() {
     );
     for line in [
         "warning: Neutron listed no ports at first, then 17 when asked again",
-        "warning: Neutron listed 25 ingress security_group_rules at first, then 49 when read \
+        "warning: Neutron's listing of ingress security_group_rules ended on a page of 25 \
+         object(s) (25 listed), and that page held 49 when asked again: read again whole, 49 \
+         ingress security_group_rules",
+        "warning: Neutron listed 19 egress security_group_rules at first, then 37 when read \
          again after it answered other listings empty",
     ] {
         assert!(run.stderr.contains(line), "{line}: {}", run.stderr);
     }
-    // Every Neutron listing twice (address groups too: a rule names one); the egress rules
-    // and the rest came back the same, without a warning.
-    for path in [
-        "/network/v2.0/ports?",
-        "/network/v2.0/security-groups?",
-        "/network/v2.0/floatingips?",
-        "/network/v2.0/networks?",
-        "/network/v2.0/address-groups?",
+    // Every Neutron listing read again: the ports and the ingress rules whole at their
+    // checks (the rules' page asked for again first), the others after the race (the
+    // address groups' page asked for again first, as a rule names one). The rest came
+    // back the same, without a warning.
+    for (path, requests) in [
+        ("/network/v2.0/ports?", 2),
+        ("/network/v2.0/security-groups?", 2),
+        ("/network/v2.0/floatingips?", 2),
+        ("/network/v2.0/networks?", 2),
+        ("/network/v2.0/address-groups?", 3),
     ] {
-        assert_eq!(fake.requests(path).len(), 2, "{path}");
+        assert_eq!(fake.requests(path).len(), requests, "{path}");
     }
-    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 2);
+    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 3);
     assert_eq!(rules_requests(&fake, "direction=egress").len(), 2);
     assert_eq!(
         run.stderr.matches("warning: Neutron").count(),
-        2,
+        3,
         "{}",
         run.stderr
     );
 
-    // No race caught: one read each.
+    // No race caught: one read each, and the last page of the ingress rules, the ports
+    // and the address groups asked for again.
     let fake = start();
     let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stderr.contains("warning: Neutron"), "{}", run.stderr);
-    for path in ["/network/v2.0/ports?", "/network/v2.0/security-groups?"] {
-        assert_eq!(fake.requests(path).len(), 1, "{path}");
+    for (path, requests) in [
+        ("/network/v2.0/ports?", 2),
+        ("/network/v2.0/address-groups?", 2),
+        ("/network/v2.0/security-groups?", 1),
+        ("/network/v2.0/floatingips?", 1),
+    ] {
+        assert_eq!(fake.requests(path).len(), requests, "{path}");
     }
-    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 1);
+    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 2);
+    assert_eq!(rules_requests(&fake, "direction=egress").len(), 1);
 }
 
 /// Audits the fake with pages of `page_size`, and checks that the audit is the whole
@@ -553,7 +569,9 @@ fn a_listing_cut_short_by_an_empty_page_is_read_again() {
     let groups = fake.requests("/network/v2.0/security-groups?");
     assert_eq!(groups.len(), 5, "{groups:#?}");
     assert_eq!(groups[3], groups[4]);
-    assert_eq!(fake.requests("/network/v2.0/ports?").len(), 3);
+    // 17 ports in pages of 6: the last page, of 5, asked for once more (ports decide
+    // whether a finding is active).
+    assert_eq!(fake.requests("/network/v2.0/ports?").len(), 4);
 
     // Asking for that page again fails (every retry): the listing stays as it was read,
     // and a warning says that whether it was cut short is unknown.
@@ -577,6 +595,42 @@ fn a_listing_cut_short_by_an_empty_page_is_read_again() {
     assert!(run.stderr.contains(line), "{}", run.stderr);
     assert!(
         run.stderr.contains("cut short is unknown"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Neutron leaves out of a page the objects its policy check refused, and a worker that
+/// has just started can refuse some: the page is short, has no next link, and ends the
+/// listing early with nothing else to show it. The listings that decide findings have
+/// their last page asked for again: more objects on it now, and the listing is read again
+/// whole (then, a race caught, every other listing too).
+#[test]
+fn a_listing_cut_short_by_a_thinned_page_is_read_again() {
+    let fake = start();
+    fake.fault("/network/v2.0/ports?marker", [Fault::Thinned]);
+    let run = whole_cloud_in_pages_of(&fake, "5");
+    let line = "warning: Neutron's listing of ports ended on a page of 3 object(s) (8 listed), \
+                and that page held 5 when asked again: read again whole, 17 ports";
+    assert!(run.stderr.contains(line), "{}", run.stderr);
+    // 5, then 3 of 5 and no next link; that page again; then 5 + 5 + 5 + 2.
+    let ports = fake.requests("/network/v2.0/ports?");
+    assert_eq!(ports.len(), 7, "{ports:#?}");
+    assert_eq!(ports[1], ports[2]);
+    // The race caught, the other listings were read again.
+    assert_eq!(fake.requests("/network/v2.0/security-groups?").len(), 2 * 4);
+
+    // The ingress rules' only page thinned: 25 of 49 rules, and findings lost, but for
+    // that page asked again.
+    let fake = start();
+    fake.fault("/security-group-rules?direction=ingress", [Fault::Thinned]);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    assert!(
+        run.stderr.contains(
+            "warning: Neutron's listing of ingress security_group_rules ended on a page of 25"
+        ),
         "{}",
         run.stderr
     );
@@ -698,13 +752,13 @@ fn one_direction_of_rules_failing_is_incomplete() {
         assert_eq!(report["gate"]["verdict"], "incomplete");
         assert_eq!(report["errors"][0]["resource"], "security_group_rules");
         assert_eq!(report["errors"][0]["status"], status);
-        // The other direction was read whole.
-        let other = if direction.ends_with("egress") {
-            "direction=ingress"
+        // The other direction was read whole (the ingress rules' last page asked for again).
+        let (other, requests) = if direction.ends_with("egress") {
+            ("direction=ingress", 2)
         } else {
-            "direction=egress"
+            ("direction=egress", 1)
         };
-        assert_eq!(rules_requests(&fake, other).len(), 1, "{direction}");
+        assert_eq!(rules_requests(&fake, other).len(), requests, "{direction}");
     }
 }
 
@@ -760,8 +814,9 @@ fn empty_last_page_and_restarted_listing() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(findings(&run), snapshot_findings());
-    // Two pages, then the whole listing again: 49 rules in pages of 20.
-    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 2 + 3);
+    // Two pages, then the whole listing again: 49 rules in pages of 20; its last page
+    // asked for again.
+    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 2 + 3 + 1);
     // It keeps restarting: an error, not a loop.
     let fake = start();
     fake.fault(
@@ -846,7 +901,8 @@ fn stalled_and_broken_responses_fail_closed() {
     let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
     assert_eq!(run.code, 0, "a cut-off body is retried: {}", run.stderr);
     assert_eq!(rules_requests(&fake, "direction=egress").len(), 2);
-    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 1);
+    // The ingress rules' only page, asked for again after the listings.
+    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 2);
 }
 
 #[test]

@@ -55,6 +55,10 @@ pub enum Fault {
     /// Answer 200 with every other object of the listing left out, as such a worker can
     /// too (its policy rules loaded while it filtered the page).
     Partial,
+    /// Answer 200 with every other object of the page left out (the first kept), as
+    /// Neutron answers when its policy check refuses them: a page of two objects or more
+    /// is then short, and has no next link.
+    Thinned,
 }
 
 #[derive(Clone)]
@@ -570,12 +574,13 @@ impl Order {
 fn paginate(
     items: Vec<Value>,
     pairs: &[(String, String)],
-    drop_marker: bool,
+    fault: Option<&Fault>,
     link_base: &str,
     key: &str,
-    loop_link: bool,
     order: Order,
 ) -> Value {
+    let loop_link = matches!(fault, Some(Fault::LoopLink));
+    let drop_marker = matches!(fault, Some(Fault::DropMarker));
     let mut items = items;
     if order != Order::AsStored {
         items.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
@@ -603,7 +608,7 @@ fn paginate(
         .and_then(|m| items.iter().position(|i| i["id"] == m).map(|p| p + 1))
         .unwrap_or(0);
     let end = limit.map_or(items.len(), |l| (start + l).min(items.len()));
-    let page: Vec<Value> = items[start..end]
+    let mut page: Vec<Value> = items[start..end]
         .iter()
         .map(|item| {
             if fields.is_empty() {
@@ -619,6 +624,15 @@ fn paginate(
             }
         })
         .collect();
+    if matches!(fault, Some(Fault::Thinned)) {
+        // Neutron drops what its policy check refused from the page it read: the page is
+        // short, and gets no next link.
+        let mut keep = false;
+        page.retain(|_| {
+            keep = !keep;
+            keep
+        });
+    }
     let mut out = Map::new();
     out.insert(key.to_owned(), Value::Array(page.clone()));
     if let Some(limit) = limit {
@@ -716,20 +730,8 @@ async fn list_neutron(
     }
     let link_host = state.lock().unwrap().config.link_host.clone();
     let link_base = format!("{link_host}/v2.0/{collection}");
-    let loop_link = matches!(fault, Some(Fault::LoopLink));
-    let drop_marker = matches!(fault, Some(Fault::DropMarker));
-    finish(
-        fault,
-        paginate(
-            items,
-            &pairs,
-            drop_marker,
-            &link_base,
-            key,
-            loop_link,
-            order,
-        ),
-    )
+    let page = paginate(items, &pairs, fault.as_ref(), &link_base, key, order);
+    finish(fault, page)
 }
 
 async fn list_servers(
@@ -758,20 +760,16 @@ async fn list_servers(
     // Newest first (as the snapshot lists them) unless asked for uuid order.
     let order = Order::asked(&pairs, "uuid", Order::AsStored, ignore_sort);
     let link_base = format!("{base}/compute/v2.1/servers/detail");
-    let loop_link = matches!(fault, Some(Fault::LoopLink));
-    let drop_marker = matches!(fault, Some(Fault::DropMarker));
-    finish(
-        fault,
-        paginate(
-            snapshot_list(&state, "servers"),
-            &pairs,
-            drop_marker,
-            &link_base,
-            "servers",
-            loop_link,
-            order,
-        ),
-    )
+    let servers = snapshot_list(&state, "servers");
+    let page = paginate(
+        servers,
+        &pairs,
+        fault.as_ref(),
+        &link_base,
+        "servers",
+        order,
+    );
+    finish(fault, page)
 }
 
 /// Nova's compute services (admin only): one host that answers, and the hosts of a cell

@@ -364,7 +364,7 @@ impl Session {
         Ok(next)
     }
 
-    /// How many objects the page at `url` holds (asked again: see `Listed::empty_end`).
+    /// How many objects the page at `url` holds (asked again: see `Listed::last_page`).
     pub async fn objects_on_page<P: Page>(&self, url: &str) -> Result<usize, FetchError> {
         let mut items = Vec::new();
         self.page::<P>(url, &HeaderMap::new(), &mut Vec::new(), &mut items)
@@ -461,7 +461,7 @@ impl Session {
             let mut last_page = Duration::ZERO;
             // Reused from page to page: the body and the raw items of the page being read.
             let (mut body, mut page_items) = (Vec::new(), Vec::new());
-            let mut empty_end = None;
+            let mut ended_on = None;
             loop {
                 seen_queries.insert(query.clone());
                 let page_size = self.settings.page_size;
@@ -497,7 +497,7 @@ impl Session {
                 if step == Step::Drop {
                     break;
                 }
-                let empty = page_items.is_empty();
+                let objects = page_items.len();
                 page_items.retain(stream.keep);
                 for (at, item) in page_items.iter().enumerate() {
                     let earlier = || {
@@ -534,9 +534,7 @@ impl Session {
                     break;
                 }
                 let Some(href) = next else {
-                    if empty && pages > 1 {
-                        empty_end = Some(url);
-                    }
+                    ended_on = Some(LastPage { url, objects });
                     break;
                 };
                 let next_query = href
@@ -555,7 +553,7 @@ impl Session {
                 query = next_query;
             }
             listed.count = count;
-            listed.empty_end = empty_end;
+            listed.last_page = ended_on;
             if self.settings.keep_raw {
                 listed.raw = Some(raw_pages.into_iter().flatten().collect());
             }
@@ -626,11 +624,21 @@ pub struct Listed<R, T> {
     pub raw: Option<Vec<R>>,
     /// How many objects were listed (valid or not).
     pub count: usize,
-    /// The URL of the listing's last page when that page came back empty after pages with
-    /// objects. A listing whose total is a multiple of the page size ends so (Neutron's
-    /// next link follows every full page), and so does one cut short by an API worker that
-    /// answered a page with no objects (see `collect::openstack::Ask::checked`).
-    pub empty_end: Option<String>,
+    /// The page the listing ended on, when it ended on its own (a page without a next
+    /// link; not where the listings from both ends met). Neutron gives a next link to
+    /// every full page, so the last page is short, or empty when the total is a multiple
+    /// of the page size; but Neutron also leaves out of a page the objects its policy
+    /// check refused, and an API worker that has just started can refuse some or all of
+    /// them: the page is then short, or empty, and ends the listing early (see
+    /// `collect::openstack::Ask::checked`).
+    pub last_page: Option<LastPage>,
+}
+
+/// The last page of a listing: its URL, and how many objects it held (before any `keep`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastPage {
+    pub url: String,
+    pub objects: usize,
 }
 
 impl<R, T> Default for Listed<R, T> {
@@ -640,7 +648,7 @@ impl<R, T> Default for Listed<R, T> {
             problems: Vec::new(),
             raw: None,
             count: 0,
-            empty_end: None,
+            last_page: None,
         }
     }
 }

@@ -261,6 +261,9 @@ struct Ask<P: Page> {
     path: &'static str,
     query: Vec<(&'static str, &'static str)>,
     keep: fn(&P::Item) -> bool,
+    /// Whether its last page is asked for again even when it held objects (see
+    /// [`Ask::checked`]): the listings whose objects decide findings or their severity.
+    verify_end: bool,
 }
 
 impl<P: Page> Ask<P> {
@@ -274,6 +277,15 @@ impl<P: Page> Ask<P> {
             path,
             query,
             keep: every,
+            verify_end: false,
+        }
+    }
+
+    /// This listing, its last page asked for again whatever it held.
+    fn verified(self) -> Ask<P> {
+        Ask {
+            verify_end: true,
+            ..self
         }
     }
 
@@ -293,19 +305,24 @@ impl<P: Page> Ask<P> {
     }
 
     /// `listed`, checked once every listing has ended, alone: a Neutron API worker that
-    /// has just started can answer its first requests, for a moment, with no objects at
-    /// all, and HTTP 200 (its policy rules are not in place yet: `neutron.policy.init`;
-    /// seen on the lab's real Neutron, for lone requests too). A request after the others
-    /// finds the worker ready.
+    /// has just started can answer its first requests, for a moment, with some or all of a
+    /// page's objects left out, and HTTP 200 (its policy rules are not in place yet:
+    /// `neutron.policy.init`; seen on the lab's real Neutron, for lone requests too).
+    /// Neutron drops the objects its policy check refused from a page it has read, and
+    /// gives a next link only to a full page: such a page ends the listing early. A
+    /// request after the others finds the worker ready.
     /// - A listing that came back empty is read again. An empty listing costs one small
     ///   request more; an empty cloud read as a clean one would cost the audit.
-    /// - A listing whose last page came back empty after pages with objects (what a page
-    ///   served by such a worker during a restart or a reload looks like, and what every
-    ///   listing of a multiple of the page size looks like) has that page asked for again;
-    ///   objects on it now mean the listing was cut short, and it is read again whole. One
-    ///   request more for a listing of a multiple of the page size.
+    /// - A listing whose last page came back empty after pages with objects (what every
+    ///   listing of a multiple of the page size looks like) has that page asked for again.
+    /// - A listing that decides findings or their severity (`verify_end`: the ingress
+    ///   rules, the ports, the address groups) has its last page asked for again whatever
+    ///   it held, if it held fewer than a page's worth (a server that ignored the limit is
+    ///   not asked for everything twice).
     ///
-    /// `checks` says when either found objects (and then see [`Ask::settled`]).
+    /// More objects on that page now mean the listing was cut short: it is read again
+    /// whole. One request more per listing asked. `checks` says when anything was read
+    /// again and found objects (and then see [`Ask::settled`]).
     async fn checked(
         &self,
         session: &Session,
@@ -322,34 +339,47 @@ impl<P: Page> Ask<P> {
             return as_read(listed);
         };
         if first.count > 0 {
-            let Some(url) = &first.empty_end else {
+            let Some(end) = &first.last_page else {
                 return as_read(listed);
             };
+            let short = end.objects < session.settings().page_size;
+            if !(end.objects == 0 || self.verify_end && short) {
+                return as_read(listed);
+            }
+            let ended = match end.objects {
+                0 => format!(
+                    "Neutron's listing of {} ended with an empty page after {} object(s)",
+                    self.resource, first.count
+                ),
+                n => format!(
+                    "Neutron's listing of {} ended on a page of {n} object(s) ({} listed)",
+                    self.resource, first.count
+                ),
+            };
             // An error asking again leaves the listing as it was read, and says so.
-            let now = match session.objects_on_page::<P>(url).await {
+            let now = match session.objects_on_page::<P>(&end.url).await {
                 Ok(now) => now,
                 Err(e) => {
                     checks.warnings.push(format!(
-                        "Neutron's listing of {} ended with an empty page after {} object(s), \
-                         and asking for that page again failed ({}): whether the listing was \
-                         cut short is unknown",
-                        self.resource, first.count, e.message
+                        "{ended}, and asking for that page again failed ({}): whether the \
+                         listing was cut short is unknown",
+                        e.message
                     ));
                     return as_read(listed);
                 }
             };
-            if now == 0 {
+            if now <= end.objects {
                 return as_read(listed);
             }
             checks.raced = true;
             let again = self.list(session, progress, base).await;
             if let Ok(again) = &again {
                 checks.warnings.push(format!(
-                    "Neutron's listing of {} ended with an empty page after {} object(s), and \
-                     that page held {now} when asked again: read again whole, {} {}. A Neutron \
-                     API worker that has just started can answer with empty lists (its policy \
-                     rules not loaded yet)",
-                    self.resource, first.count, again.count, self.resource
+                    "{ended}, and that page held {now} when asked again: read again whole, \
+                     {} {}. A Neutron API worker that has just started can leave objects \
+                     out of its answers (its policy rules not loaded yet), which ends a \
+                     listing early; so can objects created while it was read",
+                    again.count, self.resource
                 ));
             }
             return Checked {
@@ -460,16 +490,19 @@ fn rule_asks() -> [Arc<Ask<RulesPage>>; 2] {
     let ask = |resource: &'static str, direction: &'static str, keep: fn(&RawRule) -> bool| {
         let mut query = fields(RULE_FIELDS);
         query.push(("direction", direction));
-        Arc::new(Ask {
+        Ask {
             resource,
             path: "/security-group-rules",
             query,
             keep,
-        })
+            verify_end: false,
+        }
     };
+    // Only ingress rules make findings: an egress rule left out changes the count of
+    // rules checked, no finding.
     [
-        ask("ingress security_group_rules", "ingress", |r| !egress(r)),
-        ask("egress security_group_rules", "egress", egress),
+        Arc::new(ask("ingress security_group_rules", "ingress", |r| !egress(r)).verified()),
+        Arc::new(ask("egress security_group_rules", "egress", egress)),
     ]
 }
 
@@ -568,11 +601,9 @@ pub async fn collect(
         "/security-groups",
         fields(GROUP_FIELDS),
     ));
-    let ports_ask = Arc::new(Ask::<PortsPage>::new(
-        "ports",
-        "/ports",
-        fields(PORT_FIELDS),
-    ));
+    // Ports decide whether a finding is active (and its severity).
+    let ports_ask =
+        Arc::new(Ask::<PortsPage>::new("ports", "/ports", fields(PORT_FIELDS)).verified());
     let fips_ask = Arc::new(Ask::<FloatingIpsPage>::new(
         "floatingips",
         "/floatingips",
@@ -583,11 +614,15 @@ pub async fn collect(
         "/networks",
         network_query,
     ));
-    let address_groups_ask = Arc::new(Ask::<AddressGroupsPage>::new(
-        "address_groups",
-        "/address-groups",
-        fields(ADDRESS_GROUP_FIELDS),
-    ));
+    // An address group's addresses decide whether a rule naming it is a finding.
+    let address_groups_ask = Arc::new(
+        Ask::<AddressGroupsPage>::new(
+            "address_groups",
+            "/address-groups",
+            fields(ADDRESS_GROUP_FIELDS),
+        )
+        .verified(),
+    );
     let ingress = spawn_list(&session, &progress, &network, &ingress_ask);
     let egress = spawn_list(&session, &progress, &network, &egress_ask);
     let groups = spawn_list(&session, &progress, &network, &groups_ask);

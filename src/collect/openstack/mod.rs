@@ -20,6 +20,7 @@ pub mod secret;
 use std::sync::Arc;
 
 use reqwest::header::{HeaderMap, HeaderValue};
+use rustc_hash::FxHashSet;
 use serde::Deserialize;
 
 use super::decode;
@@ -316,9 +317,9 @@ impl<P: Page> Ask<P> {
     /// - A listing whose last page came back empty after pages with objects (what every
     ///   listing of a multiple of the page size looks like) has that page asked for again.
     /// - A listing that decides findings or their severity (`verify_end`: the ingress
-    ///   rules, the ports, the address groups) has its last page asked for again whatever
-    ///   it held, if it held fewer than a page's worth (a server that ignored the limit is
-    ///   not asked for everything twice).
+    ///   rules, the ports) has its last page asked for again whatever it held, if it held
+    ///   fewer than a page's worth (a server that ignored the limit is not asked for
+    ///   everything twice).
     ///
     /// More objects on that page now mean the listing was cut short: it is read again
     /// whole. One request more per listing asked. `checks` says when anything was read
@@ -429,8 +430,8 @@ impl<P: Page> Ask<P> {
         let again = self.list(session, progress, base).await;
         let warning = match &again {
             Ok(again) if again.count != first => Some(format!(
-                "Neutron listed {first} {} at first, then {} when read again after it \
-                 answered other listings empty: a Neutron API worker that has just started \
+                "Neutron listed {first} {} at first, then {} when read again after other \
+                 listings came back incomplete: a Neutron API worker that has just started \
                  can leave objects out of its first answers",
                 self.resource, again.count
             )),
@@ -438,6 +439,27 @@ impl<P: Page> Ask<P> {
         };
         (again, warning)
     }
+}
+
+/// A warning when a rule names a security group that the groups' listing does not have:
+/// Neutron lists a rule only with its group, so the groups' listing left the group out (or
+/// it was deleted in between).
+fn group_left_out(rules: &Listing<RulesPage>, groups: &Listing<GroupsPage>) -> Option<String> {
+    let (Ok(rules), Ok(groups)) = (rules, groups) else {
+        return None;
+    };
+    let listed: FxHashSet<&Id> = groups.typed.iter().flatten().map(|g| &g.id).collect();
+    let rule = rules
+        .typed
+        .iter()
+        .flatten()
+        .find(|rule| !listed.contains(&rule.security_group_id))?;
+    Some(format!(
+        "Neutron listed rule {} of security group {}, which its listing of security groups \
+         did not have: every Neutron listing read again (a Neutron API worker that has just \
+         started can leave objects out of its answers)",
+        rule.id, rule.security_group_id
+    ))
 }
 
 /// What the checks after the listings found (see [`Ask::checked`]).
@@ -614,15 +636,11 @@ pub async fn collect(
         "/networks",
         network_query,
     ));
-    // An address group's addresses decide whether a rule naming it is a finding.
-    let address_groups_ask = Arc::new(
-        Ask::<AddressGroupsPage>::new(
-            "address_groups",
-            "/address-groups",
-            fields(ADDRESS_GROUP_FIELDS),
-        )
-        .verified(),
-    );
+    let address_groups_ask = Arc::new(Ask::<AddressGroupsPage>::new(
+        "address_groups",
+        "/address-groups",
+        fields(ADDRESS_GROUP_FIELDS),
+    ));
     let ingress = spawn_list(&session, &progress, &network, &ingress_ask);
     let egress = spawn_list(&session, &progress, &network, &egress_ask);
     let groups = spawn_list(&session, &progress, &network, &groups_ask);
@@ -683,6 +701,14 @@ pub async fn collect(
             done: true,
         }
     };
+    // A rule of a group that the groups' listing does not have: that listing left it out
+    // (it costs no request to see).
+    if !checks.raced {
+        if let Some(warning) = group_left_out(&ingress.listing, &groups.listing) {
+            checks.raced = true;
+            checks.warnings.push(warning);
+        }
+    }
     let raced = checks.raced;
     let (
         (ingress, w1),

@@ -285,12 +285,14 @@ fn real_keystone_neutron_nova() {
 
     // Neutron just restarted: its fresh API worker answers some of the first requests with
     // empty lists, or with some objects left out (HTTP 200, its policy rules not loaded
-    // yet). driftmux reads an empty listing again, and asks again for a listing's empty
-    // last page, once the others have ended; when either finds objects, it reads every
-    // other Neutron listing again too. So whenever the worker left a sign, the audit is
-    // whole. A worker that only leaves objects out of some pages leaves none, and is not
-    // caught (seen once in ~35 cold audits here: 9 of 16 egress rules; docs/performance.md):
-    // such a run is repeated, twice at most.
+    // yet; a page thinned so is short, and ends its listing). driftmux reads an empty
+    // listing again, and asks again for a listing's empty last page, and for the last page
+    // of the ingress rules and the ports whatever it held, once the others have ended;
+    // when any finds objects, it reads every other Neutron listing again too. So whenever
+    // the worker left a sign, the audit is whole. A worker that only thins the egress
+    // rules, the floating IPs or the networks leaves none, and is not caught (seen once in
+    // ~35 cold audits here before the ingress rules and ports were checked so: 9 of 16
+    // egress rules; docs/performance.md): such a run is repeated, twice at most.
     for attempt in 1..=3 {
         run_lab("restart-neutron");
         let (cold_run, cold) = audit(&[]);

@@ -15,7 +15,8 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::finding::{Finding, FindingKind, Fingerprint, PortExposure, Severity};
 use crate::inventory::{
-    CollectionError, Direction, Id, Inventory, InventoryMeta, Objects, Port, Rule,
+    AddressGroup, CollectionError, Direction, EtherType, Id, Inventory, InventoryMeta, Objects,
+    Port, Remote, Rule,
 };
 use crate::parallel;
 use policy::Policy;
@@ -142,6 +143,7 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
         warnings.extend(unlisted_servers_warning(&findings, &usage));
     }
     warnings.extend(unfiltered_ports_warning(usage.unfiltered_ports()));
+    warnings.extend(public_address_group_warning(inventory, policy));
     AuditReport {
         meta: inventory.meta.clone(),
         checked_rules: inventory.rules.len(),
@@ -203,6 +205,60 @@ fn unfiltered_ports_warning(ports: &[&Port]) -> Option<String> {
         have = if one { "has" } else { "have" },
         their = if one { "its" } else { "their" },
         them = if one { "it" } else { "them" },
+    ))
+}
+
+/// A warning when ingress rules that would be findings but for their source name an address
+/// group holding a public prefix of their ethertype. A remote address group is never a
+/// public source (the detection's definition, README *What is reported*), so they are not
+/// findings; yet an address group of `0.0.0.0/0` opens those ports to everyone all the
+/// same. Nothing to do, and no pass over the rules, when no address group holds one.
+fn public_address_group_warning(inventory: &Inventory, policy: &Policy) -> Option<String> {
+    let public_in = |group: &AddressGroup, family: EtherType| -> Option<ipnet::IpNet> {
+        let v4 = family == EtherType::IPv4;
+        let of_family = |net: &&ipnet::IpNet| matches!(net, ipnet::IpNet::V4(_)) == v4;
+        (group.addresses.iter())
+            .filter(of_family)
+            .find(|net| detect::is_public(net))
+            .copied()
+    };
+    let groups: HashMap<&Id, &AddressGroup> = (inventory.address_groups.iter().flatten())
+        .filter(|g| {
+            [EtherType::IPv4, EtherType::IPv6]
+                .into_iter()
+                .any(|f| public_in(g, f).is_some())
+        })
+        .map(|g| (&g.id, g))
+        .collect();
+    if groups.is_empty() {
+        return None;
+    }
+    let mut open = inventory.rules.iter().filter_map(|rule| {
+        let Remote::AddressGroup(id) = &rule.remote else {
+            return None;
+        };
+        let group = groups.get(id)?;
+        let source = public_in(group, rule.ethertype)?;
+        if rule.direction != Direction::Ingress {
+            return None;
+        }
+        detect::classify(policy, detect::exposed_ports(rule)?)?;
+        Some((rule, *group, source))
+    });
+    let (rule, group, source) = open.next()?;
+    let n = 1 + open.count();
+    let name = group.name.as_deref().unwrap_or("");
+    Some(format!(
+        "{n} ingress rule{s} opening critical ports name{verb} an address group holding a \
+         public source (rule {rule} of security group {sg}: address group {name:?} ({id}) \
+         holds {source}{more}): not reported as findings, as a remote address group is never \
+         taken for a public source; check those address groups",
+        s = if n == 1 { "" } else { "s" },
+        verb = if n == 1 { "s" } else { "" },
+        rule = rule.id,
+        sg = rule.security_group_id,
+        id = group.id,
+        more = and_more(n),
     ))
 }
 
@@ -668,6 +724,51 @@ mod tests {
         assert_eq!(f.used_by_servers.len(), 1);
         assert_eq!(f.used_by_servers[0].server_id, "vm-1");
         assert_eq!(f.used_by_servers[0].server_name, None);
+    }
+
+    #[test]
+    fn an_address_group_holding_a_public_source_is_a_warning_not_a_finding() {
+        let named = |id: &str, group: &str, ethertype: &str, ports: (u16, u16)| {
+            serde_json::json!({"id": id, "security_group_id": "g", "direction": "ingress",
+                "ethertype": ethertype, "protocol": "tcp", "port_range_min": ports.0,
+                "port_range_max": ports.1, "remote_address_group_id": group})
+        };
+        let groups = serde_json::json!([
+            {"id": "anywhere", "name": "anywhere", "addresses": ["10.0.0.0/8", "0.0.0.0/0"]},
+            {"id": "office", "name": "office", "addresses": ["203.0.113.0/24", "2000::/3"]},
+        ]);
+        let run = |rules: serde_json::Value| {
+            audit(
+                serde_json::json!({"security_group_rules": rules, "ports": [], "address_groups": groups}),
+            )
+        };
+        let r = run(serde_json::json!([
+            named("ssh", "anywhere", "IPv4", (22, 22)),
+            named("web", "anywhere", "IPv4", (443, 443)),
+            named("v6-of-v4-group", "anywhere", "IPv6", (22, 22)),
+            named("v4-of-v6-group", "office", "IPv4", (22, 22)),
+            named("v6", "office", "IPv6", (3389, 3389)),
+        ]));
+        assert!(r.findings.is_empty());
+        let warning = r
+            .warnings
+            .iter()
+            .find(|w| w.contains("address group"))
+            .unwrap();
+        assert!(
+            warning.starts_with(
+                "2 ingress rules opening critical ports name an address group holding a \
+                 public source (rule ssh of security group g: address group \"anywhere\" \
+                 (anywhere) holds 0.0.0.0/0 and 1 more)"
+            ),
+            "{warning}"
+        );
+        // Web ports only, a source of the other family, or no public source: nothing.
+        let r = run(serde_json::json!([
+            named("web", "anywhere", "IPv4", (443, 443)),
+            named("v4-of-v6-group", "office", "IPv4", (22, 22)),
+        ]));
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     }
 
     #[test]

@@ -323,6 +323,8 @@ pub struct FloatingIp {
     pub address: Option<IpAddr>,
     pub port_id: Option<Id>,
     pub fixed_ip_address: Option<IpAddr>,
+    /// The external network it belongs to (`floating_network_id`).
+    pub network_id: Option<Id>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -695,6 +697,7 @@ fn convert_floating_ip(
         address,
         port_id: non_blank(raw.port_id),
         fixed_ip_address,
+        network_id: non_blank(raw.floating_network_id),
     }
 }
 

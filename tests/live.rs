@@ -516,6 +516,28 @@ fn after_a_race_every_neutron_listing_is_read_again() {
     }
     assert_eq!(fake.requests("/network/v2.0/floatingips?").len(), 2);
 
+    // A floating IP of an external network left out of the networks' listing: the same.
+    let mut cloud = demo();
+    cloud["networks"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+        "id": "ffffffff-0000-5000-8000-000000000001", "name": "public-2",
+        "router:external": true, "status": "ACTIVE"}));
+    cloud["floatingips"][0]["floating_network_id"] = "ffffffff-0000-5000-8000-000000000001".into();
+    let fake = FakeOpenStack::start(Config::new(cloud));
+    fake.fault("/network/v2.0/networks", [Fault::Partial]);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for line in [
+        "of network ffffffff-0000-5000-8000-000000000001, which its listing of external networks \
+         did not have: every Neutron listing read again",
+        "warning: Neutron listed 1 networks at first, then 2 when read again",
+    ] {
+        assert!(run.stderr.contains(line), "{line}: {}", run.stderr);
+    }
+    assert_eq!(fake.requests("/network/v2.0/security-groups?").len(), 2);
+
     // No race caught: one read each, and the last page of the ingress rules and of the
     // ports asked for again.
     let fake = start();

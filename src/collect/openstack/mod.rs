@@ -462,6 +462,29 @@ fn group_left_out(rules: &Listing<RulesPage>, groups: &Listing<GroupsPage>) -> O
     ))
 }
 
+/// A warning when a floating IP belongs to a network that the external networks' listing
+/// does not have: a floating IP's network is always an external one, so that listing left
+/// it out (or it was deleted in between).
+fn network_left_out(
+    fips: &Listing<FloatingIpsPage>,
+    networks: &Listing<NetworksPage>,
+) -> Option<String> {
+    let (Ok(fips), Ok(networks)) = (fips, networks) else {
+        return None;
+    };
+    let listed: FxHashSet<&Id> = networks.typed.iter().flatten().map(|n| &n.id).collect();
+    let (fip, network) = fips.typed.iter().flatten().find_map(|fip| {
+        let network = fip.network_id.as_ref()?;
+        (!listed.contains(network)).then_some((fip, network))
+    })?;
+    Some(format!(
+        "Neutron listed floating IP {} of network {network}, which its listing of external \
+         networks did not have: every Neutron listing read again (a Neutron API worker that \
+         has just started can leave objects out of its answers)",
+        fip.id
+    ))
+}
+
 /// What the checks after the listings found (see [`Ask::checked`]).
 #[derive(Default)]
 struct Checks {
@@ -701,10 +724,13 @@ pub async fn collect(
             done: true,
         }
     };
-    // A rule of a group that the groups' listing does not have: that listing left it out
+    // A rule of a group that the groups' listing does not have, or a floating IP of an
+    // external network that the networks' listing does not have: that listing left it out
     // (it costs no request to see).
     if !checks.raced {
-        if let Some(warning) = group_left_out(&ingress.listing, &groups.listing) {
+        let left_out = group_left_out(&ingress.listing, &groups.listing)
+            .or_else(|| network_left_out(&fips.listing, &networks.listing));
+        if let Some(warning) = left_out {
             checks.raced = true;
             checks.warnings.push(warning);
         }

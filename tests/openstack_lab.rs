@@ -290,7 +290,7 @@ fn real_keystone_neutron_nova() {
     // of the ingress rules and the ports whatever it held, once the others have ended;
     // when any finds objects, it reads every other Neutron listing again too. So whenever
     // the worker left a sign, the audit is whole. A worker that only thins the egress
-    // rules, the floating IPs or the networks leaves none, and is not caught (seen once in
+    // rules or the floating IPs leaves none, and is not caught (seen once in
     // ~35 cold audits here before the ingress rules and ports were checked so: 9 of 16
     // egress rules; docs/performance.md): such a run is repeated, twice at most.
     for attempt in 1..=3 {

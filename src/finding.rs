@@ -171,15 +171,20 @@ impl Fingerprint {
             "driftmux-finding-v1\n{project_id}\n{security_group_id}\n{}\n{}\n{ports}\n{source}",
             rule.ethertype, rule.protocol,
         );
-        let digest = Sha256::digest(identity.as_bytes());
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut hex = String::with_capacity(32);
-        for b in &digest[..16] {
-            hex.push(char::from(HEX[usize::from(b >> 4)]));
-            hex.push(char::from(HEX[usize::from(b & 0xf)]));
-        }
-        Fingerprint(hex)
+        Fingerprint(digest_hex(&identity))
     }
+}
+
+/// The first 16 bytes of the SHA-256 of `identity`, in lower-case hex (32 characters).
+pub(crate) fn digest_hex(identity: &str) -> String {
+    let digest = Sha256::digest(identity.as_bytes());
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(32);
+    for b in &digest[..16] {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    hex
 }
 
 impl fmt::Display for Fingerprint {

@@ -237,11 +237,11 @@ fn public_address_group_warning(inventory: &Inventory, policy: &Policy) -> Optio
         let Remote::AddressGroup(id) = &rule.remote else {
             return None;
         };
-        let group = groups.get(id)?;
-        let source = public_in(group, rule.ethertype)?;
         if rule.direction != Direction::Ingress {
             return None;
         }
+        let group = groups.get(id)?;
+        let source = public_in(group, rule.ethertype)?;
         detect::classify(policy, detect::exposed_ports(rule)?)?;
         Some((rule, *group, source))
     });

@@ -448,17 +448,14 @@ fn group_left_out(rules: &Listing<RulesPage>, groups: &Listing<GroupsPage>) -> O
     let (Ok(rules), Ok(groups)) = (rules, groups) else {
         return None;
     };
-    let listed: FxHashSet<&Id> = groups.typed.iter().flatten().map(|g| &g.id).collect();
-    let rule = rules
-        .typed
-        .iter()
-        .flatten()
-        .find(|rule| !listed.contains(&rule.security_group_id))?;
-    Some(format!(
-        "Neutron listed rule {} of security group {}, which its listing of security groups \
-         did not have: every Neutron listing read again (a Neutron API worker that has just \
-         started can leave objects out of its answers)",
-        rule.id, rule.security_group_id
+    let named = rules.typed.iter().flatten();
+    let (rule, group) = first_unlisted(
+        groups.typed.iter().flatten().map(|g| &g.id),
+        named.map(|r| (&r.id, Some(&r.security_group_id))),
+    )?;
+    Some(left_out_warning(
+        format!("rule {rule} of security group {group}"),
+        "security groups",
     ))
 }
 
@@ -472,17 +469,34 @@ fn network_left_out(
     let (Ok(fips), Ok(networks)) = (fips, networks) else {
         return None;
     };
-    let listed: FxHashSet<&Id> = networks.typed.iter().flatten().map(|n| &n.id).collect();
-    let (fip, network) = fips.typed.iter().flatten().find_map(|fip| {
-        let network = fip.network_id.as_ref()?;
-        (!listed.contains(network)).then_some((fip, network))
-    })?;
-    Some(format!(
-        "Neutron listed floating IP {} of network {network}, which its listing of external \
-         networks did not have: every Neutron listing read again (a Neutron API worker that \
-         has just started can leave objects out of its answers)",
-        fip.id
+    let named = fips.typed.iter().flatten();
+    let (fip, network) = first_unlisted(
+        networks.typed.iter().flatten().map(|n| &n.id),
+        named.map(|f| (&f.id, f.network_id.as_ref())),
+    )?;
+    Some(left_out_warning(
+        format!("floating IP {fip} of network {network}"),
+        "external networks",
     ))
+}
+
+/// The first object of `named` (its id, and the id it names, if any) that names an id not
+/// among `listed`.
+fn first_unlisted<'a>(
+    listed: impl Iterator<Item = &'a Id>,
+    mut named: impl Iterator<Item = (&'a Id, Option<&'a Id>)>,
+) -> Option<(&'a Id, &'a Id)> {
+    let listed: FxHashSet<&Id> = listed.collect();
+    named.find_map(|(id, names)| Some((id, names?)).filter(|(_, n)| !listed.contains(n)))
+}
+
+/// The warning for an object (`what`) that names one a listing (`of`) left out.
+fn left_out_warning(what: String, of: &str) -> String {
+    format!(
+        "Neutron listed {what}, which its listing of {of} did not have: every Neutron listing \
+         read again (a Neutron API worker that has just started can leave objects out of its \
+         answers)"
+    )
 }
 
 /// What the checks after the listings found (see [`Ask::checked`]).

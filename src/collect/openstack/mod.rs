@@ -305,7 +305,7 @@ impl<P: Page> Ask<P> {
             .await
     }
 
-    /// `listed`, checked once every listing has ended, alone: a Neutron API worker that
+    /// `listed`, checked once every listing has ended: a Neutron API worker that
     /// has just started can answer its first requests, for a moment, with some or all of a
     /// page's objects left out, and HTTP 200 (its policy rules are not in place yet:
     /// `neutron.policy.init`; seen on the lab's real Neutron, for lone requests too).
@@ -709,17 +709,27 @@ pub async fn collect(
         joined(projects.await),
     );
     let down_cells = joined(down_cells.await);
-    // Neutron listings checked, one at a time, now that every listing has ended: the empty
-    // ones read again, those that ended on an empty page asked for that page again; if
-    // either found objects, every other listing is read again too.
+    // Neutron listings checked, side by side, now that every listing has ended: the empty
+    // ones read again, the last page of those that ended on an empty page, and of those
+    // that decide findings, asked for again (see `Ask::checked`); if any found objects,
+    // every other listing is read again too. Each check notes what it found apart, merged
+    // in this order.
+    let mut each: [Checks; 6] = Default::default();
+    let [c1, c2, c3, c4, c5, c6] = &mut each;
+    let (s, p, net) = (&*session, &*progress, network.as_str());
+    let (ingress, egress, groups, ports, fips, networks) = tokio::join!(
+        ingress_ask.checked(s, p, net, ingress, c1),
+        egress_ask.checked(s, p, net, egress, c2),
+        groups_ask.checked(s, p, net, groups, c3),
+        ports_ask.checked(s, p, net, ports, c4),
+        fips_ask.checked(s, p, net, fips, c5),
+        networks_ask.checked(s, p, net, networks, c6),
+    );
     let mut checks = Checks::default();
-    let (s, p, net, c) = (&*session, &*progress, network.as_str(), &mut checks);
-    let ingress = ingress_ask.checked(s, p, net, ingress, c).await;
-    let egress = egress_ask.checked(s, p, net, egress, c).await;
-    let groups = groups_ask.checked(s, p, net, groups, c).await;
-    let ports = ports_ask.checked(s, p, net, ports, c).await;
-    let fips = fips_ask.checked(s, p, net, fips, c).await;
-    let networks = networks_ask.checked(s, p, net, networks, c).await;
+    for found in each {
+        checks.raced |= found.raced;
+        checks.warnings.extend(found.warnings);
+    }
     // Address groups matter only to rules that name one (most clouds have none, and an
     // empty listing is then nothing to read again).
     let named = |rules: &Listing<RulesPage>| {
@@ -730,7 +740,7 @@ pub async fn collect(
     };
     let address_groups = if named(&ingress.listing) || named(&egress.listing) {
         address_groups_ask
-            .checked(s, p, net, address_groups, c)
+            .checked(s, p, net, address_groups, &mut checks)
             .await
     } else {
         Checked {

@@ -622,7 +622,7 @@ fn a_listing_cut_short_by_an_empty_page_is_read_again() {
             ok,
             failing.clone(),
             failing.clone(),
-            failing,
+            failing.clone(),
         ],
     );
     let run = whole_cloud_in_pages_of(&fake, "6");
@@ -633,6 +633,39 @@ fn a_listing_cut_short_by_an_empty_page_is_read_again() {
         run.stderr.contains("cut short is unknown"),
         "{}",
         run.stderr
+    );
+
+    // The same for a listing that decides findings (the ports: 17 in pages of 6, the last
+    // of 5 asked for again): findings may be missing, so the audit is incomplete, with its
+    // findings as read (here the whole cloud's).
+    let fake = start();
+    let ok = Fault::Stall(std::time::Duration::ZERO);
+    fake.fault(
+        "/network/v2.0/ports?marker",
+        [ok.clone(), ok, failing.clone(), failing.clone(), failing],
+    );
+    let args = [
+        "--fail-on",
+        "none",
+        "--format",
+        "json",
+        "--page-size",
+        "6",
+        "--allow-partial",
+    ];
+    let run = run_live(&fake, &[], &args);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert_eq!(report["gate"]["verdict"], "incomplete");
+    assert_eq!(report["errors"][0]["resource"], "ports");
+    assert_eq!(report["errors"][0]["status"], 500);
+    let message = report["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message
+            .starts_with("Neutron's listing of ports ended on a page of 5 object(s) (17 listed)")
+            && message.ends_with("whether the listing was cut short is unknown"),
+        "{message}"
     );
 }
 

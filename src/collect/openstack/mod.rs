@@ -357,15 +357,28 @@ impl<P: Page> Ask<P> {
                     self.resource, first.count
                 ),
             };
-            // An error asking again leaves the listing as it was read, and says so.
+            // An error asking again leaves the listing as it was read, and says so: for a
+            // listing that decides findings, as an error (the audit is incomplete: findings
+            // may be missing), else as a warning.
             let now = match session.objects_on_page::<P>(&end.url).await {
                 Ok(now) => now,
                 Err(e) => {
-                    checks.warnings.push(format!(
+                    let unknown = format!(
                         "{ended}, and asking for that page again failed ({}): whether the \
                          listing was cut short is unknown",
                         e.message
-                    ));
+                    );
+                    if self.verify_end {
+                        checks.errors.push(CollectionError {
+                            resource: self.path.trim_start_matches('/').replace('-', "_"),
+                            endpoint: Some(end.url.clone()),
+                            status: e.status,
+                            message: unknown,
+                            required: true,
+                        });
+                    } else {
+                        checks.warnings.push(unknown);
+                    }
                     return as_read(listed);
                 }
             };
@@ -503,6 +516,8 @@ fn left_out_warning(what: String, of: &str) -> String {
 #[derive(Default)]
 struct Checks {
     warnings: Vec<String>,
+    /// Listings that decide findings and could not be checked.
+    errors: Vec<CollectionError>,
     /// A second read found objects that the first did not: a Neutron API worker had just
     /// started, and any listing it served may lack objects.
     raced: bool,
@@ -729,6 +744,7 @@ pub async fn collect(
     for found in each {
         checks.raced |= found.raced;
         checks.warnings.extend(found.warnings);
+        checks.errors.extend(found.errors);
     }
     // Address groups matter only to rules that name one (most clouds have none, and an
     // empty listing is then nothing to read again).
@@ -833,6 +849,7 @@ pub async fn collect(
         errors.extend(down_cells_error(down_cells, session.settings().verbose));
     }
     let projects = record(&mut errors, "projects", false, projects);
+    errors.extend(checks.errors);
     let stats = Stats {
         requests: session.requests.load(std::sync::atomic::Ordering::Relaxed),
         bytes: session.bytes.load(std::sync::atomic::Ordering::Relaxed),

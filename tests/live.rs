@@ -104,12 +104,13 @@ fn openrc_audit_matches_the_snapshot_audit() {
         "{servers:?}"
     );
     // Progress in CI: one plain line per resource.
-    for line in [
-        "fetched 49 ingress security_group_rules (8 page(s))",
-        "fetched 37 egress security_group_rules (6 page(s))",
-    ] {
-        assert!(run.stderr.contains(line), "{line}: {}", run.stderr);
-    }
+    assert_stderr_has(
+        &run,
+        &[
+            "fetched 49 ingress security_group_rules (8 page(s))",
+            "fetched 37 egress security_group_rules (6 page(s))",
+        ],
+    );
     assert!(!run.stderr.contains("canary"), "{}", run.stderr);
 }
 
@@ -470,30 +471,31 @@ fn after_a_race_every_neutron_listing_is_read_again() {
         "{}",
         run.stderr
     );
-    for line in [
-        "warning: Neutron listed no ports at first, then 17 when asked again",
-        "warning: Neutron's listing of ingress security_group_rules ended on a page of 25 \
-         object(s) (25 listed), and that page held 49 when asked again: read again whole, 49 \
-         ingress security_group_rules",
-        "warning: Neutron listed 19 egress security_group_rules at first, then 37 when read \
-         again after other listings came back incomplete",
-    ] {
-        assert!(run.stderr.contains(line), "{line}: {}", run.stderr);
-    }
+    assert_stderr_has(
+        &run,
+        &[
+            "warning: Neutron listed no ports at first, then 17 when asked again",
+            "warning: Neutron's listing of ingress security_group_rules ended on a page of 25 \
+             object(s) (25 listed), and that page held 49 when asked again: read again whole, 49 \
+             ingress security_group_rules",
+            "warning: Neutron listed 19 egress security_group_rules at first, then 37 when read \
+             again after other listings came back incomplete",
+        ],
+    );
     // Every Neutron listing read again: the ports and the ingress rules whole at their
     // checks (the rules' page asked for again first), the others after the race. The rest
     // came back the same, without a warning.
-    for (path, requests) in [
-        ("/network/v2.0/ports?", 2),
-        ("/network/v2.0/security-groups?", 2),
-        ("/network/v2.0/floatingips?", 2),
-        ("/network/v2.0/networks?", 2),
-        ("/network/v2.0/address-groups?", 2),
-    ] {
-        assert_eq!(fake.requests(path).len(), requests, "{path}");
-    }
-    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 3);
-    assert_eq!(rules_requests(&fake, "direction=egress").len(), 2);
+    assert_requests(
+        &fake,
+        (3, 2),
+        &[
+            ("/network/v2.0/ports?", 2),
+            ("/network/v2.0/security-groups?", 2),
+            ("/network/v2.0/floatingips?", 2),
+            ("/network/v2.0/networks?", 2),
+            ("/network/v2.0/address-groups?", 2),
+        ],
+    );
     assert_eq!(
         run.stderr.matches("warning: Neutron").count(),
         3,
@@ -508,12 +510,13 @@ fn after_a_race_every_neutron_listing_is_read_again() {
     let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(findings(&run), snapshot_findings());
-    for line in [
-        "which its listing of security groups did not have: every Neutron listing read again",
-        "warning: Neutron listed 9 security_groups at first, then 18 when read again",
-    ] {
-        assert!(run.stderr.contains(line), "{line}: {}", run.stderr);
-    }
+    assert_stderr_has(
+        &run,
+        &[
+            "which its listing of security groups did not have: every Neutron listing read again",
+            "warning: Neutron listed 9 security_groups at first, then 18 when read again",
+        ],
+    );
     assert_eq!(fake.requests("/network/v2.0/floatingips?").len(), 2);
 
     // A floating IP of an external network left out of the networks' listing: the same.
@@ -529,13 +532,14 @@ fn after_a_race_every_neutron_listing_is_read_again() {
     fake.fault("/network/v2.0/networks", [Fault::Partial]);
     let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    for line in [
-        "of network ffffffff-0000-5000-8000-000000000001, which its listing of external networks \
-         did not have: every Neutron listing read again",
-        "warning: Neutron listed 1 networks at first, then 2 when read again",
-    ] {
-        assert!(run.stderr.contains(line), "{line}: {}", run.stderr);
-    }
+    assert_stderr_has(
+        &run,
+        &[
+            "of network ffffffff-0000-5000-8000-000000000001, which its listing of external networks \
+             did not have: every Neutron listing read again",
+            "warning: Neutron listed 1 networks at first, then 2 when read again",
+        ],
+    );
     assert_eq!(fake.requests("/network/v2.0/security-groups?").len(), 2);
 
     // No race caught: one read each, and the last page of the ingress rules and of the
@@ -544,16 +548,16 @@ fn after_a_race_every_neutron_listing_is_read_again() {
     let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stderr.contains("warning: Neutron"), "{}", run.stderr);
-    for (path, requests) in [
-        ("/network/v2.0/ports?", 2),
-        ("/network/v2.0/address-groups?", 1),
-        ("/network/v2.0/security-groups?", 1),
-        ("/network/v2.0/floatingips?", 1),
-    ] {
-        assert_eq!(fake.requests(path).len(), requests, "{path}");
-    }
-    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 2);
-    assert_eq!(rules_requests(&fake, "direction=egress").len(), 1);
+    assert_requests(
+        &fake,
+        (2, 1),
+        &[
+            ("/network/v2.0/ports?", 2),
+            ("/network/v2.0/address-groups?", 1),
+            ("/network/v2.0/security-groups?", 1),
+            ("/network/v2.0/floatingips?", 1),
+        ],
+    );
 }
 
 /// Audits the fake with pages of `page_size`, and checks that the audit is the whole
@@ -847,6 +851,23 @@ fn looping_next_link_is_detected() {
 }
 
 /// The requests of the rules listing of one direction (`direction=ingress`).
+/// Checks that the run's stderr has each of `lines`.
+fn assert_stderr_has(run: &Run, lines: &[&str]) {
+    for line in lines {
+        assert!(run.stderr.contains(line), "{line}: {}", run.stderr);
+    }
+}
+
+/// Checks how many requests the fake served: the (ingress, egress) rules' listings, and
+/// each path of `others` (requests whose path and query contain it).
+fn assert_requests(fake: &FakeOpenStack, rules: (usize, usize), others: &[(&str, usize)]) {
+    for &(path, requests) in others {
+        assert_eq!(fake.requests(path).len(), requests, "{path}");
+    }
+    assert_eq!(rules_requests(fake, "direction=ingress").len(), rules.0);
+    assert_eq!(rules_requests(fake, "direction=egress").len(), rules.1);
+}
+
 fn rules_requests(fake: &FakeOpenStack, direction: &str) -> Vec<String> {
     let mut requests = fake.requests("/network/v2.0/security-group-rules");
     requests.retain(|r| r.contains(direction));

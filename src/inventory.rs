@@ -297,9 +297,11 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Port {
     pub id: Id,
-    /// The server the port is attached to: its `device_id` when a Nova server owns it
-    /// (`device_owner` `compute:*`). Router, DHCP and unattached ports have none.
-    pub server: Option<Id>,
+    /// What the port belongs to (its `device_owner`).
+    pub owner: Owner,
+    /// Its `device_id` where the owner says what that is: a server's ([`Owner::Server`]) or
+    /// a floating IP's ([`Owner::FloatingIp`]); none otherwise.
+    pub device_id: Option<Id>,
     /// Most ports have one group and one address: kept inline, no allocation.
     pub security_groups: SmallVec<[Id; 1]>,
     pub network_id: Option<Id>,
@@ -307,6 +309,48 @@ pub struct Port {
     /// `port_security_enabled: false`: no security group filters the port (Neutron lets
     /// every packet through; such a port holds no groups).
     pub port_security_disabled: bool,
+}
+
+impl Port {
+    /// The server the port is attached to: its `device_id` when a Nova server owns it
+    /// (`device_owner` `compute:*`). Router, DHCP and unattached ports have none.
+    pub fn server(&self) -> Option<&Id> {
+        self.device_id
+            .as_ref()
+            .filter(|_| self.owner == Owner::Server)
+    }
+
+    /// The floating IP whose own port this is (see [`Owner::FloatingIp`]).
+    pub fn floating_ip(&self) -> Option<&Id> {
+        self.device_id
+            .as_ref()
+            .filter(|_| self.owner == Owner::FloatingIp)
+    }
+}
+
+/// What a port belongs to, as far as the audit and collection tell owners apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// A Nova server (`compute:*`).
+    Server,
+    /// A floating IP's own port on its external network (`network:floatingip`): Neutron
+    /// makes one for every floating IP, and an admin lists them.
+    FloatingIp,
+    /// A router's gateway (`network:router_gateway`): always on an external network.
+    RouterGateway,
+    /// Anything else: router interfaces, DHCP, load balancers, unattached ports.
+    Other,
+}
+
+impl Owner {
+    fn of(device_owner: Option<&str>) -> Owner {
+        match device_owner.unwrap_or_default() {
+            owner if owner.starts_with("compute:") => Owner::Server,
+            "network:floatingip" => Owner::FloatingIp,
+            "network:router_gateway" => Owner::RouterGateway,
+            _ => Owner::Other,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -661,11 +705,12 @@ fn convert_port(index: usize, raw: RawPort, problems: &mut Vec<InvalidField>) ->
             }),
         }
     }
+    let owner = Owner::of(raw.device_owner.as_deref());
     Port {
         id: raw.id,
-        server: non_blank(raw.device_id).filter(|_| {
-            (raw.device_owner.as_deref()).is_some_and(|owner| owner.starts_with("compute:"))
-        }),
+        owner,
+        device_id: non_blank(raw.device_id)
+            .filter(|_| matches!(owner, Owner::Server | Owner::FloatingIp)),
         security_groups: SmallVec::from_vec(raw.security_groups.unwrap_or_default()),
         network_id: non_blank(raw.network_id),
         fixed_ips,
@@ -744,6 +789,34 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_port_keeps_the_device_id_of_a_server_or_a_floating_ip_only() {
+        let port = |owner: &str| {
+            let raw: RawPort = serde_json::from_value(serde_json::json!({
+                "id": "p", "device_id": "d", "device_owner": owner}))
+            .unwrap();
+            convert_port(0, raw, &mut Vec::new())
+        };
+        let id = Id::from("d");
+        let server = port("compute:nova");
+        assert_eq!((server.owner, server.server()), (Owner::Server, Some(&id)));
+        assert_eq!(server.floating_ip(), None);
+        let fip = port("network:floatingip");
+        assert_eq!(
+            (fip.owner, fip.floating_ip()),
+            (Owner::FloatingIp, Some(&id))
+        );
+        assert_eq!(fip.server(), None);
+        for (owner, kind) in [
+            ("network:router_gateway", Owner::RouterGateway),
+            ("network:router_interface", Owner::Other),
+            ("", Owner::Other),
+        ] {
+            let port = port(owner);
+            assert_eq!((port.owner, &port.device_id), (kind, &None), "{owner}");
+        }
+    }
 
     fn raw_rule() -> RawRule {
         serde_json::from_value(serde_json::json!({

@@ -542,6 +542,72 @@ fn after_a_race_every_neutron_listing_is_read_again() {
     );
     assert_eq!(fake.requests("/network/v2.0/security-groups?").len(), 2);
 
+    // A router's gateway on an external network left out of that listing: the same (a
+    // gateway is always on an external network).
+    let mut cloud = demo();
+    cloud["networks"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+        "id": "ffffffff-0000-5000-8000-000000000001", "name": "public-2",
+        "router:external": true, "status": "ACTIVE"}));
+    let ports = cloud["ports"].as_array_mut().unwrap();
+    let gateway = (ports.iter_mut())
+        .find(|p| p["device_owner"] == "network:router_gateway")
+        .unwrap();
+    gateway["network_id"] = "ffffffff-0000-5000-8000-000000000001".into();
+    let gateway = gateway["id"].as_str().unwrap().to_owned();
+    let fake = FakeOpenStack::start(Config::new(cloud));
+    fake.fault("/network/v2.0/networks", [Fault::Partial]);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_stderr_has(
+        &run,
+        &[
+            &format!(
+                "Neutron listed port {gateway} (a floating IP's or a router gateway's) of network \
+                 ffffffff-0000-5000-8000-000000000001, which its listing of external networks did \
+                 not have: every Neutron listing read again"
+            ),
+            "warning: Neutron listed 1 networks at first, then 2 when read again",
+        ],
+    );
+    assert_eq!(fake.requests("/network/v2.0/floatingips?").len(), 2);
+
+    // A floating IP left out of its listing, which its own port names (Neutron makes one
+    // for each floating IP, on its external network): the same.
+    let mut cloud = demo();
+    let fip_ports: Vec<Value> = (cloud["floatingips"].as_array().unwrap().iter())
+        .enumerate()
+        .map(|(i, fip)| {
+            serde_json::json!({
+                "id": format!("eeeeeeee-0000-5000-8000-00000000000{i}"),
+                "network_id": fip["floating_network_id"], "device_id": fip["id"],
+                "device_owner": "network:floatingip", "project_id": "", "security_groups": [],
+                "fixed_ips": [{"ip_address": fip["floating_ip_address"]}]})
+        })
+        .collect();
+    cloud["ports"].as_array_mut().unwrap().extend(fip_ports);
+    let fake = FakeOpenStack::start(Config::new(cloud.clone()));
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("warning: Neutron"), "{}", run.stderr);
+    assert_eq!(fake.requests("/network/v2.0/floatingips?").len(), 1);
+    let whole = findings(&run);
+    let fake = FakeOpenStack::start(Config::new(cloud));
+    fake.fault("/network/v2.0/floatingips", [Fault::Partial]);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), whole);
+    assert_stderr_has(
+        &run,
+        &[
+            "which its listing of floating IPs did not have: every Neutron listing read again",
+            "warning: Neutron listed 2 floatingips at first, then 4 when read again",
+        ],
+    );
+    assert_eq!(fake.requests("/network/v2.0/security-groups?").len(), 2);
+
     // No race caught: one read each, and the last page of the ingress rules and of the
     // ports asked for again.
     let fake = start();

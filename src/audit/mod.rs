@@ -189,8 +189,7 @@ fn unlisted_servers_warning(findings: &[Finding], usage: &UsageIndex) -> Option<
 fn unfiltered_ports_warning(ports: &[&Port]) -> Option<String> {
     let first = ports.first()?;
     let server = first
-        .server
-        .as_ref()
+        .server()
         .map(|s| format!(" of server {s}"))
         .unwrap_or_default();
     let more = and_more(ports.len());

@@ -119,7 +119,7 @@ impl<'a> UsageIndex<'a> {
         by_group.extend(wanted.iter().map(|g| (g.clone(), GroupUsage::default())));
         let mut unfiltered = Vec::new();
         for port in ports {
-            let server = port.server.as_ref();
+            let server = port.server();
             if port.port_security_disabled && server.is_some() {
                 unfiltered.push(port);
             }

@@ -31,7 +31,7 @@ use super::wire::{
 use crate::id::Id;
 use crate::inventory::{
     AddressGroup, CollectionError, FloatingIp, InvalidField, Inventory, InventoryMeta, Network,
-    Objects, Port, Project, RawInventory, Remote, Rule, SecurityGroup, Server,
+    Objects, Owner, Port, Project, RawInventory, Remote, Rule, SecurityGroup, Server,
 };
 use client::{
     every, next_link, ClientSettings, FetchError, HasId, IdOrder, Link, Listed, Listing, Page,
@@ -472,24 +472,57 @@ fn group_left_out(rules: &Listing<RulesPage>, groups: &Listing<GroupsPage>) -> O
     ))
 }
 
-/// A warning when a floating IP belongs to a network that the external networks' listing
-/// does not have: a floating IP's network is always an external one, so that listing left
-/// it out (or it was deleted in between).
+/// A warning when a floating IP, or a port that can only be on an external network (a
+/// floating IP's own port, a router's gateway), belongs to a network that the external
+/// networks' listing does not have: that listing left it out (or it was deleted in between).
 fn network_left_out(
     fips: &Listing<FloatingIpsPage>,
+    ports: &Listing<PortsPage>,
     networks: &Listing<NetworksPage>,
 ) -> Option<String> {
-    let (Ok(fips), Ok(networks)) = (fips, networks) else {
+    let Ok(networks) = networks else {
         return None;
     };
-    let named = fips.typed.iter().flatten();
-    let (fip, network) = first_unlisted(
-        networks.typed.iter().flatten().map(|n| &n.id),
-        named.map(|f| (&f.id, f.network_id.as_ref())),
-    )?;
+    let listed = || networks.typed.iter().flatten().map(|n| &n.id);
+    let fip = fips.as_ref().ok().and_then(|fips| {
+        let named = fips.typed.iter().flatten();
+        first_unlisted(listed(), named.map(|f| (&f.id, f.network_id.as_ref())))
+    });
+    if let Some((fip, network)) = fip {
+        return Some(left_out_warning(
+            format!("floating IP {fip} of network {network}"),
+            "external networks",
+        ));
+    }
+    let ports = ports.as_ref().ok()?.typed.iter().flatten();
+    let external = ports.filter(|p| matches!(p.owner, Owner::FloatingIp | Owner::RouterGateway));
+    let (port, network) =
+        first_unlisted(listed(), external.map(|p| (&p.id, p.network_id.as_ref())))?;
     Some(left_out_warning(
-        format!("floating IP {fip} of network {network}"),
+        format!("port {port} (a floating IP's or a router gateway's) of network {network}"),
         "external networks",
+    ))
+}
+
+/// A warning when a floating IP's own port (Neutron makes one for each) names a floating IP
+/// that the floating IPs' listing does not have: that listing left it out (or it was made
+/// or deleted in between).
+fn floating_ip_left_out(
+    ports: &Listing<PortsPage>,
+    fips: &Listing<FloatingIpsPage>,
+) -> Option<String> {
+    let (Ok(ports), Ok(fips)) = (ports, fips) else {
+        return None;
+    };
+    let named = ports
+        .typed
+        .iter()
+        .flatten()
+        .map(|p| (&p.id, p.floating_ip()));
+    let (port, fip) = first_unlisted(fips.typed.iter().flatten().map(|f| &f.id), named)?;
+    Some(left_out_warning(
+        format!("port {port} of floating IP {fip}"),
+        "floating IPs",
     ))
 }
 
@@ -769,7 +802,8 @@ pub async fn collect(
     // (it costs no request to see).
     if !checks.raced {
         let left_out = group_left_out(&ingress.listing, &groups.listing)
-            .or_else(|| network_left_out(&fips.listing, &networks.listing));
+            .or_else(|| network_left_out(&fips.listing, &ports.listing, &networks.listing))
+            .or_else(|| floating_ip_left_out(&ports.listing, &fips.listing));
         if let Some(warning) = left_out {
             checks.raced = true;
             checks.warnings.push(warning);

@@ -680,30 +680,39 @@ fn a_listing_cut_short_by_an_empty_page_is_read_again() {
     assert_eq!(fake.requests("/network/v2.0/ports?").len(), 4);
 
     // Asking for that page again fails (every retry): the listing stays as it was read,
-    // and a warning says that whether it was cut short is unknown.
-    let fake = start();
-    let ok = Fault::Stall(std::time::Duration::ZERO);
+    // and whether it was cut short is unknown: a collection error, the audit incomplete
+    // (the security groups decide no finding that the rules do not check: `--allow-partial`
+    // passes it).
     let failing = Fault::Status(500);
-    fake.fault(
-        "/network/v2.0/security-groups?marker",
-        [
-            ok.clone(),
-            ok.clone(),
-            ok,
-            failing.clone(),
-            failing.clone(),
-            failing.clone(),
-        ],
-    );
-    let run = whole_cloud_in_pages_of(&fake, "6");
-    let line = "warning: Neutron's listing of security_groups ended with an empty page after 18 \
-                object(s), and asking for that page again failed";
-    assert!(run.stderr.contains(line), "{}", run.stderr);
+    let faulty = || {
+        let fake = start();
+        let ok = Fault::Stall(std::time::Duration::ZERO);
+        let answers = [ok.clone(), ok.clone(), ok, failing.clone(), failing.clone()];
+        fake.fault(
+            "/network/v2.0/security-groups?marker",
+            answers.into_iter().chain([failing.clone()]),
+        );
+        fake
+    };
+    let mut args = vec!["--fail-on", "none", "--format", "json", "--page-size", "6"];
+    let run = run_live(&faulty(), &[], &args);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert_eq!(report["errors"][0]["resource"], "security_groups");
+    assert_eq!(report["errors"][0]["status"], 500);
+    let message = report["errors"][0]["message"].as_str().unwrap();
     assert!(
-        run.stderr.contains("cut short is unknown"),
-        "{}",
-        run.stderr
+        message.starts_with(
+            "Neutron's listing of security_groups ended with an empty page after 18 \
+             object(s), and asking for that page again failed"
+        ) && message.ends_with("whether the listing was cut short is unknown"),
+        "{message}"
     );
+    assert!(!run.stderr.contains("warning: Neutron"), "{}", run.stderr);
+    args.push("--allow-partial");
+    let run = run_live(&faulty(), &[], &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
 
     // The same for a listing that decides findings (the ports: 17 in pages of 6, the last
     // of 5 asked for again): findings may be missing, so the audit is incomplete, with its

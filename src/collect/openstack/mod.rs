@@ -357,28 +357,24 @@ impl<P: Page> Ask<P> {
                     self.resource, first.count
                 ),
             };
-            // An error asking again leaves the listing as it was read, and says so: for a
-            // listing that decides findings, as an error (the audit is incomplete: findings
-            // may be missing), else as a warning.
+            // An error asking again leaves the listing as it was read, and says so as a
+            // collection error: whether the listing is whole is unknown, so the audit is
+            // incomplete. Required for a listing that decides findings (they may be
+            // missing); for the others, `--allow-partial` lets the gate decide.
             let now = match session.objects_on_page::<P>(&end.url).await {
                 Ok(now) => now,
                 Err(e) => {
-                    let unknown = format!(
-                        "{ended}, and asking for that page again failed ({}): whether the \
-                         listing was cut short is unknown",
-                        e.message
-                    );
-                    if self.verify_end {
-                        checks.errors.push(CollectionError {
-                            resource: self.path.trim_start_matches('/').replace('-', "_"),
-                            endpoint: Some(end.url.clone()),
-                            status: e.status,
-                            message: unknown,
-                            required: true,
-                        });
-                    } else {
-                        checks.warnings.push(unknown);
-                    }
+                    checks.errors.push(CollectionError {
+                        resource: self.path.trim_start_matches('/').replace('-', "_"),
+                        endpoint: Some(end.url.clone()),
+                        status: e.status,
+                        message: format!(
+                            "{ended}, and asking for that page again failed ({}): whether \
+                             the listing was cut short is unknown",
+                            e.message
+                        ),
+                        required: self.verify_end,
+                    });
                     return as_read(listed);
                 }
             };
@@ -549,7 +545,7 @@ fn left_out_warning(what: String, of: &str) -> String {
 #[derive(Default)]
 struct Checks {
     warnings: Vec<String>,
-    /// Listings that decide findings and could not be checked.
+    /// Listings that could not be checked (required when they decide findings).
     errors: Vec<CollectionError>,
     /// A second read found objects that the first did not: a Neutron API worker had just
     /// started, and any listing it served may lack objects.

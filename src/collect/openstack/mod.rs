@@ -537,7 +537,7 @@ fn left_out_warning(what: String, of: &str) -> String {
     format!(
         "Neutron listed {what}, which its listing of {of} did not have: every Neutron listing \
          read again (a Neutron API worker that has just started can leave objects out of its \
-         answers)"
+         answers; or it was made or deleted while the listings were read)"
     )
 }
 

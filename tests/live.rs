@@ -16,6 +16,18 @@ fn demo() -> Value {
     serde_json::from_str(&std::fs::read_to_string(common::repo_path(DEMO)).unwrap()).unwrap()
 }
 
+/// The demo cloud with a second external network, [`PUBLIC_2`], that nothing is on yet (it
+/// sorts last among the networks: [`Fault::Partial`] leaves it out).
+fn demo_with_second_public_network() -> Value {
+    let mut cloud = demo();
+    let network = serde_json::json!({
+        "id": PUBLIC_2, "name": "public-2", "router:external": true, "status": "ACTIVE"});
+    cloud["networks"].as_array_mut().unwrap().push(network);
+    cloud
+}
+
+const PUBLIC_2: &str = "ffffffff-0000-5000-8000-000000000001";
+
 fn start() -> FakeOpenStack {
     FakeOpenStack::start(Config::new(demo()))
 }
@@ -520,59 +532,40 @@ fn after_a_race_every_neutron_listing_is_read_again() {
     assert_eq!(fake.requests("/network/v2.0/floatingips?").len(), 2);
 
     // A floating IP of an external network left out of the networks' listing: the same.
-    let mut cloud = demo();
-    cloud["networks"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({
-        "id": "ffffffff-0000-5000-8000-000000000001", "name": "public-2",
-        "router:external": true, "status": "ACTIVE"}));
-    cloud["floatingips"][0]["floating_network_id"] = "ffffffff-0000-5000-8000-000000000001".into();
-    let fake = FakeOpenStack::start(Config::new(cloud));
-    fake.fault("/network/v2.0/networks", [Fault::Partial]);
-    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_stderr_has(
-        &run,
-        &[
-            "of network ffffffff-0000-5000-8000-000000000001, which its listing of external networks \
-             did not have: every Neutron listing read again",
-            "warning: Neutron listed 1 networks at first, then 2 when read again",
-        ],
-    );
-    assert_eq!(fake.requests("/network/v2.0/security-groups?").len(), 2);
-
-    // A router's gateway on an external network left out of that listing: the same (a
-    // gateway is always on an external network).
-    let mut cloud = demo();
-    cloud["networks"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({
-        "id": "ffffffff-0000-5000-8000-000000000001", "name": "public-2",
-        "router:external": true, "status": "ACTIVE"}));
+    // Or a router's gateway on it (a gateway is always on an external network).
+    let networks_left_out = |cloud: Value, what: &str| {
+        let fake = FakeOpenStack::start(Config::new(cloud));
+        fake.fault("/network/v2.0/networks", [Fault::Partial]);
+        let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_stderr_has(
+            &run,
+            &[
+                &format!(
+                    "Neutron listed {what} of network {PUBLIC_2}, which its listing of external \
+                     networks did not have: every Neutron listing read again"
+                ),
+                "warning: Neutron listed 1 networks at first, then 2 when read again",
+            ],
+        );
+        assert_eq!(fake.requests("/network/v2.0/security-groups?").len(), 2);
+        assert_eq!(fake.requests("/network/v2.0/floatingips?").len(), 2);
+    };
+    let mut cloud = demo_with_second_public_network();
+    cloud["floatingips"][0]["floating_network_id"] = PUBLIC_2.into();
+    let fip = cloud["floatingips"][0]["id"].as_str().unwrap().to_owned();
+    networks_left_out(cloud, &format!("floating IP {fip}"));
+    let mut cloud = demo_with_second_public_network();
     let ports = cloud["ports"].as_array_mut().unwrap();
     let gateway = (ports.iter_mut())
         .find(|p| p["device_owner"] == "network:router_gateway")
         .unwrap();
-    gateway["network_id"] = "ffffffff-0000-5000-8000-000000000001".into();
+    gateway["network_id"] = PUBLIC_2.into();
     let gateway = gateway["id"].as_str().unwrap().to_owned();
-    let fake = FakeOpenStack::start(Config::new(cloud));
-    fake.fault("/network/v2.0/networks", [Fault::Partial]);
-    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_stderr_has(
-        &run,
-        &[
-            &format!(
-                "Neutron listed port {gateway} (a floating IP's or a router gateway's) of network \
-                 ffffffff-0000-5000-8000-000000000001, which its listing of external networks did \
-                 not have: every Neutron listing read again"
-            ),
-            "warning: Neutron listed 1 networks at first, then 2 when read again",
-        ],
+    networks_left_out(
+        cloud,
+        &format!("port {gateway} (a floating IP's or a router gateway's)"),
     );
-    assert_eq!(fake.requests("/network/v2.0/floatingips?").len(), 2);
 
     // A floating IP left out of its listing, which its own port names (Neutron makes one
     // for each floating IP, on its external network): the same.

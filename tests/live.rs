@@ -601,6 +601,38 @@ fn after_a_race_every_neutron_listing_is_read_again() {
     );
     assert_eq!(fake.requests("/network/v2.0/security-groups?").len(), 2);
 
+    // A floating IP's port that outlived its floating IP: read again once, then said to be
+    // left behind (no race: nothing is missing from the listings).
+    let mut cloud = demo();
+    let stale = serde_json::json!({
+        "id": "eeeeeeee-0000-5000-8000-00000000000f", "network_id": cloud["floatingips"][0]["floating_network_id"],
+        "device_id": "dddddddd-0000-5000-8000-000000000001", "device_owner": "network:floatingip",
+        "project_id": "", "security_groups": [], "fixed_ips": []});
+    cloud["ports"].as_array_mut().unwrap().push(stale);
+    let fake = FakeOpenStack::start(Config::new(cloud));
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    let what = "port eeeeeeee-0000-5000-8000-00000000000f of floating IP \
+                dddddddd-0000-5000-8000-000000000001, which its listing of floating IPs did not have";
+    assert_stderr_has(
+        &run,
+        &[
+            &format!("warning: Neutron listed {what}: every Neutron listing read again"),
+            &format!(
+                "warning: Neutron still listed {what}, when every listing was read again: an \
+                 object left behind in Neutron (not a race)"
+            ),
+        ],
+    );
+    assert_eq!(fake.requests("/network/v2.0/floatingips?").len(), 2);
+    assert_eq!(
+        run.stderr.matches("warning: Neutron").count(),
+        2,
+        "{}",
+        run.stderr
+    );
+
     // No race caught: one read each, and the last page of the ingress rules and of the
     // ports asked for again.
     let fake = start();

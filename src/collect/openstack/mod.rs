@@ -450,10 +450,57 @@ impl<P: Page> Ask<P> {
     }
 }
 
-/// A warning when a rule names a security group that the groups' listing does not have:
-/// Neutron lists a rule only with its group, so the groups' listing left the group out (or
-/// it was deleted in between).
-fn group_left_out(rules: &Listing<RulesPage>, groups: &Listing<GroupsPage>) -> Option<String> {
+/// An object that names one its listing does not have: that listing left it out (a Neutron
+/// API worker that has just started can), or it was made or deleted while the listings
+/// were read, or it was left behind (see [`LeftOut::left_behind`]). It costs no request to
+/// see.
+struct LeftOut {
+    /// The object that names it, and what it names.
+    what: String,
+    /// The listing that lacks it.
+    of: &'static str,
+}
+
+impl LeftOut {
+    /// The first such object in the listings, if any.
+    fn find(
+        rules: &Listing<RulesPage>,
+        groups: &Listing<GroupsPage>,
+        fips: &Listing<FloatingIpsPage>,
+        ports: &Listing<PortsPage>,
+        networks: &Listing<NetworksPage>,
+    ) -> Option<LeftOut> {
+        group_left_out(rules, groups)
+            .or_else(|| network_left_out(fips, ports, networks))
+            .or_else(|| floating_ip_left_out(ports, fips))
+    }
+
+    /// The warning when it is first seen: every Neutron listing is read again.
+    fn warning(&self) -> String {
+        format!(
+            "Neutron listed {}, which its listing of {} did not have: every Neutron listing \
+             read again (a Neutron API worker that has just started can leave objects out of \
+             its answers; or it was made or deleted while the listings were read)",
+            self.what, self.of
+        )
+    }
+
+    /// The warning when it is still there once every listing was read again: not a race,
+    /// an object left behind (a floating IP's port that outlived its floating IP), which
+    /// reading again cannot mend.
+    fn left_behind(&self) -> String {
+        format!(
+            "Neutron still listed {}, which its listing of {} did not have, when every \
+             listing was read again: an object left behind in Neutron (not a race), which the \
+             audit takes as Neutron lists it",
+            self.what, self.of
+        )
+    }
+}
+
+/// A rule naming a security group that the groups' listing does not have: Neutron lists a
+/// rule only with its group.
+fn group_left_out(rules: &Listing<RulesPage>, groups: &Listing<GroupsPage>) -> Option<LeftOut> {
     let (Ok(rules), Ok(groups)) = (rules, groups) else {
         return None;
     };
@@ -462,51 +509,47 @@ fn group_left_out(rules: &Listing<RulesPage>, groups: &Listing<GroupsPage>) -> O
         groups.typed.iter().flatten().map(|g| &g.id),
         named.map(|r| (&r.id, Some(&r.security_group_id))),
     )?;
-    Some(left_out_warning(
-        format!("rule {rule} of security group {group}"),
-        "security groups",
-    ))
+    Some(LeftOut {
+        what: format!("rule {rule} of security group {group}"),
+        of: "security groups",
+    })
 }
 
-/// A warning when a floating IP, or a port that can only be on an external network (a
-/// floating IP's own port, a router's gateway), belongs to a network that the external
-/// networks' listing does not have: that listing left it out (or it was deleted in between).
+/// A floating IP, or a port that can only be on an external network (a floating IP's own
+/// port, a router's gateway), on a network that the external networks' listing does not
+/// have.
 fn network_left_out(
     fips: &Listing<FloatingIpsPage>,
     ports: &Listing<PortsPage>,
     networks: &Listing<NetworksPage>,
-) -> Option<String> {
+) -> Option<LeftOut> {
     let Ok(networks) = networks else {
         return None;
     };
     let listed = || networks.typed.iter().flatten().map(|n| &n.id);
+    let of = "external networks";
     let fip = fips.as_ref().ok().and_then(|fips| {
         let named = fips.typed.iter().flatten();
         first_unlisted(listed(), named.map(|f| (&f.id, f.network_id.as_ref())))
     });
     if let Some((fip, network)) = fip {
-        return Some(left_out_warning(
-            format!("floating IP {fip} of network {network}"),
-            "external networks",
-        ));
+        let what = format!("floating IP {fip} of network {network}");
+        return Some(LeftOut { what, of });
     }
     let ports = ports.as_ref().ok()?.typed.iter().flatten();
     let external = ports.filter(|p| matches!(p.owner, Owner::FloatingIp | Owner::RouterGateway));
-    let (port, network) =
-        first_unlisted(listed(), external.map(|p| (&p.id, p.network_id.as_ref())))?;
-    Some(left_out_warning(
-        format!("port {port} (a floating IP's or a router gateway's) of network {network}"),
-        "external networks",
-    ))
+    let named = external.map(|p| (&p.id, p.network_id.as_ref()));
+    let (port, network) = first_unlisted(listed(), named)?;
+    let what = format!("port {port} (a floating IP's or a router gateway's) of network {network}");
+    Some(LeftOut { what, of })
 }
 
-/// A warning when a floating IP's own port (Neutron makes one for each) names a floating IP
-/// that the floating IPs' listing does not have: that listing left it out (or it was made
-/// or deleted in between).
+/// A floating IP's own port (Neutron makes one for each) naming a floating IP that the
+/// floating IPs' listing does not have.
 fn floating_ip_left_out(
     ports: &Listing<PortsPage>,
     fips: &Listing<FloatingIpsPage>,
-) -> Option<String> {
+) -> Option<LeftOut> {
     let (Ok(ports), Ok(fips)) = (ports, fips) else {
         return None;
     };
@@ -516,10 +559,10 @@ fn floating_ip_left_out(
         .flatten()
         .map(|p| (&p.id, p.floating_ip()));
     let (port, fip) = first_unlisted(fips.typed.iter().flatten().map(|f| &f.id), named)?;
-    Some(left_out_warning(
-        format!("port {port} of floating IP {fip}"),
-        "floating IPs",
-    ))
+    Some(LeftOut {
+        what: format!("port {port} of floating IP {fip}"),
+        of: "floating IPs",
+    })
 }
 
 /// The first object of `named` (its id, and the id it names, if any) that names an id not
@@ -530,15 +573,6 @@ fn first_unlisted<'a>(
 ) -> Option<(&'a Id, &'a Id)> {
     let listed: FxHashSet<&Id> = listed.collect();
     named.find_map(|(id, names)| Some((id, names?)).filter(|(_, n)| !listed.contains(n)))
-}
-
-/// The warning for an object (`what`) that names one a listing (`of`) left out.
-fn left_out_warning(what: String, of: &str) -> String {
-    format!(
-        "Neutron listed {what}, which its listing of {of} did not have: every Neutron listing \
-         read again (a Neutron API worker that has just started can leave objects out of its \
-         answers; or it was made or deleted while the listings were read)"
-    )
 }
 
 /// What the checks after the listings found (see [`Ask::checked`]).
@@ -793,17 +827,16 @@ pub async fn collect(
             done: true,
         }
     };
-    // A rule of a group that the groups' listing does not have, or a floating IP of an
-    // external network that the networks' listing does not have: that listing left it out
-    // (it costs no request to see).
-    if !checks.raced {
-        let left_out = group_left_out(&ingress.listing, &groups.listing)
-            .or_else(|| network_left_out(&fips.listing, &ports.listing, &networks.listing))
-            .or_else(|| floating_ip_left_out(&ports.listing, &fips.listing));
-        if let Some(warning) = left_out {
-            checks.raced = true;
-            checks.warnings.push(warning);
-        }
+    // An object naming one that its listing does not have: that listing left it out.
+    let left_out = if checks.raced {
+        None
+    } else {
+        let (i, g, f, p, n) = (&ingress, &groups, &fips, &ports, &networks);
+        LeftOut::find(&i.listing, &g.listing, &f.listing, &p.listing, &n.listing)
+    };
+    if let Some(left_out) = &left_out {
+        checks.raced = true;
+        checks.warnings.push(left_out.warning());
     }
     let raced = checks.raced;
     let (
@@ -825,6 +858,10 @@ pub async fn collect(
     );
     let mut warnings = checks.warnings;
     warnings.extend([w1, w2, w3, w4, w5, w6, w7].into_iter().flatten());
+    if left_out.is_some() {
+        let still = LeftOut::find(&ingress, &groups, &fips, &ports, &networks);
+        warnings.extend(still.map(|still| still.left_behind()));
+    }
     let rules = ingress.and_then(|mut rules| {
         rules.append(egress?);
         Ok(rules)

@@ -292,8 +292,8 @@ pub struct Rule {
     pub raw_remote_ip_prefix: Option<CompactString>,
 }
 
-/// What the audit reads of a port (its owner's project and its raw `device_id` and
-/// `device_owner` stay in the raw object and the snapshot).
+/// What the audit and collection read of a port (its project, and its `device_id` and
+/// `device_owner` as Neutron wrote them, stay in the raw object and the snapshot).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Port {
     pub id: Id,

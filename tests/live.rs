@@ -1660,3 +1660,61 @@ fn trouble_reading_from_the_end_leaves_the_listing_to_the_start() {
         }
     }
 }
+
+/// A listing read from both ends, its page from the start thinned where the two meet (or
+/// just before): short of its limit where the listing from the end has read objects beyond
+/// it. Read alone, such a page would be a last page like any other; here it cannot be: it
+/// is asked for again, and the listing read again whole. The egress rules: no other check
+/// would see them short.
+#[test]
+fn a_page_thinned_where_listings_from_both_ends_meet_is_read_again() {
+    let fake = start();
+    // The second page from the start (the first with a marker), slow enough that the
+    // listing from the end reads up to it first.
+    let slow = Fault::SlowThinned(std::time::Duration::from_millis(300));
+    fake.fault("/security-group-rules?direction=egress&marker=", [slow]);
+    let (run, saved) = run_paged(&fake, "5", "0s", &[]);
+    assert_eq!(findings(&run), snapshot_findings());
+    let egress = saved["security_group_rules"].as_array().unwrap();
+    let egress = egress.iter().filter(|r| r["direction"] == "egress").count();
+    assert_eq!(egress, 37, "{}", run.stderr);
+    // Where the page fell (just before the streams met, or where they met) depends on how
+    // far the listing from the end read meanwhile; either way the page is short.
+    let short_page = "warning: Neutron's listing of egress security_group_rules had a page of \
+                      3 object(s), short of its limit, with more objects known beyond it (read \
+                      from both ends; ";
+    assert_stderr_has(
+        &run,
+        &[
+            short_page,
+            "and that page held 5 when asked again: read again whole, 37 egress",
+        ],
+    );
+
+    // The page after: where the streams meet, it reaches objects the listing from the end
+    // has read, and it is short all the same. (Which stream's page meets the other's
+    // depends on timing from here on: the listing must be whole either way; without the
+    // check, 35 or 36 of the 37 when the thinned page is the one that meets.)
+    let fake = start();
+    let stall = Fault::Stall(std::time::Duration::from_millis(300));
+    let thinned = Fault::SlowThinned(std::time::Duration::ZERO);
+    fake.fault(
+        "/security-group-rules?direction=egress&marker=",
+        [stall, thinned],
+    );
+    let (run, saved) = run_paged(&fake, "5", "0s", &[]);
+    let egress = saved["security_group_rules"].as_array().unwrap();
+    let egress = egress.iter().filter(|r| r["direction"] == "egress").count();
+    assert_eq!(egress, 37, "{}", run.stderr);
+
+    // A page from the end thinned where the streams meet: the listing from the start
+    // waits for it (it covers what is left), and it is short all the same.
+    let fake = start();
+    let thinned = Fault::SlowThinned(std::time::Duration::from_millis(50));
+    let from_the_end = "/security-group-rules?direction=egress&sort_key=id&sort_dir=desc&marker=";
+    fake.fault(from_the_end, [thinned]);
+    let (run, saved) = run_paged(&fake, "5", "0s", &[]);
+    let egress = saved["security_group_rules"].as_array().unwrap();
+    let egress = egress.iter().filter(|r| r["direction"] == "egress").count();
+    assert_eq!(egress, 37, "{}", run.stderr);
+}

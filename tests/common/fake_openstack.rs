@@ -59,6 +59,9 @@ pub enum Fault {
     /// Neutron answers when its policy check refuses them: a page of two objects or more
     /// is then short, and has no next link.
     Thinned,
+    /// `Thinned`, answered after waiting this long (a slow page from a worker that has just
+    /// started: where listings read from both ends meet).
+    SlowThinned(Duration),
 }
 
 #[derive(Clone)]
@@ -289,6 +292,10 @@ async fn take_fault(
         Some(Fault::Stall(d)) => {
             tokio::time::sleep(d).await;
             Ok(None)
+        }
+        Some(Fault::SlowThinned(d)) => {
+            tokio::time::sleep(d).await;
+            Ok(Some(Fault::Thinned))
         }
         Some(Fault::RevokeTokens) => {
             state.lock().unwrap().tokens.clear();

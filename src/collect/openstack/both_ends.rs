@@ -82,6 +82,9 @@ struct State<I> {
     backward_kept: usize,
     /// Requests the second stream made (its pages and its proof).
     backward_requests: usize,
+    /// The second stream's page that met the first, when it held fewer objects than it
+    /// was asked for (its URL, and how many it held): see [`Ends::short_meeting`].
+    short_meeting: Option<(String, usize)>,
     /// The `limit` of the page each stream is reading now (0: none).
     forward_in_flight: usize,
     backward_in_flight: usize,
@@ -137,6 +140,7 @@ impl<I: HasId> Ends<I> {
                 backward_seen: 0,
                 backward_kept: 0,
                 backward_requests: 0,
+                short_meeting: None,
                 forward_in_flight: 0,
                 backward_in_flight: 0,
                 trimmed: 0,
@@ -173,6 +177,14 @@ impl<I: HasId> Ends<I> {
             state.backward.clear();
             self.set_phase(&mut state, Phase::Over);
         }
+    }
+
+    /// Whether the second stream has read objects that it proved are in the listing, and
+    /// has not met the first: asked when the first ends on its own, such objects lie
+    /// beyond where it ended.
+    pub(super) fn read_beyond(&self) -> bool {
+        let state = self.lock();
+        state.phase == Phase::Running && state.backward_last.is_some()
     }
 
     /// The first stream is over (done, failed or stopped): the second stops.
@@ -291,11 +303,13 @@ impl<I: HasId> Ends<I> {
     /// Records a proven page of the second stream (its kept objects, how many it read
     /// before any client-side filter, and the least id it read): whether the streams met
     /// with it. `shown` gets the number of objects to show as fetched.
+    /// `short`: the page's URL, when it held fewer objects than it was asked for.
     fn backward_page(
         &self,
         page: Vec<I>,
         seen: usize,
         least: Id,
+        short: Option<String>,
         shown: impl FnOnce(usize),
     ) -> bool {
         let mut state = self.lock();
@@ -308,10 +322,19 @@ impl<I: HasId> Ends<I> {
         state.backward_last = Some(least);
         shown(state.forward_kept + state.backward_kept);
         if met(&state) {
+            state.short_meeting = short.map(|url| (url, seen));
             self.set_phase(&mut state, Phase::Met);
         }
         self.backward_changes.send_modify(|n| *n += 1);
         state.phase == Phase::Met
+    }
+
+    /// Where the streams met on a page of the second stream that held fewer objects than
+    /// it was asked for: its URL and how many it held. Objects lie beyond it (the first
+    /// stream read them), so it should have been full: objects were left out of it, which
+    /// lay between the streams (see `client::LastPage::beyond`).
+    pub(super) fn short_meeting(&self) -> Option<(String, usize)> {
+        self.lock().short_meeting.clone()
     }
 
     /// The second stream's objects that complete the first's (those beyond the first's
@@ -449,13 +472,9 @@ async fn read_backward<P: Page>(
             state.backward_in_flight = limit;
             state.trimmed += usize::from(limit < page_size);
         }
+        let page_url = url(&with_limit(&query, limit));
         let next = session
-            .page::<P>(
-                &url(&with_limit(&query, limit)),
-                listing.headers,
-                &mut body,
-                &mut items,
-            )
+            .page::<P>(&page_url, listing.headers, &mut body, &mut items)
             .await
             .map_err(|e| e.message)?;
         ends.lock().backward_in_flight = 0;
@@ -480,7 +499,8 @@ async fn read_backward<P: Page>(
         let read = items.len();
         let page: Vec<P::Item> = items.drain(..).filter(listing.keep).collect();
         let shown = |n| listing.progress.page(listing.resource, n);
-        if ends.backward_page(page, read, least, shown) {
+        let short = (read < limit).then_some(page_url);
+        if ends.backward_page(page, read, least, short, shown) {
             return Ok(());
         }
         let Some(href) = next else {
@@ -529,7 +549,7 @@ mod tests {
     fn backward(ends: &Ends<Item>, ns: &[u32]) -> bool {
         let page = items(ns);
         let least = ends.check_backward(&page).unwrap();
-        ends.backward_page(page, ns.len(), least, |_| {})
+        ends.backward_page(page, ns.len(), least, None, |_| {})
     }
 
     #[test]
@@ -598,7 +618,7 @@ mod tests {
         let mut page: Vec<Item> = (1..100).map(|n| uuid(u32::MAX - n * 1000)).collect();
         page.push(at(3));
         let least = ends.check_backward(&page).unwrap();
-        assert!(!ends.backward_page(page, 100, least, |_| {}));
+        assert!(!ends.backward_page(page, 100, least, None, |_| {}));
         let left = remaining(&ends.lock()).unwrap();
         assert!((left - 200.0).abs() < 1.0, "{left}");
         // Other ids: nothing to go by.
@@ -631,7 +651,7 @@ mod tests {
         let mut page = spread(3 * quarter, quarter / 100);
         page.reverse();
         let least = ends.check_backward(&page).unwrap();
-        assert!(!ends.backward_page(page, 100, least, |_| {}));
+        assert!(!ends.backward_page(page, 100, least, None, |_| {}));
         // What the first stream asks for with a page of `in_flight` being read from the
         // end, waiting for it up to `patience`.
         let asked = |in_flight: usize, patience: Duration| {
@@ -668,7 +688,7 @@ mod tests {
                 .map(|n| uuid(quarter - step + n * step))
                 .collect();
             let least = ends.check_backward(&page).unwrap();
-            assert!(ends.backward_page(page, 200, least, |_| {}), "met");
+            assert!(ends.backward_page(page, 200, least, None, |_| {}), "met");
         };
         let (limit, ()) = tokio::join!(waiting, page_lands);
         assert_eq!(limit, None);

@@ -428,6 +428,14 @@ impl Session {
         let backward = both_ends::backward::<P>(self, &stream, &reversed, &ends, after);
         let (forward, ()) = tokio::join!(forward, backward);
         let (mut listed, mut pages) = forward?;
+        if let Some((url, objects)) = ends.short_meeting() {
+            let beyond = true;
+            listed.last_page = Some(LastPage {
+                url,
+                objects,
+                beyond,
+            });
+        }
         let (tail, requests) = ends.into_tail();
         pages += requests;
         if let Some(mut tail) = tail {
@@ -465,6 +473,7 @@ impl Session {
             loop {
                 seen_queries.insert(query.clone());
                 let page_size = self.settings.page_size;
+                let mut asked = page_size;
                 let url = match ends {
                     // Near where the listing from the end is, only what is left: the limit
                     // is set anew on each page (a next link repeats the last one).
@@ -475,6 +484,7 @@ impl Session {
                         let Some(limit) = ends.forward_limit(page_size, patience).await else {
                             break; // the streams met
                         };
+                        asked = limit;
                         let query = both_ends::with_limit(&query, limit);
                         format!("{}?{query}", stream.endpoint)
                     }
@@ -531,10 +541,26 @@ impl Session {
                 };
                 stream.progress.page(stream.resource, shown);
                 if step == Step::Last {
+                    // Where the streams meet, a page holds all it was asked for (the
+                    // listing from the end read on beyond it), unless objects were left
+                    // out of it.
+                    if objects < asked {
+                        let beyond = true;
+                        ended_on = Some(LastPage {
+                            url,
+                            objects,
+                            beyond,
+                        });
+                    }
                     break;
                 }
                 let Some(href) = next else {
-                    ended_on = Some(LastPage { url, objects });
+                    let beyond = ends.is_some_and(Ends::read_beyond);
+                    ended_on = Some(LastPage {
+                        url,
+                        objects,
+                        beyond,
+                    });
                     break;
                 };
                 let next_query = href
@@ -625,7 +651,8 @@ pub struct Listed<R, T> {
     /// How many objects were listed (valid or not).
     pub count: usize,
     /// The page the listing ended on, when it ended on its own (a page without a next
-    /// link; not where the listings from both ends met). Neutron gives a next link to
+    /// link), or where the listings from both ends met when that page held fewer objects
+    /// than it was asked for (see [`LastPage::beyond`]). Neutron gives a next link to
     /// every full page, so the last page is short, or empty when the total is a multiple
     /// of the page size; but Neutron also leaves out of a page the objects its policy
     /// check refused, and an API worker that has just started can refuse some or all of
@@ -639,6 +666,10 @@ pub struct Listed<R, T> {
 pub struct LastPage {
     pub url: String,
     pub objects: usize,
+    /// Objects are known to lie beyond it (the listing from the end read them), so it
+    /// should have held all it was asked for: read from both ends, a page short of its
+    /// limit where the streams meet, or ending the listing from the start before they do.
+    pub beyond: bool,
 }
 
 impl<R, T> Default for Listed<R, T> {

@@ -344,10 +344,15 @@ impl<P: Page> Ask<P> {
                 return as_read(listed);
             };
             let short = end.objects < session.settings().page_size;
-            if !(end.objects == 0 || self.verify_end && short) {
+            if !(end.objects == 0 || end.beyond || self.verify_end && short) {
                 return as_read(listed);
             }
             let ended = match end.objects {
+                n if end.beyond => format!(
+                    "Neutron's listing of {} had a page of {n} object(s), short of its limit, \
+                     with more objects known beyond it (read from both ends; {} listed)",
+                    self.resource, first.count
+                ),
                 0 => format!(
                     "Neutron's listing of {} ended with an empty page after {} object(s)",
                     self.resource, first.count

@@ -94,10 +94,11 @@ fn openrc_audit_matches_the_snapshot_audit() {
     assert_eq!(findings(&run), snapshot_findings());
     // Pagination: limit on every list call, markers followed, hrefs' internal host ignored.
     // The rules come as two listings, one per direction: 49 ingress rules in 7 full pages
-    // and an empty one (asked for once more at the end, in case a worker cut the listing
-    // short), 37 egress rules in 6 pages; nothing else on that path.
+    // and an empty one, 37 egress rules in 6 pages; then one request for the rules of both
+    // directions after where they ended (in case a worker cut a listing short); nothing
+    // else on that path.
     let all_rules = fake.requests("/network/v2.0/security-group-rules");
-    for (direction, pages) in [("direction=ingress", 9), ("direction=egress", 6)] {
+    for (direction, pages) in [("direction=ingress", 8), ("direction=egress", 6)] {
         let rules = rules_requests(&fake, direction);
         assert_eq!(rules.len(), pages, "{rules:?}");
         assert!(rules.iter().all(|r| r.contains("limit=7")), "{rules:?}");
@@ -107,7 +108,8 @@ fn openrc_audit_matches_the_snapshot_audit() {
         );
         assert!(rules[0].contains("fields=remote_ip_prefix"), "{rules:?}");
     }
-    assert_eq!(all_rules.len(), 9 + 6, "{all_rules:?}");
+    assert_eq!(rules_requests(&fake, RULE_ENDS).len(), 1);
+    assert_eq!(all_rules.len(), 8 + 6 + 1, "{all_rules:?}");
     // Never a project-filtered security-group listing (it would create default groups).
     assert!(fake.requests("project_id=").is_empty());
     let servers = fake.requests("/compute/v2.1/servers/detail");
@@ -487,19 +489,20 @@ fn after_a_race_every_neutron_listing_is_read_again() {
         &run,
         &[
             "warning: Neutron listed no ports at first, then 17 when asked again",
-            "warning: Neutron's listing of ingress security_group_rules ended on a page of 25 \
-             object(s) (25 listed), and that page held 49 when asked again: read again whole, 49 \
-             ingress security_group_rules",
-            "warning: Neutron listed 19 egress security_group_rules at first, then 37 when read \
-             again after other listings came back incomplete",
+            "warning: Neutron's listing of ingress security_group_rules ended after 25 \
+             object(s), and Neutron held at least 10 more after where it ended when asked \
+             again: read again whole, 49 ingress security_group_rules",
+            "warning: Neutron's listing of egress security_group_rules ended after 19 \
+             object(s), and Neutron held at least 10 more after where it ended when asked \
+             again: read again whole, 37 egress security_group_rules",
         ],
     );
-    // Every Neutron listing read again: the ports and the ingress rules whole at their
-    // checks (the rules' page asked for again first), the others after the race. The rest
+    // Every Neutron listing read again: the ports and both rule listings whole at their
+    // checks (one request for where the rules ended first), the others after the race. The rest
     // came back the same, without a warning.
     assert_requests(
         &fake,
-        (3, 2),
+        (2, 2, 1),
         &[
             ("/network/v2.0/ports?", 2),
             ("/network/v2.0/security-groups?", 2),
@@ -641,7 +644,7 @@ fn after_a_race_every_neutron_listing_is_read_again() {
     assert!(!run.stderr.contains("warning: Neutron"), "{}", run.stderr);
     assert_requests(
         &fake,
-        (2, 1),
+        (1, 1, 1),
         &[
             ("/network/v2.0/ports?", 2),
             ("/network/v2.0/address-groups?", 1),
@@ -794,19 +797,32 @@ fn a_listing_cut_short_by_a_thinned_page_is_read_again() {
     assert_eq!(fake.requests("/network/v2.0/security-groups?").len(), 2 * 4);
 
     // The ingress rules' only page thinned: 25 of 49 rules, and findings lost, but for
-    // that page asked again.
+    // the one request for the rules after where both listings ended (here all of them:
+    // each listing had one page).
     let fake = start();
     fake.fault("/security-group-rules?direction=ingress", [Fault::Thinned]);
     let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(findings(&run), snapshot_findings());
-    assert!(
-        run.stderr.contains(
-            "warning: Neutron's listing of ingress security_group_rules ended on a page of 25"
-        ),
-        "{}",
-        run.stderr
+    assert_stderr_has(
+        &run,
+        &["warning: Neutron's listing of ingress security_group_rules ended after 25 object(s)"],
     );
+    let ends = rules_requests(&fake, RULE_ENDS);
+    assert_eq!(ends.len(), 1);
+    assert!(ends[0].ends_with("limit=63"), "25 + 37 listed: {ends:?}");
+
+    // The same for the egress rules, which no finding shows: 19 of 37 rules checked.
+    let fake = start();
+    fake.fault("/security-group-rules?direction=egress", [Fault::Thinned]);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("Checked rules: 86"), "{}", run.stdout);
+    assert_stderr_has(
+        &run,
+        &["warning: Neutron's listing of egress security_group_rules ended after 19 object(s)"],
+    );
+    assert_requests(&fake, (2, 2, 1), &[]);
 }
 
 #[test]
@@ -960,13 +976,19 @@ fn assert_stderr_has(run: &Run, lines: &[&str]) {
 
 /// Checks how many requests the fake served: the (ingress, egress) rules' listings, and
 /// each path of `others` (requests whose path and query contain it).
-fn assert_requests(fake: &FakeOpenStack, rules: (usize, usize), others: &[(&str, usize)]) {
+/// Checks the requests of each path in `others`, and of the rules: `(ingress, egress,
+/// ends)`, the last the one request that checks where both listings ended.
+fn assert_requests(fake: &FakeOpenStack, rules: (usize, usize, usize), others: &[(&str, usize)]) {
     for &(path, requests) in others {
         assert_eq!(fake.requests(path).len(), requests, "{path}");
     }
     assert_eq!(rules_requests(fake, "direction=ingress").len(), rules.0);
     assert_eq!(rules_requests(fake, "direction=egress").len(), rules.1);
+    assert_eq!(rules_requests(fake, RULE_ENDS).len(), rules.2);
 }
+
+/// The request that checks where both rule listings ended (see `rule_ends`).
+const RULE_ENDS: &str = "?fields=id&fields=security_group_id&fields=direction&limit=";
 
 fn rules_requests(fake: &FakeOpenStack, direction: &str) -> Vec<String> {
     let mut requests = fake.requests("/network/v2.0/security-group-rules");
@@ -977,7 +999,8 @@ fn rules_requests(fake: &FakeOpenStack, direction: &str) -> Vec<String> {
 #[test]
 fn empty_last_page_and_restarted_listing() {
     // 49 ingress rules, pages of 7: seven full pages, then an empty one without a next link
-    // (asked for again once the listings have ended: still empty, the listing is whole).
+    // (the rules after where both listings ended asked for once they have: none unlisted,
+    // the listing is whole).
     let fake = start();
     let run = run_live(
         &fake,
@@ -986,8 +1009,17 @@ fn empty_last_page_and_restarted_listing() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let ingress = rules_requests(&fake, "direction=ingress");
-    assert_eq!(ingress.len(), 9, "{ingress:#?}");
-    assert_eq!(ingress[7], ingress[8]);
+    assert_eq!(ingress.len(), 8, "{ingress:#?}");
+    let ends = rules_requests(&fake, RULE_ENDS);
+    assert_eq!(ends.len(), 1, "{ends:#?}");
+    // After the lesser of the two listings' last markers.
+    let marker = |request: &str| {
+        let after = request.split("marker=").nth(1).unwrap();
+        after.split('&').next().unwrap().to_owned()
+    };
+    let egress = rules_requests(&fake, "direction=egress");
+    let lesser = marker(&ingress[7]).min(marker(egress.last().unwrap()));
+    assert!(ends[0].contains(&format!("marker={lesser}")), "{ends:#?}");
     assert!(!run.stderr.contains("Neutron's listing"), "{}", run.stderr);
     assert_eq!(findings(&run), snapshot_findings());
     // The marker was deleted between two pages: Neutron restarts from the first page;
@@ -1004,9 +1036,10 @@ fn empty_last_page_and_restarted_listing() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(findings(&run), snapshot_findings());
-    // Two pages, then the whole listing again: 49 rules in pages of 20; its last page
-    // asked for again.
-    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 2 + 3 + 1);
+    // Two pages, then the whole listing again: 49 rules in pages of 20; then where it
+    // ended checked.
+    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 2 + 3);
+    assert_eq!(rules_requests(&fake, RULE_ENDS).len(), 1);
     // It keeps restarting: an error, not a loop.
     let fake = start();
     fake.fault(
@@ -1090,9 +1123,8 @@ fn stalled_and_broken_responses_fail_closed() {
     );
     let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
     assert_eq!(run.code, 0, "a cut-off body is retried: {}", run.stderr);
-    assert_eq!(rules_requests(&fake, "direction=egress").len(), 2);
-    // The ingress rules' only page, asked for again after the listings.
-    assert_eq!(rules_requests(&fake, "direction=ingress").len(), 2);
+    // Then the rules after where both listings ended (here all: one page each).
+    assert_requests(&fake, (1, 2, 1), &[]);
 }
 
 #[test]

@@ -15,6 +15,7 @@ mod both_ends;
 pub mod client;
 pub mod config;
 pub mod progress;
+mod rule_ends;
 pub mod secret;
 
 use std::sync::Arc;
@@ -800,9 +801,9 @@ pub async fn collect(
     let mut each: [Checks; 6] = Default::default();
     let [c1, c2, c3, c4, c5, c6] = &mut each;
     let (s, p, net) = (&*session, &*progress, network.as_str());
-    let (ingress, egress, groups, ports, fips, networks) = tokio::join!(
-        ingress_ask.checked(s, p, net, ingress, c1),
-        egress_ask.checked(s, p, net, egress, c2),
+    let rules = [&*ingress_ask, &*egress_ask];
+    let ([ingress, egress], groups, ports, fips, networks) = tokio::join!(
+        rule_ends::checked(s, p, net, rules, [ingress, egress], [c1, c2]),
         groups_ask.checked(s, p, net, groups, c3),
         ports_ask.checked(s, p, net, ports, c4),
         fips_ask.checked(s, p, net, fips, c5),

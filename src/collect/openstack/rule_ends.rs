@@ -1,0 +1,214 @@
+//! Where the two listings of security group rules ended, checked with one request.
+//!
+//! The rules are listed twice over (`direction=ingress`, `direction=egress`; see
+//! `rule_asks`), both in id order. A page thinned by a Neutron API worker that has just
+//! started ends its listing early (see `Ask::checked`), so where each listing ended is
+//! checked once every listing has ended. Asked for apart, the ingress rules' last page costs
+//! a request and the egress rules' another; asked for together, one request does: the rules
+//! of both directions after the lesser of the two listings' last markers, with `limit` one
+//! more than driftmux listed there. Every rule Neutron holds there should be one listed: a
+//! rule that is not means its listing was cut short, and that listing is read again whole.
+//!
+//! Only where that request stays small (the rules listed after the marker at most four
+//! pages' worth); otherwise, or when either listing cannot be checked so (an error, an
+//! empty listing, an end where the listings from both ends met), each is checked on its own.
+
+use rustc_hash::FxHashSet;
+
+use super::client::{HasId, Session};
+use super::progress::Progress;
+use super::{Ask, Checked, Checks, Listing, RulesPage};
+use crate::id::Id;
+use crate::inventory::CollectionError;
+
+/// The ingress (`asks[0]`) and egress (`asks[1]`) rules as read, checked.
+pub(super) async fn checked(
+    session: &Session,
+    progress: &dyn Progress,
+    base: &str,
+    asks: [&Ask<RulesPage>; 2],
+    listed: [Listing<RulesPage>; 2],
+    checks: [&mut Checks; 2],
+) -> [Checked<RulesPage>; 2] {
+    let Some(plan) = Plan::of(&listed, session.settings().page_size) else {
+        let [ingress, egress] = listed;
+        let [c1, c2] = checks;
+        let (ingress, egress) = tokio::join!(
+            asks[0].checked(session, progress, base, ingress, c1),
+            asks[1].checked(session, progress, base, egress, c2),
+        );
+        return [ingress, egress];
+    };
+    let url = plan.url(base);
+    let mut held = Vec::new();
+    let answer = session
+        .page::<RulesPage>(&url, &Default::default(), &mut Vec::new(), &mut held)
+        .await;
+    let next = match answer {
+        Ok(next) => next,
+        Err(e) => {
+            // Whether the ingress rules are whole is unknown: findings may be missing.
+            checks[0].errors.push(CollectionError {
+                resource: "security_group_rules".into(),
+                endpoint: Some(url),
+                status: e.status,
+                message: format!(
+                    "asking again for the rules after where their listings ended failed ({}): \
+                     whether the listings were cut short is unknown",
+                    e.message
+                ),
+                required: true,
+            });
+            return listed.map(as_read);
+        }
+    };
+    // Rules Neutron holds there that were not listed, by the listing they belong to.
+    let mut unlisted = [0usize; 2];
+    for rule in &held {
+        if !plan.listed.contains(rule.id()) {
+            unlisted[usize::from((asks[1].keep)(rule))] += 1;
+        }
+    }
+    if next.is_some() && unlisted == [0, 0] && held.len() <= plan.expected {
+        // The server answered fewer than asked for, and more follow: it keeps pages
+        // smaller than the limit. Nothing shown either way: each checked on its own.
+        let [ingress, egress] = listed;
+        let [c1, c2] = checks;
+        let (ingress, egress) = tokio::join!(
+            asks[0].checked(session, progress, base, ingress, c1),
+            asks[1].checked(session, progress, base, egress, c2),
+        );
+        return [ingress, egress];
+    }
+    let [ingress, egress] = listed;
+    let [c1, c2] = checks;
+    let (ingress, egress) = tokio::join!(
+        again(session, progress, base, asks[0], ingress, unlisted[0], c1),
+        again(session, progress, base, asks[1], egress, unlisted[1], c2),
+    );
+    [ingress, egress]
+}
+
+/// The listing as read, checked.
+fn as_read(listing: Listing<RulesPage>) -> Checked<RulesPage> {
+    Checked {
+        listing,
+        done: false,
+    }
+}
+
+/// The listing read again whole, with a warning, when Neutron held `unlisted` rules of it
+/// after where it ended; else as read.
+async fn again(
+    session: &Session,
+    progress: &dyn Progress,
+    base: &str,
+    ask: &Ask<RulesPage>,
+    listing: Listing<RulesPage>,
+    unlisted: usize,
+    checks: &mut Checks,
+) -> Checked<RulesPage> {
+    let first = match &listing {
+        Ok(first) if unlisted > 0 => first.count,
+        _ => return as_read(listing),
+    };
+    checks.raced = true;
+    let again = ask.list(session, progress, base).await;
+    if let Ok(again) = &again {
+        checks.warnings.push(format!(
+            "Neutron's listing of {} ended after {first} object(s), and Neutron held at least \
+             {unlisted} more after where it ended when asked again: read again whole, {} {}. A Neutron \
+             API worker that has just started can leave objects out of its answers (its \
+             policy rules not loaded yet), which ends a listing early; so can objects created \
+             while it was read",
+            ask.resource, again.count, ask.resource
+        ));
+    }
+    Checked {
+        listing: again,
+        done: true,
+    }
+}
+
+/// The one request, when it can check both listings.
+struct Plan {
+    /// The lesser of the two listings' last markers (none: a listing of one page).
+    marker: Option<String>,
+    /// Every rule listed (either direction, valid or not).
+    listed: FxHashSet<Id>,
+    /// How many of them lie after `marker`.
+    expected: usize,
+}
+
+impl Plan {
+    fn of(listed: &[Listing<RulesPage>; 2], page_size: usize) -> Option<Plan> {
+        let [Ok(ingress), Ok(egress)] = listed else {
+            return None;
+        };
+        // The lesser marker; none when a listing had one page (read from its start).
+        let mut marker: Option<Id> = None;
+        let mut from_start = false;
+        for rules in [ingress, egress] {
+            let end = rules.last_page.as_ref()?;
+            // An empty listing is read again whole (see `Ask::checked`); an end where the
+            // listings from both ends met, or a page that should have been full, is asked
+            // for on its own.
+            if rules.count == 0 || end.beyond || end.objects >= page_size {
+                return None;
+            }
+            let Some(at) = marker_of(&end.url) else {
+                from_start = true;
+                continue;
+            };
+            // Markers compared as Neutron sorts ids: only dashed UUIDs sort alike
+            // whatever the database's collation.
+            at.dashed_uuid_value()?;
+            marker = Some(match marker {
+                Some(m) if m <= at => m,
+                _ => at,
+            });
+        }
+        if from_start {
+            marker = None;
+        }
+        let typed = [ingress, egress]
+            .into_iter()
+            .flat_map(|r| r.typed.iter().flatten());
+        let mut ids: FxHashSet<Id> = typed.map(|r| r.id.clone()).collect();
+        let invalid = [ingress, egress].into_iter().flat_map(|r| &r.problems);
+        ids.extend(invalid.filter_map(|p| p.object_id.as_deref().map(Id::from)));
+        let expected = match &marker {
+            Some(m) => ids.iter().filter(|id| *id > m).count(),
+            None => ids.len(),
+        };
+        (expected <= 4 * page_size).then(|| Plan {
+            marker: marker.map(|m| m.to_string()),
+            listed: ids,
+            expected,
+        })
+    }
+
+    /// The request: the rules of both directions after the marker, one more than expected,
+    /// with only what tells them apart.
+    fn url(&self, base: &str) -> String {
+        let mut url = format!(
+            "{}/security-group-rules?fields=id&fields=security_group_id&fields=direction&limit={}",
+            base.trim_end_matches('/'),
+            self.expected + 1
+        );
+        if let Some(marker) = &self.marker {
+            url.push_str("&marker=");
+            url.push_str(marker);
+        }
+        url
+    }
+}
+
+/// The `marker` of a page's URL.
+fn marker_of(url: &str) -> Option<Id> {
+    let (_, query) = url.split_once('?')?;
+    let value = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("marker="))?;
+    Some(Id::from(value))
+}

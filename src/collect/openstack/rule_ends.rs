@@ -64,9 +64,12 @@ pub(super) async fn checked(
     };
     // Rules Neutron holds there that were not listed, by the listing they belong to.
     let mut unlisted = [0usize; 2];
-    for rule in &held {
-        if !plan.listed.contains(rule.id()) {
-            unlisted[usize::from((asks[1].keep)(rule))] += 1;
+    {
+        let listed = plan.listed_after(&listed);
+        for rule in &held {
+            if !listed.contains(rule.id()) {
+                unlisted[usize::from((asks[1].keep)(rule))] += 1;
+            }
         }
     }
     if next.is_some() && unlisted == [0, 0] && held.len() <= plan.expected {
@@ -133,10 +136,8 @@ async fn again(
 /// The one request, when it can check both listings.
 struct Plan {
     /// The lesser of the two listings' last markers (none: a listing of one page).
-    marker: Option<String>,
-    /// Every rule listed (either direction, valid or not).
-    listed: FxHashSet<Id>,
-    /// How many of them lie after `marker`.
+    marker: Option<Id>,
+    /// How many rules were listed after it (either direction, valid or not).
     expected: usize,
 }
 
@@ -171,21 +172,25 @@ impl Plan {
         if from_start {
             marker = None;
         }
-        let typed = [ingress, egress]
-            .into_iter()
-            .flat_map(|r| r.typed.iter().flatten());
-        let mut ids: FxHashSet<Id> = typed.map(|r| r.id.clone()).collect();
-        let invalid = [ingress, egress].into_iter().flat_map(|r| &r.problems);
-        ids.extend(invalid.filter_map(|p| p.object_id.as_deref().map(Id::from)));
-        let expected = match &marker {
-            Some(m) => ids.iter().filter(|id| *id > m).count(),
-            None => ids.len(),
+        let mut plan = Plan {
+            marker,
+            expected: 0,
         };
-        (expected <= 4 * page_size).then(|| Plan {
-            marker: marker.map(|m| m.to_string()),
-            listed: ids,
-            expected,
-        })
+        plan.expected = plan.listed_after(listed).len();
+        (plan.expected <= 4 * page_size).then_some(plan)
+    }
+
+    /// The ids of the rules listed after the marker (valid or not).
+    fn listed_after(&self, listed: &[Listing<RulesPage>; 2]) -> FxHashSet<Id> {
+        let after = |id: &Id| self.marker.as_ref().is_none_or(|m| id > m);
+        let mut ids = FxHashSet::default();
+        for rules in listed.iter().flatten() {
+            let typed = rules.typed.iter().flatten().map(|r| &r.id);
+            ids.extend(typed.filter(|id| after(id)).cloned());
+            let invalid = rules.problems.iter().filter_map(|p| p.object_id.as_deref());
+            ids.extend(invalid.map(Id::from).filter(|id| after(id)));
+        }
+        ids
     }
 
     /// The request: the rules of both directions after the marker, one more than expected,
@@ -198,7 +203,7 @@ impl Plan {
         );
         if let Some(marker) = &self.marker {
             url.push_str("&marker=");
-            url.push_str(marker);
+            url.push_str(&marker.to_string());
         }
         url
     }

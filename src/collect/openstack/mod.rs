@@ -320,7 +320,8 @@ impl<P: Page> Ask<P> {
     /// - A listing that decides findings or their severity (`verify_end`: the ingress
     ///   rules, the ports) has its last page asked for again whatever it held, if it held
     ///   fewer than a page's worth (a server that ignored the limit is not asked for
-    ///   everything twice).
+    ///   everything twice). The rules are mostly checked otherwise: both directions with
+    ///   one request (see `rule_ends`), this only where that cannot be.
     ///
     /// More objects on that page now mean the listing was cut short: it is read again
     /// whole. One request more per listing asked. `checks` says when anything was read

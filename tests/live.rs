@@ -1750,3 +1750,27 @@ fn a_page_thinned_where_listings_from_both_ends_meet_is_read_again() {
     let egress = egress.iter().filter(|r| r["direction"] == "egress").count();
     assert_eq!(egress, 37, "{}", run.stderr);
 }
+
+/// The one request for the rules after where both rule listings ended fails on every try:
+/// whether the ingress rules are whole is unknown, so the audit is incomplete, and
+/// `--allow-partial` does not pass it (findings may be missing).
+#[test]
+fn the_rules_ends_unchecked_make_the_audit_incomplete() {
+    let fake = start();
+    let pattern = format!("/network/v2.0/security-group-rules{RULE_ENDS}");
+    fake.fault(&pattern, vec![Fault::Status(503); 10]);
+    let args = ["--fail-on", "none", "--format", "json", "--allow-partial"];
+    let run = run_live(&fake, &[], &args);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert_eq!(report["gate"]["verdict"], "incomplete");
+    assert_eq!(report["errors"][0]["resource"], "security_group_rules");
+    assert_eq!(report["errors"][0]["status"], 503);
+    let message = report["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("asking again for the rules after where their listings ended failed"),
+        "{message}"
+    );
+    assert!(rules_requests(&fake, RULE_ENDS).len() > 1, "retried");
+}

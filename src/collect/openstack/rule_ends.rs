@@ -31,13 +31,7 @@ pub(super) async fn checked(
     checks: [&mut Checks; 2],
 ) -> [Checked<RulesPage>; 2] {
     let Some(plan) = Plan::of(&listed, session.settings().page_size) else {
-        let [ingress, egress] = listed;
-        let [c1, c2] = checks;
-        let (ingress, egress) = tokio::join!(
-            asks[0].checked(session, progress, base, ingress, c1),
-            asks[1].checked(session, progress, base, egress, c2),
-        );
-        return [ingress, egress];
+        return apart(session, progress, base, asks, listed, checks).await;
     };
     let url = plan.url(base);
     let mut held = Vec::new();
@@ -75,19 +69,31 @@ pub(super) async fn checked(
     if next.is_some() && unlisted == [0, 0] && held.len() <= plan.expected {
         // The server answered fewer than asked for, and more follow: it keeps pages
         // smaller than the limit. Nothing shown either way: each checked on its own.
-        let [ingress, egress] = listed;
-        let [c1, c2] = checks;
-        let (ingress, egress) = tokio::join!(
-            asks[0].checked(session, progress, base, ingress, c1),
-            asks[1].checked(session, progress, base, egress, c2),
-        );
-        return [ingress, egress];
+        return apart(session, progress, base, asks, listed, checks).await;
     }
     let [ingress, egress] = listed;
     let [c1, c2] = checks;
     let (ingress, egress) = tokio::join!(
         again(session, progress, base, asks[0], ingress, unlisted[0], c1),
         again(session, progress, base, asks[1], egress, unlisted[1], c2),
+    );
+    [ingress, egress]
+}
+
+/// Each listing checked on its own (see `Ask::checked`), side by side.
+async fn apart(
+    session: &Session,
+    progress: &dyn Progress,
+    base: &str,
+    asks: [&Ask<RulesPage>; 2],
+    listed: [Listing<RulesPage>; 2],
+    checks: [&mut Checks; 2],
+) -> [Checked<RulesPage>; 2] {
+    let [ingress, egress] = listed;
+    let [c1, c2] = checks;
+    let (ingress, egress) = tokio::join!(
+        asks[0].checked(session, progress, base, ingress, c1),
+        asks[1].checked(session, progress, base, egress, c2),
     );
     [ingress, egress]
 }

@@ -408,7 +408,9 @@ fn empty_neutron_listings_are_read_again() {
     // Each emptied listing read again; then, a race caught, the others too (once each).
     assert_eq!(fake.requests("/network/v2.0/ports?").len(), 2);
     assert_eq!(rules_requests(&fake, "direction=ingress").len(), 2);
-    assert_eq!(rules_requests(&fake, "direction=egress").len(), 2);
+    // (The egress rules also had their last page asked for again: with the ingress
+    // rules empty at first, where both ended could not be checked in one request.)
+    assert_eq!(rules_requests(&fake, "direction=egress").len(), 3);
     assert_eq!(fake.requests("/network/v2.0/floatingips?").len(), 2);
 
     // A listing empty twice is empty: read twice, no warning.
@@ -941,11 +943,11 @@ fn one_direction_of_rules_failing_is_incomplete() {
         assert_eq!(report["gate"]["verdict"], "incomplete");
         assert_eq!(report["errors"][0]["resource"], "security_group_rules");
         assert_eq!(report["errors"][0]["status"], status);
-        // The other direction was read whole (the ingress rules' last page asked for again).
+        // The other direction was read whole (its last page asked for again, on its own).
         let (other, requests) = if direction.ends_with("egress") {
             ("direction=ingress", 2)
         } else {
-            ("direction=egress", 1)
+            ("direction=egress", 2)
         };
         assert_eq!(rules_requests(&fake, other).len(), requests, "{direction}");
     }
@@ -1738,6 +1740,23 @@ fn a_page_thinned_where_listings_from_both_ends_meet_is_read_again() {
     let egress = saved["security_group_rules"].as_array().unwrap();
     let egress = egress.iter().filter(|r| r["direction"] == "egress").count();
     assert_eq!(egress, 37, "{}", run.stderr);
+
+    // The egress rules' first page thinned (no next link: never read from the end), beside
+    // ingress rules read from both ends (they met: no end to check in one request): the
+    // egress rules' last page asked for again on its own.
+    let fake = start();
+    fake.fault(
+        "/security-group-rules?direction=egress&limit=5",
+        [Fault::Thinned],
+    );
+    let (run, saved) = run_paged(&fake, "5", "0s", &[]);
+    let egress = saved["security_group_rules"].as_array().unwrap();
+    let egress = egress.iter().filter(|r| r["direction"] == "egress").count();
+    assert_eq!(egress, 37, "{}", run.stderr);
+    assert_stderr_has(
+        &run,
+        &["Neutron's listing of egress security_group_rules ended on a page of 3 object(s)"],
+    );
 
     // A page from the end thinned where the streams meet: the listing from the start
     // waits for it (it covers what is left), and it is short all the same.

@@ -264,8 +264,13 @@ struct Ask<P: Page> {
     query: Vec<(&'static str, &'static str)>,
     keep: fn(&P::Item) -> bool,
     /// Whether its last page is asked for again even when it held objects (see
-    /// [`Ask::checked`]): the listings whose objects decide findings or their severity.
+    /// [`Ask::checked`]): the listings whose objects decide findings or their severity,
+    /// and the egress rules (checked with the ingress rules at no request more, see
+    /// `rule_ends`; on their own only where that cannot be).
     verify_end: bool,
+    /// Whether findings depend on it: an end that cannot be checked is then a required
+    /// collection error (`CollectionError::required`).
+    decides_findings: bool,
 }
 
 impl<P: Page> Ask<P> {
@@ -280,13 +285,16 @@ impl<P: Page> Ask<P> {
             query,
             keep: every,
             verify_end: false,
+            decides_findings: false,
         }
     }
 
-    /// This listing, its last page asked for again whatever it held.
+    /// This listing, which decides findings, its last page asked for again whatever it
+    /// held.
     fn verified(self) -> Ask<P> {
         Ask {
             verify_end: true,
+            decides_findings: true,
             ..self
         }
     }
@@ -380,7 +388,7 @@ impl<P: Page> Ask<P> {
                              the listing was cut short is unknown",
                             e.message
                         ),
-                        required: self.verify_end,
+                        required: self.decides_findings,
                     });
                     return as_read(listed);
                 }
@@ -639,11 +647,12 @@ fn rule_asks() -> [Arc<Ask<RulesPage>>; 2] {
             path: "/security-group-rules",
             query,
             keep,
-            verify_end: false,
+            verify_end: true,
+            decides_findings: false,
         }
     };
     // Only ingress rules make findings: an egress rule left out changes the count of
-    // rules checked, no finding.
+    // rules checked, no finding. Both have their end checked (see `rule_ends`).
     [
         Arc::new(ask("ingress security_group_rules", "ingress", |r| !egress(r)).verified()),
         Arc::new(ask("egress security_group_rules", "egress", egress)),

@@ -485,9 +485,19 @@ impl LeftOut {
         ports: &Listing<PortsPage>,
         networks: &Listing<NetworksPage>,
     ) -> Option<LeftOut> {
-        group_left_out(rules, groups)
-            .or_else(|| network_left_out(fips, ports, networks))
-            .or_else(|| floating_ip_left_out(ports, fips))
+        if let Some(left_out) = group_left_out(rules, groups) {
+            return Some(left_out);
+        }
+        // The ports that only an external network holds, found in one pass (few: one per
+        // floating IP and router).
+        let external: Vec<&Port> = match ports {
+            Ok(ports) => (ports.typed.iter().flatten())
+                .filter(|p| matches!(p.owner, Owner::FloatingIp | Owner::RouterGateway))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        network_left_out(fips, &external, networks)
+            .or_else(|| floating_ip_left_out(&external, fips))
     }
 
     /// The warning when it is first seen: every Neutron listing is read again.
@@ -530,12 +540,12 @@ fn group_left_out(rules: &Listing<RulesPage>, groups: &Listing<GroupsPage>) -> O
     })
 }
 
-/// A floating IP, or a port that can only be on an external network (a floating IP's own
-/// port, a router's gateway), on a network that the external networks' listing does not
-/// have.
+/// A floating IP, or a port that can only be on an external network (`external`: a
+/// floating IP's own port, a router's gateway), on a network that the external networks'
+/// listing does not have.
 fn network_left_out(
     fips: &Listing<FloatingIpsPage>,
-    ports: &Listing<PortsPage>,
+    external: &[&Port],
     networks: &Listing<NetworksPage>,
 ) -> Option<LeftOut> {
     let Ok(networks) = networks else {
@@ -551,28 +561,19 @@ fn network_left_out(
         let what = format!("floating IP {fip} of network {network}");
         return Some(LeftOut { what, of });
     }
-    let ports = ports.as_ref().ok()?.typed.iter().flatten();
-    let external = ports.filter(|p| matches!(p.owner, Owner::FloatingIp | Owner::RouterGateway));
-    let named = external.map(|p| (&p.id, p.network_id.as_ref()));
+    let named = external.iter().map(|p| (&p.id, p.network_id.as_ref()));
     let (port, network) = first_unlisted(listed(), named)?;
     let what = format!("port {port} (a floating IP's or a router gateway's) of network {network}");
     Some(LeftOut { what, of })
 }
 
-/// A floating IP's own port (Neutron makes one for each) naming a floating IP that the
-/// floating IPs' listing does not have.
-fn floating_ip_left_out(
-    ports: &Listing<PortsPage>,
-    fips: &Listing<FloatingIpsPage>,
-) -> Option<LeftOut> {
-    let (Ok(ports), Ok(fips)) = (ports, fips) else {
+/// A floating IP's own port (Neutron makes one for each; among `external`) naming a
+/// floating IP that the floating IPs' listing does not have.
+fn floating_ip_left_out(external: &[&Port], fips: &Listing<FloatingIpsPage>) -> Option<LeftOut> {
+    let Ok(fips) = fips else {
         return None;
     };
-    let named = ports
-        .typed
-        .iter()
-        .flatten()
-        .map(|p| (&p.id, p.floating_ip()));
+    let named = external.iter().map(|p| (&p.id, p.floating_ip()));
     let (port, fip) = first_unlisted(fips.typed.iter().flatten().map(|f| &f.id), named)?;
     Some(LeftOut {
         what: format!("port {port} of floating IP {fip}"),

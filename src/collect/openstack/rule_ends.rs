@@ -191,8 +191,14 @@ impl Plan {
         let after = |id: &Id| self.marker.as_ref().is_none_or(|m| id > m);
         let mut ids = FxHashSet::default();
         for rules in listed.iter().flatten() {
-            let typed = rules.typed.iter().flatten().map(|r| &r.id);
-            ids.extend(typed.filter(|id| after(id)).cloned());
+            // Pages in id order, read from the last: one that starts at or before the
+            // marker is the last to look at (the rest of a long listing is not walked).
+            for page in rules.typed.iter().rev() {
+                ids.extend(page.iter().map(|r| &r.id).filter(|id| after(id)).cloned());
+                if page.first().is_some_and(|r| !after(&r.id)) {
+                    break;
+                }
+            }
             let invalid = rules.problems.iter().filter_map(|p| p.object_id.as_deref());
             ids.extend(invalid.map(Id::from).filter(|id| after(id)));
         }

@@ -126,10 +126,10 @@ async fn again(
     if let Ok(again) = &again {
         checks.warnings.push(format!(
             "Neutron's listing of {} ended after {first} object(s), and Neutron held at least \
-             {unlisted} more after where it ended when asked again: read again whole, {} {}. A Neutron \
-             API worker that has just started can leave objects out of its answers (its \
-             policy rules not loaded yet), which ends a listing early; so can objects created \
-             while it was read",
+             {unlisted} more after where it ended when asked again: read again whole, {} {}. \
+             A Neutron API worker that has just started can leave objects out of its answers \
+             (its policy rules not loaded yet), which ends a listing early; so can objects \
+             created while it was read",
             ask.resource, again.count, ask.resource
         ));
     }

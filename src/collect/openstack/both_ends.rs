@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::client::{HasId, Page, Session, Stream};
+use super::client::{HasId, LastPage, Page, Session, Stream};
 use crate::id::Id;
 
 /// Where the two streams are.
@@ -83,8 +83,8 @@ struct State<I> {
     /// Requests the second stream made (its pages and its proof).
     backward_requests: usize,
     /// The second stream's page that met the first, when it held fewer objects than it
-    /// was asked for (its URL, and how many it held): see [`Ends::short_meeting`].
-    short_meeting: Option<(String, usize)>,
+    /// was asked for: see [`Ends::short_meeting`].
+    short_meeting: Option<LastPage>,
     /// The `limit` of the page each stream is reading now (0: none).
     forward_in_flight: usize,
     backward_in_flight: usize,
@@ -322,7 +322,12 @@ impl<I: HasId> Ends<I> {
         state.backward_last = Some(least);
         shown(state.forward_kept + state.backward_kept);
         if met(&state) {
-            state.short_meeting = short.map(|url| (url, seen));
+            let page = |url| LastPage {
+                url,
+                objects: seen,
+                beyond: true,
+            };
+            state.short_meeting = short.map(page);
             self.set_phase(&mut state, Phase::Met);
         }
         self.backward_changes.send_modify(|n| *n += 1);
@@ -330,10 +335,10 @@ impl<I: HasId> Ends<I> {
     }
 
     /// Where the streams met on a page of the second stream that held fewer objects than
-    /// it was asked for: its URL and how many it held. Objects lie beyond it (the first
-    /// stream read them), so it should have been full: objects were left out of it, which
-    /// lay between the streams (see `client::LastPage::beyond`).
-    pub(super) fn short_meeting(&self) -> Option<(String, usize)> {
+    /// it was asked for. Objects lie beyond it (the first stream read them), so it should
+    /// have been full: objects were left out of it, which lay between the streams (see
+    /// `LastPage::beyond`).
+    pub(super) fn short_meeting(&self) -> Option<LastPage> {
         self.lock().short_meeting.clone()
     }
 

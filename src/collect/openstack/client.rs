@@ -428,13 +428,8 @@ impl Session {
         let backward = both_ends::backward::<P>(self, &stream, &reversed, &ends, after);
         let (forward, ()) = tokio::join!(forward, backward);
         let (mut listed, mut pages) = forward?;
-        if let Some((url, objects)) = ends.short_meeting() {
-            let beyond = true;
-            listed.last_page = Some(LastPage {
-                url,
-                objects,
-                beyond,
-            });
+        if let Some(short) = ends.short_meeting() {
+            listed.last_page = Some(short);
         }
         let (tail, requests) = ends.into_tail();
         pages += requests;

@@ -342,10 +342,7 @@ impl<P: Page> Ask<P> {
         listed: Listing<P>,
         checks: &mut Checks,
     ) -> Checked<P> {
-        let as_read = |listing| Checked {
-            listing,
-            done: false,
-        };
+        let as_read = Checked::as_read;
         let Ok(first) = &listed else {
             return as_read(listed);
         };
@@ -396,21 +393,10 @@ impl<P: Page> Ask<P> {
             if now <= end.objects {
                 return as_read(listed);
             }
-            checks.raced = true;
-            let again = self.list(session, progress, base).await;
-            if let Ok(again) = &again {
-                checks.warnings.push(format!(
-                    "{ended}, and that page held {now} when asked again: read again whole, \
-                     {} {}. A Neutron API worker that has just started can leave objects \
-                     out of its answers (its policy rules not loaded yet), which ends a \
-                     listing early; so can objects created while it was read",
-                    again.count, self.resource
-                ));
-            }
-            return Checked {
-                listing: again,
-                done: true,
-            };
+            let found = format!("{ended}, and that page held {now} when asked again");
+            return self
+                .read_again(session, progress, base, checks, found)
+                .await;
         }
         let again = self.list(session, progress, base).await;
         if let Ok(again) = &again {
@@ -423,6 +409,32 @@ impl<P: Page> Ask<P> {
                     self.resource, again.count
                 ));
             }
+        }
+        Checked {
+            listing: again,
+            done: true,
+        }
+    }
+
+    /// The listing read again whole, as cut short where `found` says (which leads the
+    /// warning): a race caught.
+    async fn read_again(
+        &self,
+        session: &Session,
+        progress: &dyn Progress,
+        base: &str,
+        checks: &mut Checks,
+        found: String,
+    ) -> Checked<P> {
+        checks.raced = true;
+        let again = self.list(session, progress, base).await;
+        if let Ok(again) = &again {
+            checks.warnings.push(format!(
+                "{found}: read again whole, {} {}. A Neutron API worker that has just started \
+                 can leave objects out of its answers (its policy rules not loaded yet), which \
+                 ends a listing early; so can objects created while it was read",
+                again.count, self.resource
+            ));
         }
         Checked {
             listing: again,
@@ -608,6 +620,16 @@ struct Checked<P: Page> {
     /// Nothing to read again after a race: it was read again, alone, after the others (or
     /// nothing reads it).
     done: bool,
+}
+
+impl<P: Page> Checked<P> {
+    /// The listing as read: a race caught elsewhere reads it again.
+    fn as_read(listing: Listing<P>) -> Checked<P> {
+        Checked {
+            listing,
+            done: false,
+        }
+    }
 }
 
 /// Lists one paginated Neutron collection in its own task.

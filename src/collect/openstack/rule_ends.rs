@@ -53,20 +53,17 @@ pub(super) async fn checked(
                 ),
                 required: true,
             });
-            return listed.map(as_read);
+            return listed.map(Checked::as_read);
         }
     };
     // Rules Neutron holds there that were not listed, by the listing they belong to.
     let mut unlisted = [0usize; 2];
-    {
-        let listed = plan.listed_after(&listed);
-        for rule in &held {
-            if !listed.contains(rule.id()) {
-                unlisted[usize::from((asks[1].keep)(rule))] += 1;
-            }
+    for rule in &held {
+        if !plan.listed.contains(rule.id()) {
+            unlisted[usize::from((asks[1].keep)(rule))] += 1;
         }
     }
-    if next.is_some() && unlisted == [0, 0] && held.len() <= plan.expected {
+    if next.is_some() && unlisted == [0, 0] && held.len() <= plan.listed.len() {
         // The server answered fewer than asked for, and more follow: it keeps pages
         // smaller than the limit. Nothing shown either way: each checked on its own.
         return apart(session, progress, base, asks, listed, checks).await;
@@ -98,14 +95,6 @@ async fn apart(
     [ingress, egress]
 }
 
-/// The listing as read, checked.
-fn as_read(listing: Listing<RulesPage>) -> Checked<RulesPage> {
-    Checked {
-        listing,
-        done: false,
-    }
-}
-
 /// The listing read again whole, with a warning, when Neutron held `unlisted` rules of it
 /// after where it ended; else as read.
 async fn again(
@@ -119,32 +108,22 @@ async fn again(
 ) -> Checked<RulesPage> {
     let first = match &listing {
         Ok(first) if unlisted > 0 => first.count,
-        _ => return as_read(listing),
+        _ => return Checked::as_read(listing),
     };
-    checks.raced = true;
-    let again = ask.list(session, progress, base).await;
-    if let Ok(again) = &again {
-        checks.warnings.push(format!(
-            "Neutron's listing of {} ended after {first} object(s), and Neutron held at least \
-             {unlisted} more after where it ended when asked again: read again whole, {} {}. \
-             A Neutron API worker that has just started can leave objects out of its answers \
-             (its policy rules not loaded yet), which ends a listing early; so can objects \
-             created while it was read",
-            ask.resource, again.count, ask.resource
-        ));
-    }
-    Checked {
-        listing: again,
-        done: true,
-    }
+    let found = format!(
+        "Neutron's listing of {} ended after {first} object(s), and Neutron held at least \
+         {unlisted} more after where it ended when asked again",
+        ask.resource
+    );
+    ask.read_again(session, progress, base, checks, found).await
 }
 
 /// The one request, when it can check both listings.
 struct Plan {
     /// The lesser of the two listings' last markers (none: a listing of one page).
     marker: Option<Id>,
-    /// How many rules were listed after it (either direction, valid or not).
-    expected: usize,
+    /// The rules listed after it (either direction, valid or not).
+    listed: FxHashSet<Id>,
 }
 
 impl Plan {
@@ -178,31 +157,8 @@ impl Plan {
         if from_start {
             marker = None;
         }
-        let mut plan = Plan {
-            marker,
-            expected: 0,
-        };
-        plan.expected = plan.listed_after(listed).len();
-        (plan.expected <= 4 * page_size).then_some(plan)
-    }
-
-    /// The ids of the rules listed after the marker (valid or not).
-    fn listed_after(&self, listed: &[Listing<RulesPage>; 2]) -> FxHashSet<Id> {
-        let after = |id: &Id| self.marker.as_ref().is_none_or(|m| id > m);
-        let mut ids = FxHashSet::default();
-        for rules in listed.iter().flatten() {
-            // Pages in id order, read from the last: one that starts at or before the
-            // marker is the last to look at (the rest of a long listing is not walked).
-            for page in rules.typed.iter().rev() {
-                ids.extend(page.iter().map(|r| &r.id).filter(|id| after(id)).cloned());
-                if page.first().is_some_and(|r| !after(&r.id)) {
-                    break;
-                }
-            }
-            let invalid = rules.problems.iter().filter_map(|p| p.object_id.as_deref());
-            ids.extend(invalid.map(Id::from).filter(|id| after(id)));
-        }
-        ids
+        let listed = listed_after(marker.as_ref(), listed);
+        (listed.len() <= 4 * page_size).then_some(Plan { marker, listed })
     }
 
     /// The request: the rules of both directions after the marker, one more than expected,
@@ -211,7 +167,7 @@ impl Plan {
         let mut url = format!(
             "{}/security-group-rules?fields=id&fields=security_group_id&fields=direction&limit={}",
             base.trim_end_matches('/'),
-            self.expected + 1
+            self.listed.len() + 1
         );
         if let Some(marker) = &self.marker {
             url.push_str("&marker=");
@@ -219,6 +175,25 @@ impl Plan {
         }
         url
     }
+}
+
+/// The ids of the rules listed after `marker` (valid or not).
+fn listed_after(marker: Option<&Id>, listed: &[Listing<RulesPage>; 2]) -> FxHashSet<Id> {
+    let after = |id: &Id| marker.is_none_or(|m| id > m);
+    let mut ids = FxHashSet::default();
+    for rules in listed.iter().flatten() {
+        // Pages in id order, read from the last: one that starts at or before the
+        // marker is the last to look at (the rest of a long listing is not walked).
+        for page in rules.typed.iter().rev() {
+            ids.extend(page.iter().map(|r| &r.id).filter(|id| after(id)).cloned());
+            if page.first().is_some_and(|r| !after(&r.id)) {
+                break;
+            }
+        }
+        let invalid = rules.problems.iter().filter_map(|p| p.object_id.as_deref());
+        ids.extend(invalid.map(Id::from).filter(|id| after(id)));
+    }
+    ids
 }
 
 /// The `marker` of a page's URL.

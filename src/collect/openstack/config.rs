@@ -340,7 +340,7 @@ pub fn parse_clouds(text: &str, json: bool) -> Result<Map<String, Value>, String
 
 /// A YAML error reduced to its position and kind. The parser's message can quote the file
 /// (a snippet, or a key such as in "duplicate mapping key: ..."), and the file may hold a
-/// password: only "line L column C: <kind>" is kept, the kind cut at its first colon.
+/// password: only `"line L column C: <kind>"` is kept, the kind cut at its first colon.
 fn yaml_error(message: &str) -> String {
     let first = message.lines().next().unwrap_or_default();
     let first = first.trim_start_matches("error: ");

@@ -15,9 +15,11 @@
 
 use rustc_hash::FxHashSet;
 
+use super::ask::{Ask, Checked, Checks};
+use super::client::Listing;
 use super::client::{HasId, Session};
+use super::pages::RulesPage;
 use super::progress::Progress;
-use super::{Ask, Checked, Checks, Listing, RulesPage};
 use crate::id::Id;
 use crate::inventory::CollectionError;
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use reqwest::header::HeaderMap;
 
-use super::client::{every, Listing, Page, Session};
+use super::client::Session;
+use super::listing::{every, Listing, Page};
 use super::pages::{fields, RulesPage, RULE_FIELDS};
 use super::progress::Progress;
 use crate::collect::wire::RawRule;

@@ -42,7 +42,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::client::{HasId, LastPage, Page, Session, Stream};
+use super::client::Session;
+use super::listing::{HasId, LastPage, Page, Stream};
 use crate::id::Id;
 
 /// Where the two streams are.

@@ -4,7 +4,7 @@
 
 use rustc_hash::FxHashSet;
 
-use super::client::Listing;
+use super::listing::Listing;
 use super::pages::{FloatingIpsPage, GroupsPage, NetworksPage, PortsPage, RulesPage};
 use crate::id::Id;
 use crate::inventory::{Owner, Port};

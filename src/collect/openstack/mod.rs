@@ -16,6 +16,7 @@ mod both_ends;
 pub mod client;
 pub mod config;
 mod left_out;
+pub mod listing;
 mod nova;
 mod pages;
 pub mod progress;
@@ -29,9 +30,10 @@ use crate::inventory::{
     CollectionError, InvalidField, Inventory, InventoryMeta, Objects, RawInventory, Remote,
 };
 use ask::{rule_asks, spawn_list, Ask, Checked, Checks};
-use client::{ClientSettings, FetchError, Listed, Listing, Session};
+use client::{ClientSettings, FetchError, Session};
 use config::CloudConfig;
 use left_out::LeftOut;
+use listing::{Listed, Listing};
 pub use nova::NOVA_MICROVERSION;
 use nova::{down_cells_error, servers, unreachable_cell_hosts};
 use pages::{

@@ -4,7 +4,8 @@
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Deserialize;
 
-use super::client::{every, FetchError, Listed, Session};
+use super::client::{FetchError, Session};
+use super::listing::{every, Listed};
 use super::pages::ServersPage;
 use super::progress::Progress;
 use crate::collect::wire::RawServer;

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::client::{next_link, HasId, IdOrder, Link, Page};
+use super::listing::{next_link, HasId, IdOrder, Link, Page};
 use crate::collect::decode;
 use crate::collect::wire::{
     RawAddressGroup, RawFloatingIp, RawNetwork, RawPort, RawProject, RawRule, RawSecurityGroup,

@@ -3,7 +3,8 @@
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
-use super::client::{every, FetchError, Listed, Page, Session};
+use super::client::{FetchError, Session};
+use super::listing::{every, Listed, Page};
 use super::progress::Progress;
 use crate::collect::wire::RawProject;
 use crate::inventory::Project;

@@ -16,8 +16,9 @@
 use rustc_hash::FxHashSet;
 
 use super::ask::{Ask, Checked, Checks};
-use super::client::Listing;
-use super::client::{HasId, Session};
+use super::client::Session;
+use super::listing::HasId;
+use super::listing::Listing;
 use super::pages::RulesPage;
 use super::progress::Progress;
 use crate::id::Id;

@@ -2,8 +2,6 @@
 //! listing has ended (its end asked for again, an empty listing read again), and read again
 //! whole when a check caught a Neutron API worker that had just started.
 
-use std::sync::Arc;
-
 use reqwest::header::HeaderMap;
 
 use super::client::Session;
@@ -268,23 +266,6 @@ impl<P: Page> Checked<P> {
     }
 }
 
-/// Lists one paginated Neutron collection in its own task.
-pub(super) fn spawn_list<P>(
-    session: &Arc<Session>,
-    progress: &Arc<dyn Progress>,
-    base: &str,
-    ask: &Arc<Ask<P>>,
-) -> tokio::task::JoinHandle<Listing<P>>
-where
-    P: Page + Send + 'static,
-    P::Item: Send + 'static,
-    P::Typed: Send + 'static,
-{
-    let (session, progress, base) = (session.clone(), progress.clone(), base.to_owned());
-    let ask = ask.clone();
-    tokio::spawn(async move { ask.list(&session, &*progress, &base).await })
-}
-
 /// The rules as two listings, `direction=ingress` and `direction=egress` (joined after,
 /// ingress first). Listing rules is what takes a real Neutron longest (its cost is per
 /// rule), and a marker-paginated listing keeps one API worker busy at a time: two listings
@@ -292,7 +273,7 @@ where
 /// at most one page more. Each keeps only its own part (the egress listing its egress
 /// rules, the ingress listing everything else, so a rule of no known direction is still
 /// listed once and reported): exact even from a server that ignored the filter.
-pub(super) fn rule_asks() -> [Arc<Ask<RulesPage>>; 2] {
+pub(super) fn rule_asks() -> [Ask<RulesPage>; 2] {
     fn egress(rule: &RawRule) -> bool {
         rule.direction
             .as_deref()
@@ -313,7 +294,7 @@ pub(super) fn rule_asks() -> [Arc<Ask<RulesPage>>; 2] {
     // Only ingress rules make findings: an egress rule left out changes the count of
     // rules checked, no finding. Both have their end checked (see `rule_ends`).
     [
-        Arc::new(ask("ingress security_group_rules", "ingress", |r| !egress(r)).verified()),
-        Arc::new(ask("egress security_group_rules", "egress", egress)),
+        ask("ingress security_group_rules", "ingress", |r| !egress(r)).verified(),
+        ask("egress security_group_rules", "egress", egress),
     ]
 }

@@ -5,8 +5,9 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::config::{AuthMethod, NameOrId, Scope, UserRef};
+use super::config::{v3_url, AuthMethod, CloudConfig, NameOrId, Scope, UserRef};
 use super::secret::Secret;
+use super::LiveError;
 
 /// The body of `POST /v3/auth/tokens`. It holds the secret: never log it.
 pub fn request_body(auth: &AuthMethod) -> Value {
@@ -252,6 +253,81 @@ pub fn error_message(body: &[u8]) -> String {
         return "no message in the response".to_owned();
     }
     short
+}
+
+/// The endpoints an audit reads, from the Keystone catalog.
+pub(super) struct Endpoints {
+    /// Neutron's base URL (with its `/v2.0`).
+    pub network: String,
+    /// Nova's, if the catalog has one (without it, server names are unknown).
+    pub compute: Option<String>,
+    /// Keystone's v3 URL (the catalog's, else the configured `auth_url`).
+    pub identity: String,
+    /// With no region configured, the only region of the network service, if named.
+    pub sole_region: Option<String>,
+}
+
+impl Endpoints {
+    /// The endpoints of the configured region and interface. Without a region, the first
+    /// endpoint would be taken: on a cloud of several regions, one of them would be
+    /// audited and the others silently left out; so then each service must have one
+    /// region.
+    pub(super) fn from_catalog(
+        catalog: &[CatalogService],
+        cloud: &CloudConfig,
+    ) -> Result<Endpoints, LiveError> {
+        let region = cloud.region.as_deref();
+        let only_region = |service: &str, name: &str| {
+            let regions = regions(catalog, service, &cloud.interface);
+            if regions.len() > 1 {
+                return Err(LiveError::Config(format!(
+                    "the Keystone catalog has {name} endpoints in {} regions ({}) for interface \
+                     {:?}: driftmux audits one region per run; choose it with region_name in \
+                     clouds.yaml or OS_REGION_NAME",
+                    regions.len(),
+                    regions.join(", "),
+                    cloud.interface
+                )));
+            }
+            Ok(regions.first().map(|r| (*r).to_owned()))
+        };
+        let sole_region = match region {
+            Some(_) => None,
+            None => {
+                let network = only_region("network", "network (Neutron)")?;
+                only_region("compute", "compute (Nova)")?;
+                network
+            }
+        };
+        let network = endpoint(catalog, "network", &cloud.interface, region)
+            .map(neutron_base)
+            .ok_or_else(|| {
+                let offered = offered(catalog, "network");
+                LiveError::Unavailable(format!(
+                    "the Keystone catalog has no network (Neutron) endpoint for interface {:?}{}{}",
+                    cloud.interface,
+                    region
+                        .map(|r| format!(" in region {r:?}"))
+                        .unwrap_or_default(),
+                    if offered.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (it has: {})", offered.join(", "))
+                    }
+                ))
+            })?;
+        let compute = endpoint(catalog, "compute", &cloud.interface, region)
+            .map(|u| u.trim_end_matches('/').to_owned());
+        let identity = endpoint(catalog, "identity", &cloud.interface, region)
+            .map(v3_url)
+            .unwrap_or_else(|| cloud.auth_url.clone());
+        Ok(Endpoints {
+            network,
+            compute,
+            identity,
+            sole_region,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,13 @@
 //! not absorb becomes a `CollectionError`: rules, groups and ports are required (the
 //! findings depend on them); servers, projects, floating IPs, networks and address groups
 //! only degrade the enrichment.
+//!
+//! In order: a token and the catalog (`auth`, over `client`), the endpoints of one region
+//! (`auth::Endpoints`); then side by side Neutron's listings (`neutron`, each an `ask`,
+//! paginated by `listing`, read from both ends when long: `both_ends`), Nova's servers and
+//! cells (`nova`) and Keystone's projects (`projects`); then Neutron's listings checked
+//! (`ask`, `rule_ends`, `left_out`) and, after a race caught, read again; last, the
+//! inventory put together and every failure recorded.
 
 mod ask;
 pub mod auth;
@@ -17,6 +24,7 @@ pub mod client;
 pub mod config;
 mod left_out;
 pub mod listing;
+mod neutron;
 mod nova;
 mod pages;
 pub mod progress;
@@ -27,19 +35,14 @@ pub mod secret;
 use std::sync::Arc;
 
 use crate::inventory::{
-    CollectionError, InvalidField, Inventory, InventoryMeta, Objects, RawInventory, Remote,
+    CollectionError, InvalidField, Inventory, InventoryMeta, Objects, RawInventory,
 };
-use ask::{rule_asks, spawn_list, Ask, Checked, Checks};
+use auth::Endpoints;
 use client::{ClientSettings, FetchError, Session};
 use config::CloudConfig;
-use left_out::LeftOut;
-use listing::{Listed, Listing};
+use listing::Listed;
 pub use nova::NOVA_MICROVERSION;
 use nova::{down_cells_error, servers, unreachable_cell_hosts};
-use pages::{
-    fields, AddressGroupsPage, FloatingIpsPage, GroupsPage, NetworksPage, PortsPage, RulesPage,
-    ADDRESS_GROUP_FIELDS, FIP_FIELDS, GROUP_FIELDS, NETWORK_FIELDS, PORT_FIELDS,
-};
 use progress::Progress;
 use projects::projects;
 
@@ -98,53 +101,12 @@ pub async fn collect(
         })?;
     let token = session.token().await;
     let cloud = session.cloud();
-    let region = cloud.region.as_deref();
-    // Without a region, the first endpoint would be taken: on a cloud of several regions,
-    // one of them would be audited and the others silently left out.
-    let only_region = |service: &str, name: &str| {
-        let regions = auth::regions(&token.catalog, service, &cloud.interface);
-        if regions.len() > 1 {
-            return Err(LiveError::Config(format!(
-                "the Keystone catalog has {name} endpoints in {} regions ({}) for interface \
-                 {:?}: driftmux audits one region per run; choose it with region_name in \
-                 clouds.yaml or OS_REGION_NAME",
-                regions.len(),
-                regions.join(", "),
-                cloud.interface
-            )));
-        }
-        Ok(regions.first().map(|r| (*r).to_owned()))
-    };
-    let sole_region = match region {
-        Some(_) => None,
-        None => {
-            let network = only_region("network", "network (Neutron)")?;
-            only_region("compute", "compute (Nova)")?;
-            network
-        }
-    };
-    let network = auth::endpoint(&token.catalog, "network", &cloud.interface, region)
-        .map(auth::neutron_base)
-        .ok_or_else(|| {
-            let offered = auth::offered(&token.catalog, "network");
-            LiveError::Unavailable(format!(
-                "the Keystone catalog has no network (Neutron) endpoint for interface {:?}{}{}",
-                cloud.interface,
-                region
-                    .map(|r| format!(" in region {r:?}"))
-                    .unwrap_or_default(),
-                if offered.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (it has: {})", offered.join(", "))
-                }
-            ))
-        })?;
-    let compute = auth::endpoint(&token.catalog, "compute", &cloud.interface, region)
-        .map(|u| u.trim_end_matches('/').to_owned());
-    let identity = auth::endpoint(&token.catalog, "identity", &cloud.interface, region)
-        .map(config::v3_url)
-        .unwrap_or_else(|| cloud.auth_url.clone());
+    let Endpoints {
+        network,
+        compute,
+        identity,
+        sole_region,
+    } = Endpoints::from_catalog(&token.catalog, cloud)?;
     // Keystone on plain http, an endpoint on https: the system's roots after all.
     let endpoints = [Some(&network), compute.as_ref(), Some(&identity)];
     if !system_roots && endpoints.into_iter().flatten().any(|url| https(url)) {
@@ -153,42 +115,8 @@ pub async fn collect(
         session.set_http(http);
     }
 
-    // Each listing is its own task, so pages of different resources are fetched and
-    // deserialized in parallel on the runtime's worker threads.
     let session = Arc::new(session);
-    let mut network_query = fields(NETWORK_FIELDS);
-    network_query.push(("router:external", "true"));
-    let [ingress_ask, egress_ask] = rule_asks();
-    let groups_ask = Arc::new(Ask::<GroupsPage>::new(
-        "security_groups",
-        "/security-groups",
-        fields(GROUP_FIELDS),
-    ));
-    // Ports decide whether a finding is active (and its severity).
-    let ports_ask =
-        Arc::new(Ask::<PortsPage>::new("ports", "/ports", fields(PORT_FIELDS)).verified());
-    let fips_ask = Arc::new(Ask::<FloatingIpsPage>::new(
-        "floatingips",
-        "/floatingips",
-        fields(FIP_FIELDS),
-    ));
-    let networks_ask = Arc::new(Ask::<NetworksPage>::new(
-        "networks",
-        "/networks",
-        network_query,
-    ));
-    let address_groups_ask = Arc::new(Ask::<AddressGroupsPage>::new(
-        "address_groups",
-        "/address-groups",
-        fields(ADDRESS_GROUP_FIELDS),
-    ));
-    let ingress = spawn_list(&session, &progress, &network, &ingress_ask);
-    let egress = spawn_list(&session, &progress, &network, &egress_ask);
-    let groups = spawn_list(&session, &progress, &network, &groups_ask);
-    let ports = spawn_list(&session, &progress, &network, &ports_ask);
-    let fips = spawn_list(&session, &progress, &network, &fips_ask);
-    let networks = spawn_list(&session, &progress, &network, &networks_ask);
-    let address_groups = spawn_list(&session, &progress, &network, &address_groups_ask);
+    let neutron = neutron::Reading::start(&session, &progress, &network);
     let down_cells = {
         let (s, compute) = (session.clone(), compute.clone());
         tokio::spawn(async move { unreachable_cell_hosts(&s, compute.as_deref()).await })
@@ -201,97 +129,19 @@ pub async fn collect(
         let (s, p, is_admin) = (session.clone(), progress.clone(), token.is_admin);
         tokio::spawn(async move { projects(&s, &identity, is_admin, &*p).await })
     };
-    let (ingress, egress, groups, ports, fips, networks, address_groups, servers, projects) = (
-        joined(ingress.await),
-        joined(egress.await),
-        joined(groups.await),
-        joined(ports.await),
-        joined(fips.await),
-        joined(networks.await),
-        joined(address_groups.await),
-        joined(servers.await),
-        joined(projects.await),
-    );
+    let (servers, projects) = (joined(servers.await), joined(projects.await));
     let down_cells = joined(down_cells.await);
-    // Neutron listings checked, side by side, now that every listing has ended: the empty
-    // ones read again, the last page of those that ended on an empty page, and of those
-    // that decide findings, asked for again (see `Ask::checked`); if any found objects,
-    // every other listing is read again too. Each check notes what it found apart, merged
-    // in this order.
-    let mut each: [Checks; 6] = Default::default();
-    let [c1, c2, c3, c4, c5, c6] = &mut each;
-    let (s, p, net) = (&*session, &*progress, network.as_str());
-    let rules = [&*ingress_ask, &*egress_ask];
-    let ([ingress, egress], groups, ports, fips, networks) = tokio::join!(
-        rule_ends::checked(s, p, net, rules, [ingress, egress], [c1, c2]),
-        groups_ask.checked(s, p, net, groups, c3),
-        ports_ask.checked(s, p, net, ports, c4),
-        fips_ask.checked(s, p, net, fips, c5),
-        networks_ask.checked(s, p, net, networks, c6),
-    );
-    let mut checks = Checks::default();
-    for found in each {
-        checks.raced |= found.raced;
-        checks.warnings.extend(found.warnings);
-        checks.errors.extend(found.errors);
-    }
-    // Address groups matter only to rules that name one (most clouds have none, and an
-    // empty listing is then nothing to read again).
-    let named = |rules: &Listing<RulesPage>| {
-        rules.as_ref().is_ok_and(|rules| {
-            let mut all = rules.typed.iter().flatten();
-            all.any(|rule| matches!(rule.remote, Remote::AddressGroup(_)))
-        })
-    };
-    let address_groups = if named(&ingress.listing) || named(&egress.listing) {
-        address_groups_ask
-            .checked(s, p, net, address_groups, &mut checks)
-            .await
-    } else {
-        Checked {
-            listing: address_groups,
-            done: true,
-        }
-    };
-    // An object naming one that its listing does not have: that listing left it out.
-    let left_out = if checks.raced {
-        None
-    } else {
-        let (i, g, f, p, n) = (&ingress, &groups, &fips, &ports, &networks);
-        LeftOut::find(&i.listing, &g.listing, &f.listing, &p.listing, &n.listing)
-    };
-    if let Some(left_out) = &left_out {
-        checks.raced = true;
-        checks.warnings.push(left_out.warning());
-    }
-    let raced = checks.raced;
-    let (
-        (ingress, w1),
-        (egress, w2),
-        (groups, w3),
-        (ports, w4),
-        (fips, w5),
-        (networks, w6),
-        (address_groups, w7),
-    ) = tokio::join!(
-        ingress_ask.settled(s, p, net, ingress, raced),
-        egress_ask.settled(s, p, net, egress, raced),
-        groups_ask.settled(s, p, net, groups, raced),
-        ports_ask.settled(s, p, net, ports, raced),
-        fips_ask.settled(s, p, net, fips, raced),
-        networks_ask.settled(s, p, net, networks, raced),
-        address_groups_ask.settled(s, p, net, address_groups, raced),
-    );
-    let mut warnings = checks.warnings;
-    warnings.extend([w1, w2, w3, w4, w5, w6, w7].into_iter().flatten());
-    if left_out.is_some() {
-        let still = LeftOut::find(&ingress, &groups, &fips, &ports, &networks);
-        warnings.extend(still.map(|still| still.left_behind()));
-    }
-    let rules = ingress.and_then(|mut rules| {
-        rules.append(egress?);
-        Ok(rules)
-    });
+    // Checked now that every listing has ended (see `neutron::Reading::finish`).
+    let neutron::Read {
+        rules,
+        groups,
+        ports,
+        fips,
+        networks,
+        address_groups,
+        mut warnings,
+        errors: check_errors,
+    } = neutron.finish(&session, &*progress).await;
 
     let mut errors = Vec::new();
     let at = |path: &str| format!("{network}{path}");
@@ -342,7 +192,7 @@ pub async fn collect(
         errors.extend(down_cells_error(down_cells, session.settings().verbose));
     }
     let projects = record(&mut errors, "projects", false, projects);
-    errors.extend(checks.errors);
+    errors.extend(check_errors);
     let stats = Stats {
         requests: session.requests.load(std::sync::atomic::Ordering::Relaxed),
         bytes: session.bytes.load(std::sync::atomic::Ordering::Relaxed),

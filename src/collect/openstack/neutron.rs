@@ -1,0 +1,215 @@
+//! Neutron's listings: read side by side, each in its own task (pages of different
+//! resources fetched and decoded in parallel on the runtime's worker threads); then, once
+//! every listing of the audit has ended, checked (`ask`, `rule_ends`, `left_out`) and
+//! settled (read again after a race caught).
+
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+
+use super::ask::{rule_asks, Ask, Checked, Checks};
+use super::client::Session;
+use super::left_out::LeftOut;
+use super::listing::{Listing, Page};
+use super::pages::{
+    fields, AddressGroupsPage, FloatingIpsPage, GroupsPage, NetworksPage, PortsPage, RulesPage,
+    ADDRESS_GROUP_FIELDS, FIP_FIELDS, GROUP_FIELDS, NETWORK_FIELDS, PORT_FIELDS,
+};
+use super::progress::Progress;
+use super::{joined, rule_ends};
+use crate::inventory::{CollectionError, Remote};
+
+/// A listing being read, in its own task, and how it is asked for.
+struct Task<P: Page> {
+    ask: Arc<Ask<P>>,
+    handle: JoinHandle<Listing<P>>,
+}
+
+impl<P> Task<P>
+where
+    P: Page + Send + 'static,
+    P::Item: Send + 'static,
+    P::Typed: Send + 'static,
+{
+    fn spawn(
+        session: &Arc<Session>,
+        progress: &Arc<dyn Progress>,
+        base: &str,
+        ask: Ask<P>,
+    ) -> Self {
+        let ask = Arc::new(ask);
+        let (session, progress, base) = (session.clone(), progress.clone(), base.to_owned());
+        let listing = ask.clone();
+        let handle = tokio::spawn(async move { listing.list(&session, &*progress, &base).await });
+        Task { ask, handle }
+    }
+
+    /// Its listing, once read.
+    async fn listed(self) -> (Arc<Ask<P>>, Listing<P>) {
+        (self.ask, joined(self.handle.await))
+    }
+}
+
+/// Neutron's listings, being read.
+pub(super) struct Reading {
+    network: String,
+    ingress: Task<RulesPage>,
+    egress: Task<RulesPage>,
+    groups: Task<GroupsPage>,
+    ports: Task<PortsPage>,
+    fips: Task<FloatingIpsPage>,
+    networks: Task<NetworksPage>,
+    address_groups: Task<AddressGroupsPage>,
+}
+
+/// Neutron's listings, read and checked.
+pub(super) struct Read {
+    /// The ingress rules, then the egress rules.
+    pub rules: Listing<RulesPage>,
+    pub groups: Listing<GroupsPage>,
+    pub ports: Listing<PortsPage>,
+    pub fips: Listing<FloatingIpsPage>,
+    pub networks: Listing<NetworksPage>,
+    pub address_groups: Listing<AddressGroupsPage>,
+    /// What the checks found, in the order they ran.
+    pub warnings: Vec<String>,
+    /// The listings whose checks could not be made.
+    pub errors: Vec<CollectionError>,
+}
+
+impl Reading {
+    /// Starts reading every Neutron listing from `network` (Neutron's base URL).
+    pub(super) fn start(
+        session: &Arc<Session>,
+        progress: &Arc<dyn Progress>,
+        network: &str,
+    ) -> Reading {
+        let mut network_query = fields(NETWORK_FIELDS);
+        network_query.push(("router:external", "true"));
+        let [ingress, egress] = rule_asks();
+        let groups = Ask::new("security_groups", "/security-groups", fields(GROUP_FIELDS));
+        // Ports decide whether a finding is active (and its severity).
+        let ports = Ask::new("ports", "/ports", fields(PORT_FIELDS)).verified();
+        let fips = Ask::new("floatingips", "/floatingips", fields(FIP_FIELDS));
+        let networks = Ask::new("networks", "/networks", network_query);
+        let address_groups = Ask::new(
+            "address_groups",
+            "/address-groups",
+            fields(ADDRESS_GROUP_FIELDS),
+        );
+        let (s, p) = (session, progress);
+        Reading {
+            network: network.to_owned(),
+            ingress: Task::spawn(s, p, network, ingress),
+            egress: Task::spawn(s, p, network, egress),
+            groups: Task::spawn(s, p, network, groups),
+            ports: Task::spawn(s, p, network, ports),
+            fips: Task::spawn(s, p, network, fips),
+            networks: Task::spawn(s, p, network, networks),
+            address_groups: Task::spawn(s, p, network, address_groups),
+        }
+    }
+
+    /// The listings once read, checked and settled. Called once every listing of the audit
+    /// has ended (Nova's and Keystone's too): a request after the others finds a Neutron
+    /// API worker that had just started ready (see `Ask::checked`).
+    pub(super) async fn finish(self, session: &Session, progress: &dyn Progress) -> Read {
+        let network = self.network;
+        let (ingress_ask, ingress) = self.ingress.listed().await;
+        let (egress_ask, egress) = self.egress.listed().await;
+        let (groups_ask, groups) = self.groups.listed().await;
+        let (ports_ask, ports) = self.ports.listed().await;
+        let (fips_ask, fips) = self.fips.listed().await;
+        let (networks_ask, networks) = self.networks.listed().await;
+        let (address_groups_ask, address_groups) = self.address_groups.listed().await;
+        // Neutron listings checked, side by side, now that every listing has ended: the empty
+        // ones read again, the last page of those that ended on an empty page, and of those
+        // that decide findings, asked for again (see `Ask::checked`); if any found objects,
+        // every other listing is read again too. Each check notes what it found apart, merged
+        // in this order.
+        let mut each: [Checks; 6] = Default::default();
+        let [c1, c2, c3, c4, c5, c6] = &mut each;
+        let (s, p, net) = (session, progress, network.as_str());
+        let rules = [&*ingress_ask, &*egress_ask];
+        let ([ingress, egress], groups, ports, fips, networks) = tokio::join!(
+            rule_ends::checked(s, p, net, rules, [ingress, egress], [c1, c2]),
+            groups_ask.checked(s, p, net, groups, c3),
+            ports_ask.checked(s, p, net, ports, c4),
+            fips_ask.checked(s, p, net, fips, c5),
+            networks_ask.checked(s, p, net, networks, c6),
+        );
+        let mut checks = Checks::default();
+        for found in each {
+            checks.raced |= found.raced;
+            checks.warnings.extend(found.warnings);
+            checks.errors.extend(found.errors);
+        }
+        // Address groups matter only to rules that name one (most clouds have none, and an
+        // empty listing is then nothing to read again).
+        let named = |rules: &Listing<RulesPage>| {
+            rules.as_ref().is_ok_and(|rules| {
+                let mut all = rules.typed.iter().flatten();
+                all.any(|rule| matches!(rule.remote, Remote::AddressGroup(_)))
+            })
+        };
+        let address_groups = if named(&ingress.listing) || named(&egress.listing) {
+            address_groups_ask
+                .checked(s, p, net, address_groups, &mut checks)
+                .await
+        } else {
+            Checked {
+                listing: address_groups,
+                done: true,
+            }
+        };
+        // An object naming one that its listing does not have: that listing left it out.
+        let left_out = if checks.raced {
+            None
+        } else {
+            let (i, g, f, p, n) = (&ingress, &groups, &fips, &ports, &networks);
+            LeftOut::find(&i.listing, &g.listing, &f.listing, &p.listing, &n.listing)
+        };
+        if let Some(left_out) = &left_out {
+            checks.raced = true;
+            checks.warnings.push(left_out.warning());
+        }
+        let raced = checks.raced;
+        let (
+            (ingress, w1),
+            (egress, w2),
+            (groups, w3),
+            (ports, w4),
+            (fips, w5),
+            (networks, w6),
+            (address_groups, w7),
+        ) = tokio::join!(
+            ingress_ask.settled(s, p, net, ingress, raced),
+            egress_ask.settled(s, p, net, egress, raced),
+            groups_ask.settled(s, p, net, groups, raced),
+            ports_ask.settled(s, p, net, ports, raced),
+            fips_ask.settled(s, p, net, fips, raced),
+            networks_ask.settled(s, p, net, networks, raced),
+            address_groups_ask.settled(s, p, net, address_groups, raced),
+        );
+        let mut warnings = checks.warnings;
+        warnings.extend([w1, w2, w3, w4, w5, w6, w7].into_iter().flatten());
+        if left_out.is_some() {
+            let still = LeftOut::find(&ingress, &groups, &fips, &ports, &networks);
+            warnings.extend(still.map(|still| still.left_behind()));
+        }
+        let rules = ingress.and_then(|mut rules| {
+            rules.append(egress?);
+            Ok(rules)
+        });
+        Read {
+            rules,
+            groups,
+            ports,
+            fips,
+            networks,
+            address_groups,
+            warnings,
+            errors: checks.errors,
+        }
+    }
+}

@@ -9,6 +9,9 @@ use super::pages::{FloatingIpsPage, GroupsPage, NetworksPage, PortsPage, RulesPa
 use crate::id::Id;
 use crate::inventory::{Owner, Port};
 
+/// What the floating IPs' listing is called in the signs' warnings.
+const FLOATING_IPS: &str = "floating IPs";
+
 /// An object that names one its listing does not have: that listing left it out (a Neutron
 /// API worker that has just started can), or it was made or deleted while the listings
 /// were read, or it was left behind (see [`LeftOut::left_behind`]). It costs no request to
@@ -50,6 +53,25 @@ impl LeftOut {
             "Neutron listed {}, which its listing of {} did not have: every Neutron listing \
              read again (a Neutron API worker that has just started can leave objects out of \
              its answers; or it was made or deleted while the listings were read)",
+            self.what, self.of
+        )
+    }
+
+    /// Whether it is a floating IP's own port naming a floating IP the floating IPs'
+    /// listing lacks: the one sign an object left behind gives for good (a port that
+    /// outlived its floating IP), so the floating IPs alone are read again first.
+    pub(super) fn names_a_floating_ip(&self) -> bool {
+        self.of == FLOATING_IPS
+    }
+
+    /// The warning when the floating IPs, read again alone, were the same: not a race, an
+    /// object left behind, and nothing else is read again.
+    pub(super) fn left_behind_alone(&self, count: usize) -> String {
+        format!(
+            "Neutron listed {}, which its listing of {} did not have, also when the floating \
+             IPs were read again (the same {count}): an object left behind in Neutron (a \
+             floating IP's port that outlived its floating IP; not a race), which the audit \
+             takes as Neutron lists it",
             self.what, self.of
         )
     }
@@ -121,7 +143,7 @@ fn floating_ip_left_out(external: &[&Port], fips: &Listing<FloatingIpsPage>) -> 
     let (port, fip) = first_unlisted(fips.typed.iter().flatten().map(|f| &f.id), named)?;
     Some(LeftOut {
         what: format!("port {port} of floating IP {fip}"),
-        of: "floating IPs",
+        of: FLOATING_IPS,
     })
 }
 

@@ -300,7 +300,7 @@ pub struct Port {
     /// What the port belongs to (its `device_owner`).
     pub owner: Owner,
     /// Its `device_id` where the owner says what that is: a server's ([`Owner::Server`]) or
-    /// a floating IP's ([`Owner::FloatingIp`]); none otherwise.
+    /// a floating IP's ([`Owner::FloatingIp`], unless still `PENDING`); none otherwise.
     pub device_id: Option<Id>,
     /// Most ports have one group and one address: kept inline, no allocation.
     pub security_groups: SmallVec<[Id; 1]>,
@@ -706,11 +706,18 @@ fn convert_port(index: usize, raw: RawPort, problems: &mut Vec<InvalidField>) ->
         }
     }
     let owner = Owner::of(raw.device_owner.as_deref());
+    // Neutron makes a floating IP's port with `device_id` `PENDING`, then the floating IP,
+    // then sets the port's `device_id` to it: a port still `PENDING` names no floating IP
+    // (being made, or left behind by a making that failed).
+    let names = |id: &Id| match owner {
+        Owner::Server => true,
+        Owner::FloatingIp => *id != *"PENDING",
+        Owner::RouterGateway | Owner::Other => false,
+    };
     Port {
         id: raw.id,
         owner,
-        device_id: non_blank(raw.device_id)
-            .filter(|_| matches!(owner, Owner::Server | Owner::FloatingIp)),
+        device_id: non_blank(raw.device_id).filter(names),
         security_groups: SmallVec::from_vec(raw.security_groups.unwrap_or_default()),
         network_id: non_blank(raw.network_id),
         fixed_ips,
@@ -808,6 +815,15 @@ mod tests {
             (Owner::FloatingIp, Some(&id))
         );
         assert_eq!(fip.server(), None);
+        // A floating IP's port before its floating IP is made names none.
+        let raw: RawPort = serde_json::from_value(serde_json::json!({
+            "id": "p", "device_id": "PENDING", "device_owner": "network:floatingip"}))
+        .unwrap();
+        let pending = convert_port(0, raw, &mut Vec::new());
+        assert_eq!(
+            (pending.owner, pending.floating_ip()),
+            (Owner::FloatingIp, None)
+        );
         for (owner, kind) in [
             ("network:router_gateway", Owner::RouterGateway),
             ("network:router_interface", Owner::Other),

@@ -58,20 +58,21 @@ impl LeftOut {
     }
 
     /// Whether it is a floating IP's own port naming a floating IP the floating IPs'
-    /// listing lacks: the one sign an object left behind gives for good (a port that
-    /// outlived its floating IP), so the floating IPs alone are read again first.
+    /// listing lacks: a sign that a floating IP deleted while the listings were read gives
+    /// too, and a port left behind gives for good, so the floating IPs alone are read
+    /// again first.
     pub(super) fn names_a_floating_ip(&self) -> bool {
         self.of == FLOATING_IPS
     }
 
-    /// The warning when the floating IPs, read again alone, were the same: not a race, an
-    /// object left behind, and nothing else is read again.
+    /// The warning when the floating IPs, read again alone, were the same: no listing was
+    /// cut short, and nothing else is read again.
     pub(super) fn left_behind_alone(&self, count: usize) -> String {
         format!(
             "Neutron listed {}, which its listing of {} did not have, also when the floating \
-             IPs were read again (the same {count}): an object left behind in Neutron (a \
-             floating IP's port that outlived its floating IP; not a race), which the audit \
-             takes as Neutron lists it",
+             IPs were read again (the same {count}): not a listing cut short, but a port left \
+             behind in Neutron or a floating IP deleted while the listings were read; nothing \
+             else read again",
             self.what, self.of
         )
     }

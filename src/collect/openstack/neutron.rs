@@ -171,9 +171,11 @@ impl Reading {
         };
         // A floating IP's own port naming a floating IP that their listing lacks (the only
         // sign here: the others are looked for first): the floating IPs alone are read
-        // again first, one small listing. The same objects again, and the port outlived
-        // its floating IP (a stale object, there at every audit until someone deletes it):
-        // nothing else is read again. Anything else, and it is a race, as for any sign.
+        // again first, one small listing. The same objects again, and no listing was cut
+        // short: the floating IP was deleted while the listings were read (its port goes
+        // with it), or the port was left behind (there at every audit until someone
+        // deletes it); nothing else is read again. Anything else, and it is a race, as for
+        // any sign.
         let mut fips = fips;
         if let Some(sign) = left_out.as_ref().filter(|l| l.names_a_floating_ip()) {
             let again = fips_ask.list(s, p, net).await;

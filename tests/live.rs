@@ -300,6 +300,19 @@ fn forbidden_servers_degrade_enrichment_and_allow_partial_lets_the_gate_decide()
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0]["resource"], "servers");
     assert_eq!(errors[0]["status"], 403);
+    // The project's own servers listed instead; this fake's Neutron lists every project's
+    // ports to it, and the servers they name in other projects stay unknown.
+    let servers = fake.requests("/compute/v2.1/servers/detail");
+    assert_eq!(servers.len(), 2, "{servers:?}");
+    assert!(!servers[1].contains("all_tenants"), "{servers:?}");
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "Nova refused to list every project's servers (all_tenants) to this token, and its \
+             listing of the project's own servers lacks 10 servers that Neutron's ports name"
+        ),
+        "{message}"
+    );
     assert!(!fake.requests("/identity/v3/auth/projects").is_empty());
     let run = run_live(
         &fake,
@@ -312,6 +325,49 @@ fn forbidden_servers_degrade_enrichment_and_allow_partial_lets_the_gate_decide()
     assert_eq!(
         run.code, 1,
         "the gate decides: the demo has new high findings"
+    );
+}
+
+#[test]
+fn a_project_scoped_token_lists_its_own_servers() {
+    // Neutron lists a project's own ports to its members: the servers they name are the
+    // project's own, which Nova lists without all_tenants. The audit is whole.
+    let mut cloud = demo();
+    let datalab = (cloud["projects"].as_array().unwrap().iter())
+        .find(|p| p["name"] == "datalab")
+        .unwrap()["id"]
+        .clone();
+    let ports = cloud["ports"].as_array_mut().unwrap();
+    ports.retain(|p| p["project_id"] == datalab);
+    let fake = FakeOpenStack::start(Config::new(cloud));
+    let env = [
+        ("OS_USERNAME", "tenant"),
+        ("OS_PASSWORD", "tenant-pass"),
+        ("OS_PROJECT_NAME", "datalab"),
+    ];
+    let run = run_live(
+        &fake,
+        &env,
+        &["--fail-on", "none", "--format", "json", "-v"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("Errors: 0"), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("HTTP 403 (not an admin's token): listing the project's own servers"),
+        "{}",
+        run.stderr
+    );
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    let named: Vec<&str> = (report["findings"].as_array().unwrap().iter())
+        .flat_map(|f| f["metadata"]["used_by_servers"].as_array().unwrap())
+        .map(|s| s["server_name"].as_str().unwrap())
+        .collect();
+    assert!(!named.is_empty(), "{report}");
+    assert!(
+        !run.stderr.contains("not in Nova's listing"),
+        "{}",
+        run.stderr
     );
 }
 

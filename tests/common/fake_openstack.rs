@@ -767,7 +767,14 @@ async fn list_servers(
     // Newest first (as the snapshot lists them) unless asked for uuid order.
     let order = Order::asked(&pairs, "uuid", Order::AsStored, ignore_sort);
     let link_base = format!("{base}/compute/v2.1/servers/detail");
-    let servers = snapshot_list(&state, "servers");
+    let mut servers = snapshot_list(&state, "servers");
+    if !all_tenants {
+        // As Nova: without all_tenants, the token's project's own servers.
+        let projects = snapshot_list(&state, "projects");
+        let own = projects.iter().find(|p| p["name"] == user.project.as_str());
+        let own = own.map(|p| p["id"].clone());
+        servers.retain(|s| Some(&s["tenant_id"]) == own.as_ref());
+    }
     let page = paginate(
         servers,
         &pairs,

@@ -42,7 +42,7 @@ use client::{ClientSettings, FetchError, Session};
 use config::CloudConfig;
 use listing::Listed;
 pub use nova::NOVA_MICROVERSION;
-use nova::{down_cells_error, servers, unreachable_cell_hosts};
+use nova::{down_cells_error, own_project_error, servers, unreachable_cell_hosts};
 use progress::Progress;
 use projects::projects;
 
@@ -122,8 +122,8 @@ pub async fn collect(
         tokio::spawn(async move { unreachable_cell_hosts(&s, compute.as_deref()).await })
     };
     let servers = {
-        let (s, p) = (session.clone(), progress.clone());
-        tokio::spawn(async move { servers(&s, compute.as_deref(), &*p).await })
+        let (s, p, is_admin) = (session.clone(), progress.clone(), token.is_admin);
+        tokio::spawn(async move { servers(&s, compute.as_deref(), is_admin, &*p).await })
     };
     let projects = {
         let (s, p, is_admin) = (session.clone(), progress.clone(), token.is_admin);
@@ -187,9 +187,19 @@ pub async fn collect(
             other.map_err(|e| (at("/address-groups"), e)),
         ),
     };
+    let (servers, own_project) = match servers {
+        Ok(nova::Servers {
+            listed,
+            own_project,
+        }) => (Ok(listed), own_project),
+        Err(e) => (Err(e), None),
+    };
     let servers = record(&mut errors, "servers", false, servers);
     if servers.is_some() {
         errors.extend(down_cells_error(down_cells, session.settings().verbose));
+    }
+    if let (Some(servers), Some(ports), Some(endpoint)) = (&servers, &ports, own_project) {
+        errors.extend(own_project_error(servers, ports, endpoint));
     }
     let projects = record(&mut errors, "projects", false, projects);
     errors.extend(check_errors);

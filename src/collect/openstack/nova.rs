@@ -1,15 +1,17 @@
-//! Nova: the servers of every project (their names and status), and whether every Nova
-//! cell answered the listing.
+//! Nova: the servers of every project (their names and status; a project's own to a token
+//! that is not an admin's), and whether every Nova cell answered the listing.
 
 use reqwest::header::{HeaderMap, HeaderValue};
+use rustc_hash::FxHashSet;
 use serde::Deserialize;
 
 use super::client::{FetchError, Session};
 use super::listing::{every, Listed};
 use super::pages::ServersPage;
 use super::progress::Progress;
-use crate::collect::wire::RawServer;
-use crate::inventory::{CollectionError, Server};
+use crate::collect::wire::{RawPort, RawServer};
+use crate::id::Id;
+use crate::inventory::{CollectionError, Port, Server};
 
 /// The Nova microversion asked for: 2.69 returns partial records for servers in down cells
 /// instead of failing the listing.
@@ -113,13 +115,25 @@ pub(super) fn down_cells_error(
     })
 }
 
+/// Nova's servers as listed.
+pub(super) struct Servers {
+    pub listed: Listed<RawServer, Server>,
+    /// Nova refused to list every project's (`all_tenants`, admin-only by default) to a
+    /// token that is not an admin's: these are the token's project's own servers (listed
+    /// from this URL), which are every server its Neutron ports name only when Neutron
+    /// listed that project's ports alone (see [`own_project_error`]).
+    pub own_project: Option<String>,
+}
+
 /// Nova's servers, all projects, with the pinned microversion (falling back to the base
-/// version on clouds too old for it).
+/// version on clouds too old for it). To a token that is not an admin's, Nova refuses all
+/// projects (HTTP 403): then the project's own servers.
 pub(super) async fn servers(
     session: &Session,
     compute: Option<&str>,
+    is_admin: bool,
     progress: &dyn Progress,
-) -> Result<Listed<RawServer, Server>, (String, FetchError)> {
+) -> Result<Servers, (String, FetchError)> {
     let Some(compute) = compute else {
         return Err((
             "(Keystone catalog)".into(),
@@ -131,34 +145,79 @@ pub(super) async fn servers(
         ));
     };
     let endpoint = format!("{compute}/servers/detail");
-    let headers = nova_headers();
-    let query = [("all_tenants", "1")];
-    match session
-        .list::<ServersPage>(
-            "servers",
-            compute,
-            "/servers/detail",
-            &query,
-            &headers,
-            progress,
-            every,
-        )
-        .await
-    {
-        Err(FetchError {
-            status: Some(406), ..
-        }) => session
-            .list::<ServersPage>(
-                "servers",
-                compute,
-                "/servers/detail",
-                &query,
-                &HeaderMap::new(),
-                progress,
-                every,
-            )
+    let list = |query: &'static [(&'static str, &'static str)], headers: HeaderMap| async move {
+        let path = "/servers/detail";
+        (session.list::<ServersPage>("servers", compute, path, query, &headers, progress, every))
             .await
-            .map_err(|e| (endpoint, e)),
-        other => other.map_err(|e| (endpoint, e)),
+    };
+    const ALL: &[(&str, &str)] = &[("all_tenants", "1")];
+    let mut headers = nova_headers();
+    let mut listed = list(ALL, headers.clone()).await;
+    if let Err(FetchError {
+        status: Some(406), ..
+    }) = listed
+    {
+        headers = HeaderMap::new();
+        listed = list(ALL, headers.clone()).await;
     }
+    let own_project = !is_admin
+        && matches!(
+            listed,
+            Err(FetchError {
+                status: Some(403),
+                ..
+            })
+        );
+    if own_project {
+        if session.settings().verbose {
+            eprintln!(
+                "driftmux: {endpoint}?all_tenants=1: HTTP 403 (not an admin's token): listing \
+                 the project's own servers"
+            );
+        }
+        listed = list(&[], headers).await;
+    }
+    match listed {
+        Ok(listed) => Ok(Servers {
+            listed,
+            own_project: own_project.then(|| endpoint.clone()),
+        }),
+        Err(e) => Err((endpoint, e)),
+    }
+}
+
+/// The collection error when Nova listed only the project's own servers and Neutron's
+/// ports name others (Neutron lists more than the project's ports to such a token, or a
+/// server was deleted while they were read): their names and status are unknown, as when
+/// the servers cannot be listed.
+pub(super) fn own_project_error(
+    servers: &Listed<RawServer, Server>,
+    ports: &Listed<RawPort, Port>,
+    endpoint: String,
+) -> Option<CollectionError> {
+    let listed: FxHashSet<&Id> = servers.typed.iter().flatten().map(|s| &s.id).collect();
+    let mut unlisted: Vec<&Id> = (ports.typed.iter().flatten())
+        .filter_map(Port::server)
+        .filter(|id| !listed.contains(id))
+        .collect();
+    unlisted.sort_unstable();
+    unlisted.dedup();
+    let first = unlisted.first()?;
+    let n = unlisted.len();
+    let more = match n {
+        1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    };
+    Some(CollectionError {
+        resource: "servers".to_owned(),
+        endpoint: Some(endpoint),
+        status: Some(403),
+        message: format!(
+            "Nova refused to list every project's servers (all_tenants) to this token, and \
+             its listing of the project's own servers lacks {n} server{s} that Neutron's \
+             ports name ({first}{more}): their names and status are unknown",
+            s = if n == 1 { "" } else { "s" },
+        ),
+        required: false,
+    })
 }

@@ -187,9 +187,10 @@ pub(super) async fn servers(
 }
 
 /// The collection error when Nova listed only the project's own servers and Neutron's
-/// ports name others (Neutron lists more than the project's ports to such a token, or a
-/// server was deleted while they were read): their names and status are unknown, as when
-/// the servers cannot be listed.
+/// ports name others (Neutron lists more than the project's ports to such a token, a
+/// server was deleted while they were read, or it is in a Nova cell that does not respond,
+/// which `os-services` does not tell such a token): their names and status are unknown, as
+/// when the servers cannot be listed.
 pub(super) fn own_project_error(
     servers: &Listed<RawServer, Server>,
     ports: &Listed<RawPort, Port>,
@@ -215,7 +216,9 @@ pub(super) fn own_project_error(
         message: format!(
             "Nova refused to list every project's servers (all_tenants) to this token, and \
              its listing of the project's own servers lacks {n} server{s} that Neutron's \
-             ports name ({first}{more}): their names and status are unknown",
+             ports name ({first}{more}): their names and status are unknown (servers of \
+             other projects, deleted while the listings were read, or in a Nova cell that \
+             does not respond)",
             s = if n == 1 { "" } else { "s" },
         ),
         required: false,

@@ -25,6 +25,9 @@ NEUTRON = f"http://127.0.0.1:{os.environ['NEUTRON_PORT']}/v2.0"
 NOVA = f"http://127.0.0.1:{os.environ['NOVA_PORT']}/v2.1"
 ADMIN_PASSWORD = os.environ["ADMIN_PASSWORD"]
 SERVICE_PASSWORD = os.environ["SERVICE_PASSWORD"]
+# A member of the datalab project (seed): what a project's own CI job would audit with.
+MEMBER = "datalab-member"
+MEMBER_PASSWORD = "lab-member-password"
 NS = uuid.UUID("0b6c1d0e-59a2-4c1b-9a51-1b0b1e5ad0c1")
 
 
@@ -132,6 +135,13 @@ def seed():
     for name in ("datalab", "webshop"):
         proj[name] = ensure(t, f"{KEYSTONE}/projects", "projects", "project", {"name": name},
                             {"name": name, "domain_id": "default"})["id"]
+    # A member of datalab, not an admin: it sees its project's objects only, and Nova
+    # refuses it every project's servers (all_tenants).
+    member = ensure(t, f"{KEYSTONE}/users", "users", "user", {"name": MEMBER},
+                    {"name": MEMBER, "domain_id": "default", "password": MEMBER_PASSWORD})
+    member_role = find(t, f"{KEYSTONE}/roles", "roles", name="member")
+    call("PUT", f"{KEYSTONE}/projects/{proj['datalab']}/users/{member['id']}/roles/{member_role['id']}",
+         token=t)
 
     def net(name, project, **extra):
         return ensure(t, f"{NEUTRON}/networks", "networks", "network", {"name": name},
@@ -263,6 +273,7 @@ def seed():
         # Servers' ports with port security disabled, and their servers.
         "unfiltered_ports": {unfiltered["id"]: vm2},
         "projects": proj,
+        "member": {"username": MEMBER, "password": MEMBER_PASSWORD, "project": "datalab"},
         "findings": [
             expect("ssh-v4", "datalab", "ssh-public", "22", "0.0.0.0/0", "high", ["22/SSH"], 1, 1, True, ["lab-vm-1"]),
             expect("rdp-by-admin", "datalab", "ssh-public", "3389", "0.0.0.0/0", "high", ["3389/RDP"], 1, 1, True, ["lab-vm-1"]),

@@ -44,6 +44,11 @@ fn audit(extra: &[&str]) -> (common::Run, Value) {
     (run, report)
 }
 
+/// What `lab seed` recorded that driftmux must find.
+fn expected(lab: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(lab.join("expected.json")).unwrap()).unwrap()
+}
+
 /// The strings of a JSON array.
 fn strings(array: &Value) -> Vec<&str> {
     let items = array
@@ -56,8 +61,7 @@ fn strings(array: &Value) -> Vec<&str> {
 #[ignore = "needs the real OpenStack lab: scripts/openstack-lab/lab up && seed"]
 fn real_keystone_neutron_nova() {
     let lab = lab_dir();
-    let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(lab.join("expected.json")).unwrap()).unwrap();
+    let expected = expected(&lab);
     let (run, report) = audit(&[]);
     // The one error: the real nova-api's os-services shows the cell that does not respond.
     assert_eq!(report["summary"]["errors"], 1, "{}", run.stderr);
@@ -407,8 +411,7 @@ fn a_real_project_member_audits_its_own_project() {
     // its project's objects, the real nova-api refuses it every project's servers
     // (all_tenants, HTTP 403) and lists it the project's own.
     let lab = lab_dir();
-    let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(lab.join("expected.json")).unwrap()).unwrap();
+    let expected = expected(&lab);
     let member = &expected["member"];
     let clouds = std::fs::read_to_string(lab.join("clouds.yaml")).unwrap();
     let clouds = clouds

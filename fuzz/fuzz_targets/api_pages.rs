@@ -1,7 +1,7 @@
 //! OpenStack API pages (Neutron, Nova, Keystone) → typed pages → items and next links; the
 //! hand-written page decoders (rules, ports, servers) read what serde reads, or give up.
 #![no_main]
-use driftmux::collect::openstack::client::Page;
+use driftmux::collect::openstack::listing::Page;
 use driftmux::collect::openstack::{
     AddressGroupsPage, FloatingIpsPage, GroupsPage, KeystoneProjects, NetworksPage, PortsPage,
     RulesPage, ServersPage,

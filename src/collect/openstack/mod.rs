@@ -42,9 +42,14 @@ use client::{ClientSettings, FetchError, Session};
 use config::CloudConfig;
 use listing::Listed;
 pub use nova::NOVA_MICROVERSION;
+// The pages' types, for the fuzz targets (fuzz/fuzz_targets/api_pages.rs).
 use nova::{down_cells_error, own_project_error, servers, unreachable_cell_hosts};
+pub use pages::{
+    AddressGroupsPage, FloatingIpsPage, GroupsPage, NetworksPage, PortsPage, RulesPage, ServersPage,
+};
 use progress::Progress;
 use projects::projects;
+pub use projects::KeystoneProjects;
 
 /// Why collection could not start.
 #[derive(Debug, thiserror::Error)]

@@ -339,7 +339,7 @@ fn a_project_scoped_token_lists_its_own_servers() {
         .clone();
     let ports = cloud["ports"].as_array_mut().unwrap();
     ports.retain(|p| p["project_id"] == datalab);
-    let fake = FakeOpenStack::start(Config::new(cloud));
+    let fake = FakeOpenStack::start(Config::new(cloud.clone()));
     let env = [
         ("OS_USERNAME", "tenant"),
         ("OS_PASSWORD", "tenant-pass"),
@@ -368,6 +368,22 @@ fn a_project_scoped_token_lists_its_own_servers() {
         !run.stderr.contains("not in Nova's listing"),
         "{}",
         run.stderr
+    );
+    // The floating IPs' own ports, the free sign of a floating IPs' listing cut short,
+    // are not listed to it: their last page is asked for again instead.
+    assert_eq!(fake.requests("/network/v2.0/floatingips?").len(), 2);
+    let whole = findings(&run);
+    let fake = FakeOpenStack::start(Config::new(cloud));
+    fake.fault("/network/v2.0/floatingips", [Fault::Partial]);
+    let run = run_live(&fake, &env, &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), whole);
+    assert_stderr_has(
+        &run,
+        &[
+            "warning: Neutron's listing of floatingips ended on a page of 2 object(s) (2 \
+           listed), and that page held 4 when asked again: read again whole, 4 floatingips",
+        ],
     );
 }
 

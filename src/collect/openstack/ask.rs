@@ -20,8 +20,10 @@ pub(super) struct Ask<P: Page> {
     pub(super) keep: fn(&P::Item) -> bool,
     /// Whether its last page is asked for again even when it held objects (see
     /// [`Ask::checked`]): the listings whose objects decide findings or their severity,
-    /// and the egress rules (checked with the ingress rules at no request more, see
-    /// `rule_ends`; on their own only where that cannot be).
+    /// the egress rules (checked with the ingress rules at no request more, see
+    /// `rule_ends`; on their own only where that cannot be), and the floating IPs to a
+    /// token that is not an admin's (their own ports, the free sign, are not listed to
+    /// it).
     pub(super) verify_end: bool,
     /// Whether findings depend on it: an end that cannot be checked is then a required
     /// collection error (`CollectionError::required`).
@@ -86,7 +88,8 @@ impl<P: Page> Ask<P> {
     /// - A listing whose last page came back empty after pages with objects (what every
     ///   listing of a multiple of the page size looks like) has that page asked for again.
     /// - A listing that decides findings or their severity (`verify_end`: the ingress
-    ///   rules, the ports) has its last page asked for again whatever it held, if it held
+    ///   rules, the ports; and the floating IPs to a token that is not an admin's, which
+    ///   has no other check of them) has its last page asked for again whatever it held, if it held
     ///   fewer than a page's worth (a server that ignored the limit is not asked for
     ///   everything twice). The rules are mostly checked otherwise: both directions with
     ///   one request (see `rule_ends`), this only where that cannot be.

@@ -121,7 +121,7 @@ pub async fn collect(
     }
 
     let session = Arc::new(session);
-    let neutron = neutron::Reading::start(&session, &progress, &network);
+    let neutron = neutron::Reading::start(&session, &progress, &network, token.is_admin);
     let down_cells = {
         let (s, compute) = (session.clone(), compute.clone());
         tokio::spawn(async move { unreachable_cell_hosts(&s, compute.as_deref()).await })

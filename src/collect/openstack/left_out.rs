@@ -2,6 +2,8 @@
 //! lacks (a rule's group, a floating IP's or its port's network, a floating IP's port's
 //! floating IP). Found in the listings already read, at no request.
 
+use std::fmt;
+
 use rustc_hash::FxHashSet;
 
 use super::listing::Listing;
@@ -9,8 +11,23 @@ use super::pages::{FloatingIpsPage, GroupsPage, NetworksPage, PortsPage, RulesPa
 use crate::id::Id;
 use crate::inventory::{Owner, Port};
 
-/// What the floating IPs' listing is called in the signs' warnings.
-const FLOATING_IPS: &str = "floating IPs";
+/// The listing that lacks an object another names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lacking {
+    SecurityGroups,
+    ExternalNetworks,
+    FloatingIps,
+}
+
+impl fmt::Display for Lacking {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Lacking::SecurityGroups => "security groups",
+            Lacking::ExternalNetworks => "external networks",
+            Lacking::FloatingIps => "floating IPs",
+        })
+    }
+}
 
 /// An object that names one its listing does not have: that listing left it out (a Neutron
 /// API worker that has just started can), or it was made or deleted while the listings
@@ -20,7 +37,7 @@ pub(super) struct LeftOut {
     /// The object that names it, and what it names.
     what: String,
     /// The listing that lacks it.
-    of: &'static str,
+    of: Lacking,
 }
 
 impl LeftOut {
@@ -62,7 +79,7 @@ impl LeftOut {
     /// too, and a port left behind gives for good, so the floating IPs alone are read
     /// again first.
     pub(super) fn names_a_floating_ip(&self) -> bool {
-        self.of == FLOATING_IPS
+        self.of == Lacking::FloatingIps
     }
 
     /// The warning when the floating IPs, read again alone, were the same: no listing was
@@ -103,7 +120,7 @@ fn group_left_out(rules: &Listing<RulesPage>, groups: &Listing<GroupsPage>) -> O
     )?;
     Some(LeftOut {
         what: format!("rule {rule} of security group {group}"),
-        of: "security groups",
+        of: Lacking::SecurityGroups,
     })
 }
 
@@ -119,7 +136,7 @@ fn network_left_out(
         return None;
     };
     let listed = || networks.typed.iter().flatten().map(|n| &n.id);
-    let of = "external networks";
+    let of = Lacking::ExternalNetworks;
     let fip = fips.as_ref().ok().and_then(|fips| {
         let named = fips.typed.iter().flatten();
         first_unlisted(listed(), named.map(|f| (&f.id, f.network_id.as_ref())))
@@ -144,7 +161,7 @@ fn floating_ip_left_out(external: &[&Port], fips: &Listing<FloatingIpsPage>) -> 
     let (port, fip) = first_unlisted(fips.typed.iter().flatten().map(|f| &f.id), named)?;
     Some(LeftOut {
         what: format!("port {port} of floating IP {fip}"),
-        of: FLOATING_IPS,
+        of: Lacking::FloatingIps,
     })
 }
 

@@ -96,11 +96,8 @@ pub(super) fn down_cells_error(
         }
     };
     let first = hosts.first()?;
-    let more = match hosts.len() {
-        1 => String::new(),
-        n => format!(" and {} more", n - 1),
-    };
     let n = hosts.len();
+    let more = and_more(n);
     Some(CollectionError {
         resource: "servers".to_owned(),
         endpoint: Some(url),
@@ -205,10 +202,7 @@ pub(super) fn own_project_error(
     unlisted.dedup();
     let first = unlisted.first()?;
     let n = unlisted.len();
-    let more = match n {
-        1 => String::new(),
-        n => format!(" and {} more", n - 1),
-    };
+    let more = and_more(n);
     Some(CollectionError {
         resource: "servers".to_owned(),
         endpoint: Some(endpoint),
@@ -223,4 +217,12 @@ pub(super) fn own_project_error(
         ),
         required: false,
     })
+}
+
+/// `" and N more"` after the first of `n` things named (nothing when it is the only one).
+fn and_more(n: usize) -> String {
+    match n {
+        0 | 1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    }
 }

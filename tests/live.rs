@@ -506,17 +506,73 @@ fn empty_neutron_listings_are_read_again() {
         run.stderr
     );
     assert_eq!(fake.requests("/network/v2.0/address-groups?").len(), 2);
-    // Without that rule, an empty listing of address groups is nothing to read again.
+    // Without that rule, address groups are not asked for at all: nothing reads them (and
+    // a listing that would fail cannot make the audit incomplete).
     let mut cloud = demo();
     cloud["security_group_rules"]
         .as_array_mut()
         .unwrap()
         .retain(|r| r["remote_address_group_id"].is_null());
-    cloud["address_groups"] = serde_json::json!([]);
     let fake = FakeOpenStack::start(Config::new(cloud));
+    fake.fault("/network/v2.0/address-groups", [Fault::Status(500)]);
     let run = run_live(&fake, &[], &["--fail-on", "none"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(fake.requests("/network/v2.0/address-groups?").len(), 1);
+    assert!(run.stdout.contains("Errors: 0"), "{}", run.stdout);
+    assert_eq!(fake.requests("/network/v2.0/address-groups").len(), 0);
+}
+
+/// Address groups are listed once a rule names one, also when only the rules read again
+/// whole (a listing cut short) name it: the address group's warning is the snapshot's.
+#[test]
+fn address_groups_are_listed_when_rules_read_again_name_one() {
+    let mut cloud = demo();
+    let rules = cloud["security_group_rules"].as_array_mut().unwrap();
+    // The rule naming an address group right after the first ingress rule, as stored:
+    // `Fault::Partial` (every other object left out) leaves it out of the first read.
+    let at = rules
+        .iter()
+        .position(|r| !r["remote_address_group_id"].is_null())
+        .unwrap();
+    let named = rules.remove(at);
+    assert_eq!(named["direction"], "ingress");
+    let first = rules
+        .iter()
+        .position(|r| r["direction"] == "ingress")
+        .unwrap();
+    rules.insert(first + 1, named);
+    // Its address group public: the audit warns about it.
+    cloud["address_groups"][0]["addresses"] = serde_json::json!(["0.0.0.0/0", "::/0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("cloud.json");
+    std::fs::write(&snapshot, cloud.to_string()).unwrap();
+    let fake = FakeOpenStack::start(Config::new(cloud));
+    fake.fault("/security-group-rules?direction=ingress", [Fault::Partial]);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("read again whole, 49 ingress"),
+        "{}",
+        run.stderr
+    );
+    assert!(!fake.requests("/network/v2.0/address-groups?").is_empty());
+    let snapshot = snapshot.to_str().unwrap();
+    let offline = driftmux(&[
+        "--snapshot",
+        snapshot,
+        "--format",
+        "json",
+        "--fail-on",
+        "none",
+    ]);
+    assert_eq!(findings(&run), findings(&offline));
+    let address_group_warning = |run: &Run| -> Vec<Value> {
+        let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+        let warnings = report["warnings"].as_array().unwrap().iter();
+        let about = |w: &&Value| w.as_str().unwrap().contains("address group");
+        warnings.filter(about).cloned().collect()
+    };
+    assert_eq!(address_group_warning(&offline).len(), 1);
+    assert_eq!(address_group_warning(&run), address_group_warning(&offline));
 }
 
 /// A worker that has just started can also leave some of a page's objects out. The

@@ -14,7 +14,8 @@
 //! (`auth::Endpoints`); then side by side Neutron's listings (`neutron`, each an `ask`,
 //! paginated by `listing`, read from both ends when long: `both_ends`), Nova's servers and
 //! cells (`nova`) and Keystone's projects (`projects`); then Neutron's listings checked
-//! (`ask`, `rule_ends`, `left_out`) and, after a race caught, read again; last, the
+//! (`ask`, `rule_ends`, `left_out`), address groups listed when a rule names one, and,
+//! after a race caught, read again; last, the
 //! inventory put together and every failure recorded.
 
 mod ask;
@@ -180,12 +181,13 @@ pub async fn collect(
         false,
         networks.map_err(|e| (at("/networks"), e)),
     );
-    // Address groups are an optional extension: absent (404) means none.
+    // Not listed when no rule names one; an optional extension: absent (404) means none.
     let address_groups = match address_groups {
-        Err(FetchError {
+        None
+        | Some(Err(FetchError {
             status: Some(404), ..
-        }) => None,
-        other => record(
+        })) => None,
+        Some(other) => record(
             &mut errors,
             "address_groups",
             false,

@@ -1,7 +1,8 @@
 //! Neutron's listings: read side by side, each in its own task (pages of different
 //! resources fetched and decoded in parallel on the runtime's worker threads); then, once
 //! every listing of the audit has ended, checked (`ask`, `rule_ends`, `left_out`) and
-//! settled (read again after a race caught).
+//! settled (read again after a race caught). Address groups are listed only when a rule
+//! names one, once the rules are read.
 
 use std::sync::Arc;
 
@@ -59,7 +60,8 @@ pub(super) struct Reading {
     ports: Task<PortsPage>,
     fips: Task<FloatingIpsPage>,
     networks: Task<NetworksPage>,
-    address_groups: Task<AddressGroupsPage>,
+    /// Listed only once a rule names an address group (see [`Reading::finish`]).
+    address_groups: Ask<AddressGroupsPage>,
 }
 
 /// Neutron's listings, read and checked.
@@ -70,7 +72,9 @@ pub(super) struct Read {
     pub ports: Listing<PortsPage>,
     pub fips: Listing<FloatingIpsPage>,
     pub networks: Listing<NetworksPage>,
-    pub address_groups: Listing<AddressGroupsPage>,
+    /// None when no rule names an address group: nothing else reads them, and they were
+    /// not asked for.
+    pub address_groups: Option<Listing<AddressGroupsPage>>,
     /// What the checks found, in the order they ran.
     pub warnings: Vec<String>,
     /// The listings whose checks could not be made.
@@ -112,7 +116,7 @@ impl Reading {
             ports: Task::spawn(s, p, network, ports),
             fips: Task::spawn(s, p, network, fips),
             networks: Task::spawn(s, p, network, networks),
-            address_groups: Task::spawn(s, p, network, address_groups),
+            address_groups,
         }
     }
 
@@ -127,22 +131,35 @@ impl Reading {
         let (ports_ask, ports) = self.ports.listed().await;
         let (fips_ask, fips) = self.fips.listed().await;
         let (networks_ask, networks) = self.networks.listed().await;
-        let (address_groups_ask, address_groups) = self.address_groups.listed().await;
+        let address_groups_ask = self.address_groups;
         // Neutron listings checked, side by side, now that every listing has ended: the empty
         // ones read again, the last page of those that ended on an empty page, and of those
         // that decide findings, asked for again (see `Ask::checked`); if any found objects,
         // every other listing is read again too. Each check notes what it found apart, merged
         // in this order.
+        //
+        // Address groups matter only to rules that name one: most clouds have none, and
+        // their listing is then not asked for at all; when a rule names one, it is read
+        // now, beside those checks (a request after the others, as the checks are).
         let mut each: [Checks; 6] = Default::default();
         let [c1, c2, c3, c4, c5, c6] = &mut each;
         let (s, p, net) = (session, progress, network.as_str());
         let rules = [&*ingress_ask, &*egress_ask];
-        let ([ingress, egress], groups, ports, fips, networks) = tokio::join!(
+        let named_at_first = names_an_address_group(&ingress) || names_an_address_group(&egress);
+        let address_groups = async {
+            if named_at_first {
+                Some(address_groups_ask.list(s, p, net).await)
+            } else {
+                None
+            }
+        };
+        let ([ingress, egress], groups, ports, fips, networks, address_groups) = tokio::join!(
             rule_ends::checked(s, p, net, rules, [ingress, egress], [c1, c2]),
             groups_ask.checked(s, p, net, groups, c3),
             ports_ask.checked(s, p, net, ports, c4),
             fips_ask.checked(s, p, net, fips, c5),
             networks_ask.checked(s, p, net, networks, c6),
+            address_groups,
         );
         let mut checks = Checks::default();
         for found in each {
@@ -150,23 +167,13 @@ impl Reading {
             checks.warnings.extend(found.warnings);
             checks.errors.extend(found.errors);
         }
-        // Address groups matter only to rules that name one (most clouds have none, and an
-        // empty listing is then nothing to read again).
-        let named = |rules: &Listing<RulesPage>| {
-            rules.as_ref().is_ok_and(|rules| {
-                let mut all = rules.typed.iter().flatten();
-                all.any(|rule| matches!(rule.remote, Remote::AddressGroup(_)))
-            })
-        };
-        let address_groups = if named(&ingress.listing) || named(&egress.listing) {
-            address_groups_ask
-                .checked(s, p, net, address_groups, &mut checks)
-                .await
-        } else {
-            Checked {
-                listing: address_groups,
-                done: true,
-            }
+        let address_groups = match address_groups {
+            Some(listed) => Some(
+                address_groups_ask
+                    .checked(s, p, net, listed, &mut checks)
+                    .await,
+            ),
+            None => None,
         };
         // An object naming one that its listing does not have: that listing left it out.
         let mut left_out = if checks.raced {
@@ -206,7 +213,7 @@ impl Reading {
             (ports, w4),
             (fips, w5),
             (networks, w6),
-            (address_groups, w7),
+            address_groups,
         ) = tokio::join!(
             ingress_ask.settled(s, p, net, ingress, raced),
             egress_ask.settled(s, p, net, egress, raced),
@@ -214,9 +221,25 @@ impl Reading {
             ports_ask.settled(s, p, net, ports, raced),
             fips_ask.settled(s, p, net, fips, raced),
             networks_ask.settled(s, p, net, networks, raced),
-            address_groups_ask.settled(s, p, net, address_groups, raced),
+            async {
+                match address_groups {
+                    Some(checked) => {
+                        Some(address_groups_ask.settled(s, p, net, checked, raced).await)
+                    }
+                    None => None,
+                }
+            },
         );
         let mut warnings = checks.warnings;
+        let (address_groups, w7) = match address_groups {
+            Some((listing, warning)) => (Some(listing), warning),
+            // The rules read again (cut short, or after a race) may name one where their
+            // first read did not: read last, after every other listing.
+            None if names_an_address_group(&ingress) || names_an_address_group(&egress) => {
+                (Some(address_groups_ask.list(s, p, net).await), None)
+            }
+            None => (None, None),
+        };
         warnings.extend([w1, w2, w3, w4, w5, w6, w7].into_iter().flatten());
         if left_out.is_some() {
             let still = LeftOut::find(&ingress, &groups, &fips, &ports, &networks);
@@ -237,6 +260,14 @@ impl Reading {
             errors: checks.errors,
         }
     }
+}
+
+/// Whether a rule of this listing names an address group as its source.
+fn names_an_address_group(rules: &Listing<RulesPage>) -> bool {
+    rules.as_ref().is_ok_and(|rules| {
+        let mut all = rules.typed.iter().flatten();
+        all.any(|rule| matches!(rule.remote, Remote::AddressGroup(_)))
+    })
 }
 
 /// How many objects both listings hold, when they hold the same objects in the same order.

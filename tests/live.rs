@@ -9,6 +9,8 @@ mod fake_openstack;
 use common::{driftmux, driftmux_env, temp_file, Run};
 use fake_openstack::{Config, FakeOpenStack, Fault};
 use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 const DEMO: &str = "examples/demo-cloud.json";
 
@@ -1020,6 +1022,72 @@ fn rate_limit_retry_after_is_honoured() {
         "waited for Retry-After"
     );
     assert_eq!(fake.requests("/network/v2.0/security-groups").len(), 2);
+}
+
+/// A forward proxy for plain http on 127.0.0.1: relays each connection to the fake byte
+/// for byte (the fake, as every HTTP/1.1 server must, takes the absolute-form request a
+/// client sends through a proxy). Returns its address and how many connections it relayed.
+fn relay_to(fake: &FakeOpenStack) -> (String, Arc<AtomicUsize>) {
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let to = fake.http_base.trim_start_matches("http://").to_owned();
+    let relayed = Arc::new(AtomicUsize::new(0));
+    let count = relayed.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            count.fetch_add(1, Ordering::SeqCst);
+            let server = TcpStream::connect(&to).unwrap();
+            let (mut from, mut into) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut from, &mut into);
+                let _ = into.shutdown(Shutdown::Write);
+            });
+            let (mut back, mut client) = (server, client);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut back, &mut client);
+                let _ = client.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    (format!("http://{addr}"), relayed)
+}
+
+/// The proxy variables are honoured as curl honours them (reqwest's own matcher): the
+/// audit goes through the proxy they name, `NO_PROXY` reaches a host directly, and a
+/// connection that fails names the proxy it went through, never the credentials in its URL.
+#[test]
+fn requests_go_through_the_proxy_the_environment_names() {
+    let fake = start();
+    let (proxy, relayed) = relay_to(&fake);
+    let with_credentials = proxy.replace("http://", "http://user:proxy-pa55word@");
+    let env = [("HTTP_PROXY", with_credentials.as_str())];
+    let run = run_live(&fake, &env, &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    assert!(relayed.load(Ordering::SeqCst) >= 1);
+
+    // Nothing listening where the proxy should be.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_proxy = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let with_credentials = dead_proxy.replace("http://", "http://user:proxy-pa55word@");
+    let env = [("http_proxy", with_credentials.as_str())];
+    let run = run_live(&fake, &env, &["--fail-on", "none", "--retries", "0"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let through =
+        format!("connection failed through the proxy {dead_proxy} (from the *_PROXY variables)");
+    assert!(run.stderr.contains(&through), "{}", run.stderr);
+    assert!(!run.stderr.contains("proxy-pa55word"), "{}", run.stderr);
+    assert!(!run.stdout.contains("proxy-pa55word"), "{}", run.stdout);
+
+    // The same dead proxy, but NO_PROXY names the host: reached directly.
+    let env = [
+        ("ALL_PROXY", dead_proxy.as_str()),
+        ("NO_PROXY", "127.0.0.1"),
+    ];
+    let run = run_live(&fake, &env, &["--fail-on", "none"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
 #[test]

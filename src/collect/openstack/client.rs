@@ -428,7 +428,8 @@ fn sensitive(token: &Secret) -> reqwest::header::HeaderValue {
     v
 }
 
-/// A short description of a transport error (the URL is printed separately).
+/// A short description of a transport error (the URL is printed separately), naming the
+/// proxy a connection that failed or timed out went through.
 fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
@@ -439,6 +440,13 @@ fn describe(e: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
+    let proxy = (e.is_timeout() || e.is_connect())
+        .then(|| e.url().and_then(proxy_for))
+        .flatten();
+    let kind = match proxy {
+        Some(proxy) => format!("{kind} through the proxy {proxy} (from the *_PROXY variables)"),
+        None => kind.to_owned(),
+    };
     let mut source = std::error::Error::source(e);
     let mut detail = None;
     while let Some(s) = source {
@@ -447,8 +455,26 @@ fn describe(e: &reqwest::Error) -> String {
     }
     match detail {
         Some(d) => format!("{kind}: {d}"),
-        None => kind.to_owned(),
+        None => kind,
     }
+}
+
+/// The proxy a request to `url` goes through, as reqwest chooses it: the same matcher
+/// (hyper-util's), reading the same variables as curl does (`HTTPS_PROXY`, `HTTP_PROXY`,
+/// `ALL_PROXY`, `NO_PROXY`, either case). Only its scheme, host and port: never the
+/// credentials its URL may hold.
+fn proxy_for(url: &reqwest::Url) -> Option<String> {
+    static PROXIES: std::sync::OnceLock<hyper_util::client::proxy::matcher::Matcher> =
+        std::sync::OnceLock::new();
+    let uri: http::Uri = url.as_str().parse().ok()?;
+    let matcher = PROXIES.get_or_init(hyper_util::client::proxy::matcher::Matcher::from_system);
+    let proxy = matcher.intercept(&uri)?;
+    let proxy = proxy.uri();
+    let port = proxy
+        .port_u16()
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
+    Some(format!("{}://{}{port}", proxy.scheme_str()?, proxy.host()?))
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is read as a short wait).

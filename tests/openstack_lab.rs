@@ -116,9 +116,15 @@ fn real_keystone_neutron_nova() {
         "1 server port has port security disabled ({port} of server {}): no security group",
         server.as_str().unwrap()
     );
+    // A rule naming an address group of 0.0.0.0/0 (the only such rule: the address groups
+    // are listed for it).
+    let address_group = expected["address_group_warning"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let warnings = strings(&report["warnings"]);
-    assert_eq!(warnings.len(), 2, "{warnings:?}");
-    for expected in [&warning, &unfiltered] {
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    for expected in [&warning, &unfiltered, &address_group] {
         assert!(
             run.stderr.contains(expected.as_str()),
             "{expected}: {}",
@@ -482,6 +488,13 @@ fn a_real_project_member_audits_its_own_project() {
         .collect();
     want.sort_unstable();
     assert_eq!(named, want, "{}", run.stderr);
+    // The project's address group, listed to its member too: the same warning.
+    let address_group = expected["address_group_warning"].as_str().unwrap();
+    let warnings = strings(&report["warnings"]);
+    assert!(
+        warnings.iter().any(|w| w.starts_with(address_group)),
+        "{warnings:?}"
+    );
     // --allow-partial: the gate decides.
     let mut partial = args.to_vec();
     partial.push("--allow-partial");

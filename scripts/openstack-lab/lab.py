@@ -219,6 +219,14 @@ def seed():
     mongo = group("down-cell-db", dl)
     rule("mongo", mongo, dl, ethertype="IPv4", protocol="tcp", port_range_min=27017,
          port_range_max=27017, remote_ip_prefix="0.0.0.0/0")
+    # An address group holding a public prefix, named by a rule that opens SSH: never a
+    # finding (its source is the address group), a warning in every report. The only rule
+    # naming one: driftmux lists address groups for it alone.
+    office = ensure(t, f"{NEUTRON}/address-groups", "address_groups", "address_group",
+                    {"name": "lab-office"},
+                    {"name": "lab-office", "project_id": dl, "addresses": ["0.0.0.0/0"]})
+    rule("ssh-from-address-group", ssh, dl, ethertype="IPv4", protocol="tcp",
+         port_range_min=22, port_range_max=22, remote_address_group_id=office["id"])
     ws = proj["webshop"]
     redis = group("dhcp-only", ws)
     rule("redis", redis, ws, ethertype="IPv4", protocol="tcp", port_range_min=6379,
@@ -284,7 +292,12 @@ def seed():
             expect("redis", "webshop", "dhcp-only", "6379", "0.0.0.0/0", "high", ["6379/Redis"], 1, 0, False),
             expect("mongo", "datalab", "down-cell-db", "27017", "0.0.0.0/0", "high", ["27017/MongoDB"], 1, 1, False),
         ],
-        "absent": [rules[k] for k in ("ssh-private", "icmp-any", "web-80", "mysql-from-group")],
+        "absent": [rules[k] for k in ("ssh-private", "icmp-any", "web-80", "mysql-from-group",
+                                      "ssh-from-address-group")],
+        "address_group_warning": (
+            f"1 ingress rule opening critical ports names an address group holding a public "
+            f"source (rule {rules['ssh-from-address-group']} of security group {ssh['id']}: "
+            f"address group \"lab-office\" ({office['id']}) holds 0.0.0.0/0)"),
     }
     # Every rule of the cloud by direction, from one unfiltered listing: driftmux lists
     # them as two (direction=ingress, direction=egress) and must check them all.

@@ -140,18 +140,18 @@ impl Reading {
         //
         // Address groups matter only to rules that name one: most clouds have none, and
         // their listing is then not asked for at all; when a rule names one, it is read
-        // now, beside those checks (a request after the others, as the checks are).
-        let mut each: [Checks; 6] = Default::default();
-        let [c1, c2, c3, c4, c5, c6] = &mut each;
+        // now, beside those checks, then checked as the others are.
+        let mut each: [Checks; 7] = Default::default();
+        let [c1, c2, c3, c4, c5, c6, c7] = &mut each;
         let (s, p, net) = (session, progress, network.as_str());
         let rules = [&*ingress_ask, &*egress_ask];
         let named_at_first = names_an_address_group(&ingress) || names_an_address_group(&egress);
         let address_groups = async {
-            if named_at_first {
-                Some(address_groups_ask.list(s, p, net).await)
-            } else {
-                None
+            if !named_at_first {
+                return None;
             }
+            let listed = address_groups_ask.list(s, p, net).await;
+            Some(address_groups_ask.checked(s, p, net, listed, c7).await)
         };
         let ([ingress, egress], groups, ports, fips, networks, address_groups) = tokio::join!(
             rule_ends::checked(s, p, net, rules, [ingress, egress], [c1, c2]),
@@ -167,14 +167,6 @@ impl Reading {
             checks.warnings.extend(found.warnings);
             checks.errors.extend(found.errors);
         }
-        let address_groups = match address_groups {
-            Some(listed) => Some(
-                address_groups_ask
-                    .checked(s, p, net, listed, &mut checks)
-                    .await,
-            ),
-            None => None,
-        };
         // An object naming one that its listing does not have: that listing left it out.
         let mut left_out = if checks.raced {
             None

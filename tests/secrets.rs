@@ -17,6 +17,8 @@ const CANARIES: &[&str] = &[
     "canary-wrong-secret",
     "canary-token-4242",
     "canary-bad-token",
+    "canary-url-password",
+    "canary-proxy-password",
     // Tokens the fake Keystone issues.
     "gAAAAA-fake-token",
 ];
@@ -228,4 +230,49 @@ fn debug_output_of_the_resolved_cloud_redacts_secrets() {
     assert!(!debug.contains("canary"), "{debug}");
     assert!(debug.contains("<redacted>"));
     assert!(!resolved.cloud.auth.describe().contains("canary"));
+}
+
+/// Credentials written into a URL: the auth URL's (left out of every request and message,
+/// with a warning) and a proxy's (sent to the proxy alone, never printed).
+#[test]
+fn credentials_in_urls() {
+    let f = fake();
+    let with = f
+        .auth_url()
+        .replace("http://", "http://admin:canary-url-password@");
+    let run = run_and_check(
+        "auth URL with credentials",
+        &openrc(&with, "canary-password-123"),
+        &[],
+        0,
+    );
+    assert!(
+        run.stderr
+            .contains("the auth URL held a user name or password"),
+        "{}",
+        run.stderr
+    );
+    // Discovery and every message fall back on the URL as configured.
+    let not_keystone = format!("{with}/nowhere");
+    run_and_check(
+        "auth URL with credentials, not Keystone's",
+        &openrc(&not_keystone, "canary-password-123"),
+        &[],
+        3,
+    );
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!(
+        "http://puser:canary-proxy-password@{}",
+        dead.local_addr().unwrap()
+    );
+    drop(dead);
+    let url = f.auth_url();
+    let mut env = openrc(&url, "canary-password-123");
+    env.push(("HTTP_PROXY", &proxy));
+    let run = run_and_check("a proxy with credentials that refuses", &env, &[], 3);
+    assert!(
+        run.stderr.contains("through the proxy http://127.0.0.1:"),
+        "{}",
+        run.stderr
+    );
 }

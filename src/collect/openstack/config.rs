@@ -266,7 +266,18 @@ pub fn resolve(os_cloud: Option<&str>, lookup: &Lookup) -> Result<Resolved, Conf
             searched(lookup, "OS_CLIENT_CONFIG_FILE", &FILE_NAMES)
         )));
     };
-    let cloud = to_cloud_config(name, origin, &entry)?;
+    let mut cloud = to_cloud_config(name, origin, &entry)?;
+    // Credentials in the URL itself would be sent to Keystone as basic authentication
+    // (which it ignores) and printed wherever the URL is: left out of both.
+    if let Some(plain) = without_credentials(&cloud.auth_url) {
+        warnings.push(format!(
+            "the auth URL held a user name or password (user:password@{}): left out of every \
+             request and message; Keystone takes credentials from the auth section (username, \
+             password)",
+            plain.split_once("://").map_or("", |(_, rest)| rest)
+        ));
+        cloud.auth_url = plain;
+    }
     if !cloud.verify {
         warnings.push(format!(
             "TLS certificate verification is OFF for {} (verify: false / OS_INSECURE / --insecure)",
@@ -600,6 +611,14 @@ fn to_cloud_config(
 }
 
 /// Appends `/v3` to an auth URL unless it is already there.
+/// `url` without the `user:password@` its authority holds (None when it holds none).
+fn without_credentials(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let at = authority.rfind('@')?;
+    Some(format!("{scheme}://{}", &rest[at + 1..]))
+}
+
 pub fn v3_url(url: &str) -> String {
     let trimmed = url.trim_end_matches('/');
     if trimmed.rsplit('/').next() == Some("v3") {

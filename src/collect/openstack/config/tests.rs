@@ -334,3 +334,39 @@ fn v3_urls() {
     assert_eq!(v3_url("http://k/identity"), "http://k/identity/v3");
     let _ = Path::new("unused");
 }
+
+#[test]
+fn credentials_in_the_auth_url_are_left_out_with_a_warning() {
+    let mut env: Vec<(&str, &str)> = OPENRC.to_vec();
+    env[0] = (
+        "OS_AUTH_URL",
+        "https://kuser:url-canary-pw@keystone.example:5000/identity",
+    );
+    let resolved = Fixture::new().env(&env).resolve(None).unwrap();
+    assert_eq!(
+        resolved.cloud.auth_url,
+        "https://keystone.example:5000/identity/v3"
+    );
+    assert_eq!(resolved.warnings.len(), 1, "{:?}", resolved.warnings);
+    let warning = &resolved.warnings[0];
+    assert!(
+        warning.contains("user:password@keystone.example:5000/identity/v3"),
+        "{warning}"
+    );
+    assert!(
+        !warning.contains("url-canary-pw") && !warning.contains("kuser"),
+        "{warning}"
+    );
+    // An '@' after the authority (in the path or query) is no credential.
+    for url in [
+        "http://keystone.example/v3",
+        "http://keystone.example/a@b/v3",
+        "http://h?x=a@b",
+    ] {
+        assert_eq!(without_credentials(url), None, "{url}");
+    }
+    assert_eq!(
+        without_credentials("http://only-user@h:1/v3").as_deref(),
+        Some("http://h:1/v3")
+    );
+}

@@ -276,3 +276,38 @@ fn credentials_in_urls() {
         run.stderr
     );
 }
+
+/// A server that echoes what it was sent (a gateway's error page quoting the request, a
+/// message quoting a field): the password Keystone was sent, the token an API was sent,
+/// appear in no message.
+#[test]
+fn servers_echoing_the_request() {
+    let f = fake();
+    let url = f.auth_url();
+    f.fault("/auth/tokens", [Fault::Echo(400)]);
+    let run = run_and_check(
+        "Keystone echoing the password",
+        &openrc(&url, "canary-password-123"),
+        &[],
+        3,
+    );
+    assert!(
+        run.stderr.contains("cannot take this request"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("<redacted>"), "{}", run.stderr);
+    f.fault("/network/v2.0/security-groups", [Fault::Echo(400)]);
+    let run = run_and_check(
+        "Neutron echoing the token",
+        &openrc(&url, "canary-password-123"),
+        &[],
+        3,
+    );
+    // The collection error, in every report.
+    let report = run.report("json");
+    assert!(
+        report.contains("the token <redacted> is not accepted here"),
+        "{report}"
+    );
+}

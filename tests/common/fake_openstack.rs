@@ -29,6 +29,10 @@ use serde_json::{json, Map, Value};
 pub enum Fault {
     /// Answer with this status (and a service-shaped error body).
     Status(u16),
+    /// Answer with this status and a message echoing what was sent: the request body to
+    /// Keystone, the `X-Auth-Token` header to the other services (a gateway's error page
+    /// quoting the request).
+    Echo(u16),
     /// 429 with `Retry-After: secs`.
     RetryAfter(u64),
     /// Wait this long before answering normally.
@@ -348,6 +352,13 @@ async fn issue_token(
     body: String,
 ) -> Response {
     let fault = match take_fault(&state, &method, &uri, "identity").await {
+        Ok(Some(Fault::Echo(code))) => {
+            let message = format!("cannot take this request: {body}");
+            return json_response(
+                StatusCode::from_u16(code).unwrap(),
+                json!({"error": {"code": code, "message": message}}),
+            );
+        }
         Ok(fault) => fault,
         Err(resp) => return resp,
     };
@@ -440,6 +451,14 @@ async fn admit(
     service: &str,
 ) -> Result<(Option<Fault>, User), Response> {
     let fault = take_fault(state, method, uri, service).await?;
+    if let Some(Fault::Echo(code)) = fault {
+        let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
+        let message = format!("the token {} is not accepted here", token.unwrap_or(""));
+        return Err(json_response(
+            StatusCode::from_u16(code).unwrap(),
+            json!({"error": {"code": code, "message": message}}),
+        ));
+    }
     Ok((fault, authorize(state, headers, service)?))
 }
 

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 
 use super::auth::{self, Token};
 use super::config::CloudConfig;
-use super::secret::Secret;
+use super::secret::{redact, Secret};
 
 /// Tunables of the HTTP client.
 #[derive(Debug, Clone)]
@@ -197,6 +197,15 @@ impl Session {
         Ok(())
     }
 
+    /// The message of an error body, without the token sent or the credentials' secret (a
+    /// server may echo what it was sent).
+    fn error_message(&self, body: &[u8], token: &Secret) -> String {
+        redact(
+            auth::error_message(body),
+            &[token, self.cloud().auth.secret()],
+        )
+    }
+
     /// GET with retries and one re-authentication; the body replaces `body`'s contents
     /// (its room is reused: a listing reads every page into one buffer).
     pub async fn get_into(
@@ -277,7 +286,7 @@ impl Session {
                         if attempt >= self.settings.retries {
                             return Err(FetchError {
                                 status: Some(status.as_u16()),
-                                message: auth::error_message(&body),
+                                message: self.error_message(&body, &token.value),
                             });
                         }
                         match retry_after {
@@ -289,7 +298,8 @@ impl Session {
                         let (body, _) = read_at_most(resp, ERROR_BODY_MAX).await;
                         return Err(FetchError {
                             status: Some(status.as_u16()),
-                            message: redirect.unwrap_or_else(|| auth::error_message(&body)),
+                            message: redirect
+                                .unwrap_or_else(|| self.error_message(&body, &token.value)),
                         });
                     }
                 }
@@ -577,7 +587,7 @@ async fn authenticate(
                     return auth::parse_token(subject.as_deref(), &bytes)
                         .map_err(|m| AuthError::Failed(format!("{url}: {m}")));
                 }
-                let message = auth::error_message(&bytes);
+                let message = redact(auth::error_message(&bytes), &[cloud.auth.secret()]);
                 if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
                     return Err(AuthError::Rejected(format!(
                         "{url} (HTTP {}): {message}",

@@ -55,6 +55,15 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
+    /// The secret these credentials send to Keystone.
+    pub fn secret(&self) -> &Secret {
+        match self {
+            AuthMethod::Password { password, .. } => password,
+            AuthMethod::ApplicationCredential { secret, .. } => secret,
+            AuthMethod::Token { token, .. } => token,
+        }
+    }
+
     /// What kind of credentials, for whom: safe to print (never the secret).
     pub fn describe(&self) -> String {
         let user = |u: &UserRef| match u {

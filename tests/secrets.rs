@@ -310,4 +310,46 @@ fn servers_echoing_the_request() {
         report.contains("the token <redacted> is not accepted here"),
         "{report}"
     );
+    // A page of the wrong shape: the decoder's message quotes the text it found.
+    f.fault("/network/v2.0/security-groups", vec![Fault::Echo(200); 2]);
+    let run = run_and_check(
+        "a page quoting the token",
+        &openrc(&url, "canary-password-123"),
+        &[],
+        3,
+    );
+    let report = run.report("json");
+    assert!(
+        report.contains("unexpected response: invalid type: string"),
+        "{report}"
+    );
+    assert!(report.contains("<redacted>"), "{report}");
+    // Nova's os-services and Keystone's token, of the wrong shape the same way.
+    f.fault("/os-services", [Fault::Echo(200)]);
+    let run = run_and_check(
+        "os-services quoting the token",
+        &openrc(&url, "canary-password-123"),
+        &[],
+        3,
+    );
+    assert!(
+        run.stderr
+            .contains("unexpected response: invalid type: string"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("<redacted>"), "{}", run.stderr);
+    f.fault("/auth/tokens", [Fault::Echo(201)]);
+    let run = run_and_check(
+        "a token response quoting the password",
+        &openrc(&url, "canary-password-123"),
+        &[],
+        3,
+    );
+    assert!(
+        run.stderr
+            .contains("Keystone's token response is not valid"),
+        "{}",
+        run.stderr
+    );
 }

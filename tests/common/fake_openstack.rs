@@ -31,7 +31,8 @@ pub enum Fault {
     Status(u16),
     /// Answer with this status and a message echoing what was sent: the request body to
     /// Keystone, the `X-Auth-Token` header to the other services (a gateway's error page
-    /// quoting the request).
+    /// quoting the request; with 200, a page whose lists are that message; with 201 to
+    /// Keystone, a token whose body is).
     Echo(u16),
     /// 429 with `Retry-After: secs`.
     RetryAfter(u64),
@@ -354,6 +355,16 @@ async fn issue_token(
     let fault = match take_fault(&state, &method, &uri, "identity").await {
         Ok(Some(Fault::Echo(code))) => {
             let message = format!("cannot take this request: {body}");
+            if code == 201 {
+                // A token whose body is that text: a decoder quotes a string of the wrong type.
+                let token = [("x-subject-token", "gAAAAA-fake-token-echoed")];
+                return (
+                    StatusCode::CREATED,
+                    token,
+                    json!({"token": message}).to_string(),
+                )
+                    .into_response();
+            }
             return json_response(
                 StatusCode::from_u16(code).unwrap(),
                 json!({"error": {"code": code, "message": message}}),
@@ -454,6 +465,24 @@ async fn admit(
     if let Some(Fault::Echo(code)) = fault {
         let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
         let message = format!("the token {} is not accepted here", token.unwrap_or(""));
+        if code == 200 {
+            // A page whose list is that text: a decoder quotes a string of the wrong type.
+            let lists = [
+                "security_group_rules",
+                "security_groups",
+                "ports",
+                "floatingips",
+                "networks",
+                "address_groups",
+                "servers",
+                "projects",
+                "services",
+            ];
+            let page: Map<String, Value> = (lists.iter())
+                .map(|k| (k.to_string(), json!(message)))
+                .collect();
+            return Err(json_response(StatusCode::OK, Value::Object(page)));
+        }
         return Err(json_response(
             StatusCode::from_u16(code).unwrap(),
             json!({"error": {"code": code, "message": message}}),

@@ -206,6 +206,13 @@ impl Session {
         )
     }
 
+    /// `text`, from a server's answer, without the current token or the credentials'
+    /// secret.
+    pub(super) async fn redacted(&self, text: String) -> String {
+        let token = self.token.read().await.1.clone();
+        redact(text, &[&token.value, self.cloud().auth.secret()])
+    }
+
     /// GET with retries and one re-authentication; the body replaces `body`'s contents
     /// (its room is reused: a listing reads every page into one buffer).
     pub async fn get_into(
@@ -584,8 +591,12 @@ async fn authenticate(
                             max >> 20
                         )));
                     }
-                    return auth::parse_token(subject.as_deref(), &bytes)
-                        .map_err(|m| AuthError::Failed(format!("{url}: {m}")));
+                    return auth::parse_token(subject.as_deref(), &bytes).map_err(|m| {
+                        // A decoder's message quotes a string of the wrong type.
+                        let issued = Secret::new(subject.unwrap_or_default());
+                        let m = redact(m, &[cloud.auth.secret(), &issued]);
+                        AuthError::Failed(format!("{url}: {m}"))
+                    });
                 }
                 let message = redact(auth::error_message(&bytes), &[cloud.auth.secret()]);
                 if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {

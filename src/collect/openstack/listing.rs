@@ -31,15 +31,18 @@ impl Session {
         if let Some(next) = P::decode_plain(body, items) {
             return Ok(next);
         }
-        let (decoded, next) = serde_json::from_slice::<P>(body)
-            .map_err(|e| {
-                FetchError::msg(match e.classify() {
+        let (decoded, next) = match serde_json::from_slice::<P>(body) {
+            Ok(page) => page.into_parts(),
+            Err(e) => {
+                let message = match e.classify() {
                     // Well-formed JSON of an unexpected shape (or a truncated list).
                     serde_json::error::Category::Data => format!("unexpected response: {e}"),
                     _ => format!("invalid JSON in the response: {e}"),
-                })
-            })?
-            .into_parts();
+                };
+                // serde_json quotes a string of the wrong type: it may echo the token.
+                return Err(FetchError::msg(self.redacted(message).await));
+            }
+        };
         *items = decoded;
         Ok(next)
     }

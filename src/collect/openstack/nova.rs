@@ -58,19 +58,24 @@ pub(super) async fn unreachable_cell_hosts(
     let url = format!("{}/os-services?binary=nova-compute", compute?);
     let mut body = Vec::new();
     let read = session.get_into(&url, &nova_headers(), &mut body).await;
-    let hosts = read.and_then(|()| {
-        let listed: NovaServices = serde_json::from_slice(&body).map_err(|e| FetchError {
-            status: None,
-            message: format!("unexpected response: {e}"),
-        })?;
-        Ok(listed
-            .services
-            .into_iter()
-            .filter(|s| s.status.as_deref() == Some("UNKNOWN"))
-            .map(|s| s.host.unwrap_or_else(|| "(no host)".to_owned()))
-            .collect())
-    });
-    Some((url, hosts))
+    let listed = match read.map(|()| serde_json::from_slice::<NovaServices>(&body)) {
+        Ok(Ok(listed)) => listed,
+        Ok(Err(e)) => {
+            // A decoder's message quotes a string of the wrong type.
+            let message = session.redacted(format!("unexpected response: {e}")).await;
+            let e = FetchError {
+                status: None,
+                message,
+            };
+            return Some((url, Err(e)));
+        }
+        Err(e) => return Some((url, Err(e))),
+    };
+    let hosts = (listed.services.into_iter())
+        .filter(|s| s.status.as_deref() == Some("UNKNOWN"))
+        .map(|s| s.host.unwrap_or_else(|| "(no host)".to_owned()))
+        .collect();
+    Some((url, Ok(hosts)))
 }
 
 /// The collection error when Nova's cells are not all reachable (the servers' listing then

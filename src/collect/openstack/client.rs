@@ -197,20 +197,17 @@ impl Session {
         Ok(())
     }
 
-    /// The message of an error body, without the token sent or the credentials' secret (a
-    /// server may echo what it was sent).
-    fn error_message(&self, body: &[u8], token: &Secret) -> String {
-        redact(
-            auth::error_message(body),
-            &[token, self.cloud().auth.secret()],
-        )
+    /// `text`, from a server's answer, without `token` or the credentials' secret: a server
+    /// may echo what it was sent.
+    fn without_secrets(&self, text: String, token: &Secret) -> String {
+        redact(text, &[token, self.cloud().auth.secret()])
     }
 
     /// `text`, from a server's answer, without the current token or the credentials'
     /// secret.
     pub(super) async fn redacted(&self, text: String) -> String {
         let token = self.token.read().await.1.clone();
-        redact(text, &[&token.value, self.cloud().auth.secret()])
+        self.without_secrets(text, &token.value)
     }
 
     /// GET with retries and one re-authentication; the body replaces `body`'s contents
@@ -293,7 +290,8 @@ impl Session {
                         if attempt >= self.settings.retries {
                             return Err(FetchError {
                                 status: Some(status.as_u16()),
-                                message: self.error_message(&body, &token.value),
+                                message: self
+                                    .without_secrets(auth::error_message(&body), &token.value),
                             });
                         }
                         match retry_after {
@@ -305,8 +303,9 @@ impl Session {
                         let (body, _) = read_at_most(resp, ERROR_BODY_MAX).await;
                         return Err(FetchError {
                             status: Some(status.as_u16()),
-                            message: redirect
-                                .unwrap_or_else(|| self.error_message(&body, &token.value)),
+                            message: redirect.unwrap_or_else(|| {
+                                self.without_secrets(auth::error_message(&body), &token.value)
+                            }),
                         });
                     }
                 }

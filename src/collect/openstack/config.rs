@@ -619,7 +619,6 @@ fn to_cloud_config(
     })
 }
 
-/// Appends `/v3` to an auth URL unless it is already there.
 /// `url` without the `user:password@` its authority holds (None when it holds none).
 fn without_credentials(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
@@ -628,6 +627,7 @@ fn without_credentials(url: &str) -> Option<String> {
     Some(format!("{scheme}://{}", &rest[at + 1..]))
 }
 
+/// Appends `/v3` to an auth URL unless it is already there.
 pub fn v3_url(url: &str) -> String {
     let trimmed = url.trim_end_matches('/');
     if trimmed.rsplit('/').next() == Some("v3") {

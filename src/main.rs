@@ -87,11 +87,13 @@ fn collect_live(live: &LiveInput, quiet: bool) -> Result<Inventory, Error> {
         eprintln!("driftmux: warning: {warning}");
     }
     if live.settings.verbose {
+        let proxy = openstack::client::proxy_for(&live.cloud.auth_url);
         eprintln!(
-            "driftmux: using {}: {} at {}, region {}, interface {}",
+            "driftmux: using {}: {} at {}{}, region {}, interface {}",
             live.cloud.origin,
             live.cloud.auth.describe(),
             live.cloud.auth_url,
+            proxy.map_or(String::new(), |p| format!(" through the proxy {p}")),
             live.cloud.region.as_deref().unwrap_or("(any)"),
             live.cloud.interface
         );

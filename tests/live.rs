@@ -1062,10 +1062,18 @@ fn requests_go_through_the_proxy_the_environment_names() {
     let (proxy, relayed) = relay_to(&fake);
     let with_credentials = proxy.replace("http://", "http://user:proxy-pa55word@");
     let env = [("HTTP_PROXY", with_credentials.as_str())];
-    let run = run_live(&fake, &env, &["--fail-on", "none", "--format", "json"]);
+    let run = run_live(
+        &fake,
+        &env,
+        &["--fail-on", "none", "--format", "json", "-v"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(findings(&run), snapshot_findings());
     assert!(relayed.load(Ordering::SeqCst) >= 1);
+    // --verbose says which proxy Keystone is reached through (never its credentials).
+    let using = format!("{}/v3 through the proxy {proxy}, region", fake.auth_url());
+    assert!(run.stderr.contains(&using), "{}", run.stderr);
+    assert!(!run.stderr.contains("proxy-pa55word"), "{}", run.stderr);
 
     // Nothing listening where the proxy should be.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -457,7 +457,7 @@ fn describe(e: &reqwest::Error) -> String {
         "request failed"
     };
     let proxy = (e.is_timeout() || e.is_connect())
-        .then(|| e.url().and_then(proxy_for))
+        .then(|| e.url().and_then(|url| proxy_for(url.as_str())))
         .flatten();
     let kind = match proxy {
         Some(proxy) => format!("{kind} through the proxy {proxy} (from the *_PROXY variables)"),
@@ -479,10 +479,10 @@ fn describe(e: &reqwest::Error) -> String {
 /// (hyper-util's), reading the same variables as curl does (`HTTPS_PROXY`, `HTTP_PROXY`,
 /// `ALL_PROXY`, `NO_PROXY`, either case). Only its scheme, host and port: never the
 /// credentials its URL may hold.
-fn proxy_for(url: &reqwest::Url) -> Option<String> {
+pub fn proxy_for(url: &str) -> Option<String> {
     static PROXIES: std::sync::OnceLock<hyper_util::client::proxy::matcher::Matcher> =
         std::sync::OnceLock::new();
-    let uri: http::Uri = url.as_str().parse().ok()?;
+    let uri: http::Uri = url.parse().ok()?;
     let matcher = PROXIES.get_or_init(hyper_util::client::proxy::matcher::Matcher::from_system);
     let proxy = matcher.intercept(&uri)?;
     let proxy = proxy.uri();

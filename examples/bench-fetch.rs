@@ -30,7 +30,8 @@ const LISTS: &[(Service, &str, &str)] = &[
     (Service::Network, "floatingips", "fields=id&fields=floating_ip_address&fields=port_id&fields=fixed_ip_address&fields=floating_network_id"),
     (Service::Network, "networks", "fields=id&fields=name&fields=router:external&router:external=true"),
     // No address groups: driftmux lists them only once a rule names one, and no rule of
-    // the bench's clouds (or the lab's) does.
+    // the bench's clouds does (the lab's seed has one: there driftmux makes one small
+    // request more than this floor, after the listings).
     (Service::Compute, "servers/detail", "all_tenants=1&sort_key=uuid&sort_dir=asc"),
     // Whether every Nova cell answers (one response, no limit).
     (Service::Compute, "os-services", "binary=nova-compute"),

@@ -64,7 +64,10 @@ struct Candidate<'a> {
 /// on a big cloud) runs on every core, each thread on a contiguous share of the
 /// candidates, so the order stays the same.
 pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
-    let candidates = detect_all(&inventory.rules, policy);
+    let Detected {
+        candidates,
+        by_address_group,
+    } = detect_all(&inventory.rules, policy);
     // Copies of the ids: looked up for every port, they are compared in the set.
     let wanted: HashSet<Id> = candidates
         .iter()
@@ -143,7 +146,7 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
         warnings.extend(unlisted_servers_warning(&findings, &usage));
     }
     warnings.extend(unfiltered_ports_warning(usage.unfiltered_ports()));
-    warnings.extend(public_address_group_warning(inventory, policy));
+    warnings.extend(address_group_warnings(inventory, &by_address_group));
     AuditReport {
         meta: inventory.meta.clone(),
         checked_rules: inventory.rules.len(),
@@ -207,12 +210,18 @@ fn unfiltered_ports_warning(ports: &[&Port]) -> Option<String> {
     ))
 }
 
-/// A warning when ingress rules that would be findings but for their source name an address
-/// group holding a public prefix of their ethertype. A remote address group is never a
-/// public source (the detection's definition, README *What is reported*), so they are not
-/// findings; yet an address group of `0.0.0.0/0` opens those ports to everyone all the
-/// same. Nothing to do, and no pass over the rules, when no address group holds one.
-fn public_address_group_warning(inventory: &Inventory, policy: &Policy) -> Option<String> {
+/// Warnings about the ingress rules that open critical ports to a remote address group
+/// (`rules`, found by detection). A remote address group is never a public source (the
+/// detection's definition, README *What is reported*), so they are not findings; yet an
+/// address group of `0.0.0.0/0` opens those ports to everyone all the same. One warning
+/// names the rules whose address group holds a public prefix of their ethertype; another
+/// those whose address group Neutron did not list (what it holds is unknown: deleted while
+/// the listings were read, or not visible to this token). Nothing when address groups were
+/// not collected (a listing that failed is a collection error of its own).
+fn address_group_warnings(inventory: &Inventory, rules: &[&Rule]) -> Vec<String> {
+    let (Some(listed), false) = (&inventory.address_groups, rules.is_empty()) else {
+        return Vec::new();
+    };
     let public_in = |group: &AddressGroup, family: EtherType| -> Option<ipnet::IpNet> {
         let v4 = family == EtherType::IPv4;
         let of_family = |net: &&ipnet::IpNet| matches!(net, ipnet::IpNet::V4(_)) == v4;
@@ -221,44 +230,54 @@ fn public_address_group_warning(inventory: &Inventory, policy: &Policy) -> Optio
             .find(|net| detect::is_public(net))
             .copied()
     };
-    let groups: HashMap<&Id, &AddressGroup> = (inventory.address_groups.iter().flatten())
-        .filter(|g| {
-            [EtherType::IPv4, EtherType::IPv6]
-                .into_iter()
-                .any(|f| public_in(g, f).is_some())
-        })
-        .map(|g| (&g.id, g))
-        .collect();
-    if groups.is_empty() {
-        return None;
-    }
-    let mut open = inventory.rules.iter().filter_map(|rule| {
+    let groups: HashMap<&Id, &AddressGroup> = listed.iter().map(|g| (&g.id, g)).collect();
+    let (mut public, mut unlisted) = (Vec::new(), Vec::new());
+    for &rule in rules {
         let Remote::AddressGroup(id) = &rule.remote else {
-            return None;
+            continue;
         };
-        if rule.direction != Direction::Ingress {
-            return None;
+        match groups.get(id) {
+            Some(group) => {
+                if let Some(source) = public_in(group, rule.ethertype) {
+                    public.push((rule, *group, source));
+                }
+            }
+            None => unlisted.push((rule, id)),
         }
-        let group = groups.get(id)?;
-        let source = public_in(group, rule.ethertype)?;
-        detect::classify(policy, detect::exposed_ports(rule)?)?;
-        Some((rule, *group, source))
-    });
-    let (rule, group, source) = open.next()?;
-    let n = 1 + open.count();
-    let name = group.name.as_deref().unwrap_or("");
-    Some(format!(
-        "{n} ingress rule{s} opening critical ports name{verb} an address group holding a \
-         public source (rule {rule} of security group {sg}: address group {name:?} ({id}) \
-         holds {source}{more}): not reported as findings, as a remote address group is never \
-         taken for a public source; check those address groups",
-        s = if n == 1 { "" } else { "s" },
-        verb = if n == 1 { "s" } else { "" },
-        rule = rule.id,
-        sg = rule.security_group_id,
-        id = group.id,
-        more = and_more(n),
-    ))
+    }
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    let verb = |n: usize| if n == 1 { "s" } else { "" };
+    let mut warnings = Vec::new();
+    if let Some((rule, group, source)) = public.first() {
+        let n = public.len();
+        let name = group.name.as_deref().unwrap_or("");
+        warnings.push(format!(
+            "{n} ingress rule{} opening critical ports name{} an address group holding a \
+             public source (rule {} of security group {}: address group {name:?} ({}) holds \
+             {source}{}): not reported as findings, as a remote address group is never taken \
+             for a public source; check those address groups",
+            s(n),
+            verb(n),
+            rule.id,
+            rule.security_group_id,
+            group.id,
+            and_more(n),
+        ));
+    }
+    if let Some((rule, id)) = unlisted.first() {
+        let n = unlisted.len();
+        warnings.push(format!(
+            "{n} ingress rule{} opening critical ports name{} an address group that Neutron \
+             did not list (rule {} of security group {}: address group {id}{}): what it \
+             holds, and so whether it opens those ports to the internet, is unknown",
+            s(n),
+            verb(n),
+            rule.id,
+            rule.security_group_id,
+            and_more(n),
+        ));
+    }
+    warnings
 }
 
 /// `" and N more"` after the first of `n` things named (nothing when it is the only one).
@@ -271,36 +290,60 @@ fn and_more(n: usize) -> String {
 
 /// The rules that expose something, in order: on every core when they are many, each
 /// thread on a contiguous share of the rules' chunks.
-fn detect_all<'a>(rules: &'a Objects<Rule>, policy: &Policy) -> Vec<Candidate<'a>> {
+fn detect_all<'a>(rules: &'a Objects<Rule>, policy: &Policy) -> Detected<'a> {
     if rules.len() < PARALLEL_MIN {
         return candidates(rules.chunks(), policy);
     }
+    let mut all = Detected::default();
     // Moved, not cloned as `concat` would.
-    parallel::map_shares(rules.chunks(), 1, |_, share| candidates(share, policy))
-        .into_iter()
-        .flatten()
-        .collect()
+    for share in parallel::map_shares(rules.chunks(), 1, |_, share| candidates(share, policy)) {
+        all.candidates.extend(share.candidates);
+        all.by_address_group.extend(share.by_address_group);
+    }
+    all
 }
 
-/// The rules of `chunks` that expose something, in order, before enrichment.
-fn candidates<'a>(chunks: &'a [Vec<Rule>], policy: &Policy) -> Vec<Candidate<'a>> {
-    chunks
-        .iter()
-        .flatten()
-        .filter(|rule| rule.direction == Direction::Ingress)
-        .filter_map(|rule| {
-            let source = detect::public_source(rule)?;
-            let ports = detect::exposed_ports(rule)?;
-            let (kind, matched) = detect::classify(policy, ports)?;
-            Some(Candidate {
-                rule,
-                source,
-                ports,
-                kind,
-                matched,
-            })
-        })
-        .collect()
+/// What detection finds in the rules, in order.
+#[derive(Default)]
+struct Detected<'a> {
+    /// The rules that expose something, before enrichment.
+    candidates: Vec<Candidate<'a>>,
+    /// The ingress rules that open critical ports to a remote address group: never
+    /// findings (see `address_group_warnings`).
+    by_address_group: Vec<&'a Rule>,
+}
+
+/// What detection finds in the rules of `chunks`.
+fn candidates<'a>(chunks: &'a [Vec<Rule>], policy: &Policy) -> Detected<'a> {
+    let mut detected = Detected::default();
+    for rule in chunks.iter().flatten() {
+        if rule.direction != Direction::Ingress {
+            continue;
+        }
+        let Some(source) = detect::public_source(rule) else {
+            if matches!(rule.remote, Remote::AddressGroup(_))
+                && detect::exposed_ports(rule)
+                    .is_some_and(|p| detect::classify(policy, p).is_some())
+            {
+                detected.by_address_group.push(rule);
+            }
+            continue;
+        };
+        let Some(ports) = detect::exposed_ports(rule) else {
+            continue;
+        };
+        let Some((kind, matched)) = detect::classify(policy, ports) else {
+            continue;
+        };
+        detected.candidates.push(Candidate {
+            rule,
+            source,
+            ports,
+            kind,
+            matched,
+        });
+    }
+    detected
 }
 
 /// The findings in report order (`Finding::sort_key`; equal keys keep their order).
@@ -404,6 +447,10 @@ mod tests {
                 if i % 3 == 0 {
                     rule["remote_ip_prefix"] = "10.0.0.0/8".into();
                 }
+                if i % 1000 == 1 {
+                    rule["remote_ip_prefix"] = serde_json::Value::Null;
+                    rule["remote_address_group_id"] = "ag".into();
+                }
                 rule
             })
             .collect();
@@ -428,10 +475,20 @@ mod tests {
         }
         let rules = Objects::from_chunks(chunks);
         let policy = Policy::default();
-        let ids = |c: Vec<Candidate>| c.iter().map(|c| c.rule.id.to_string()).collect::<Vec<_>>();
-        let parallel = ids(detect_all(&rules, &policy));
-        let serial = ids(candidates(rules.chunks(), &policy));
-        assert_eq!(parallel.len(), 2 * PARALLEL_MIN);
+        let ids =
+            |d: Detected| (d.candidates.iter().map(|c| c.rule.id.to_string())).collect::<Vec<_>>();
+        let by_address_group = |d: &Detected| {
+            (d.by_address_group.iter().map(|r| r.id.to_string())).collect::<Vec<_>>()
+        };
+        let (parallel, serial) = (
+            detect_all(&rules, &policy),
+            candidates(rules.chunks(), &policy),
+        );
+        assert_eq!(by_address_group(&parallel), by_address_group(&serial));
+        let count = |keep: fn(usize) -> bool| (0..3 * PARALLEL_MIN).filter(|&i| keep(i)).count();
+        assert_eq!(parallel.by_address_group.len(), count(|i| i % 1000 == 1));
+        let (parallel, serial) = (ids(parallel), ids(serial));
+        assert_eq!(parallel.len(), count(|i| i % 3 != 0 && i % 1000 != 1));
         assert_eq!(parallel, serial);
         assert!(parallel.windows(2).all(|w| w[0] < w[1]), "in rule order");
     }
@@ -766,7 +823,27 @@ mod tests {
         let r = run(serde_json::json!([
             named("web", "anywhere", "IPv4", (443, 443)),
             named("v4-of-v6-group", "office", "IPv4", (22, 22)),
+            named("web-of-unlisted", "gone", "IPv4", (80, 80)),
         ]));
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        // An address group that Neutron did not list: what it holds is unknown.
+        let r = run(serde_json::json!([
+            named("ssh-of-unlisted", "gone", "IPv4", (22, 22)),
+            named("ssh", "anywhere", "IPv4", (22, 22)),
+        ]));
+        assert!(r.findings.is_empty());
+        assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
+        assert!(r.warnings[0]
+            .starts_with("1 ingress rule opening critical ports names an address group holding"));
+        assert_eq!(
+            r.warnings[1],
+            "1 ingress rule opening critical ports names an address group that Neutron did \
+             not list (rule ssh-of-unlisted of security group g: address group gone): what it \
+             holds, and so whether it opens those ports to the internet, is unknown"
+        );
+        // Address groups not collected at all: nothing to say.
+        let rule = named("ssh-of-unlisted", "gone", "IPv4", (22, 22));
+        let r = audit(serde_json::json!({"security_group_rules": [rule], "ports": []}));
         assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     }
 

@@ -1076,9 +1076,7 @@ fn requests_go_through_the_proxy_the_environment_names() {
     assert!(!run.stderr.contains("proxy-pa55word"), "{}", run.stderr);
 
     // Nothing listening where the proxy should be.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_proxy = format!("http://{}", dead.local_addr().unwrap());
-    drop(dead);
+    let dead_proxy = common::nothing_listening();
     let with_credentials = dead_proxy.replace("http://", "http://user:proxy-pa55word@");
     let env = [("http_proxy", with_credentials.as_str())];
     let run = run_live(&fake, &env, &["--fail-on", "none", "--retries", "0"]);

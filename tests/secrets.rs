@@ -260,12 +260,8 @@ fn credentials_in_urls() {
         &[],
         3,
     );
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let proxy = format!(
-        "http://puser:canary-proxy-password@{}",
-        dead.local_addr().unwrap()
-    );
-    drop(dead);
+    let proxy =
+        (common::nothing_listening()).replace("http://", "http://puser:canary-proxy-password@");
     let url = f.auth_url();
     let mut env = openrc(&url, "canary-password-123");
     env.push(("HTTP_PROXY", &proxy));

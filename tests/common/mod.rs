@@ -69,3 +69,10 @@ pub fn temp_file(name: &str, contents: &[u8]) -> (tempfile::TempDir, String) {
     std::fs::write(&path, contents).unwrap();
     (dir, path.to_str().unwrap().to_owned())
 }
+
+/// `http://127.0.0.1:PORT` where nothing listens (a port just bound, then let go):
+/// connecting there is refused.
+pub fn nothing_listening() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}

@@ -285,6 +285,67 @@ fn persistent_5xx_on_rules_is_incomplete_never_a_pass() {
     );
 }
 
+/// A client error (400, 403, 404, 409) will not change on a retry: the request is made
+/// once, and its error names the endpoint and the status. On a listing that decides
+/// findings (ports) the audit is incomplete whatever the flags; on an enrichment listing
+/// (servers) too, unless --allow-partial lets the gate decide; from Keystone, nothing is
+/// read and no report is written.
+#[test]
+fn client_errors_are_not_retried_and_name_the_endpoint() {
+    for status in [400, 403, 404, 409] {
+        let fake = start();
+        fake.fault("/network/v2.0/ports", vec![Fault::Status(status); 10]);
+        let run = run_live(
+            &fake,
+            &[],
+            &["--fail-on", "none", "--allow-partial", "--format", "json"],
+        );
+        assert_eq!(run.code, 3, "{status}: {}", run.stderr);
+        let said = format!(
+            "ports {}/network/v2.0/ports (HTTP {status}): injected",
+            fake.base
+        );
+        assert!(run.stdout.contains(&said), "{status}: {}", run.stdout);
+        let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+        assert_eq!(report["gate"]["verdict"], "incomplete");
+        assert_eq!(report["errors"][0]["resource"], "ports");
+        assert_eq!(report["errors"][0]["status"], status);
+        assert_eq!(fake.requests("/network/v2.0/ports?").len(), 1, "{status}");
+    }
+
+    let servers = || {
+        let fake = start();
+        fake.fault("/compute/v2.1/servers/detail", vec![Fault::Status(409); 10]);
+        fake
+    };
+    let fake = servers();
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let said = format!(
+        "servers {}/compute/v2.1/servers/detail (HTTP 409)",
+        fake.base
+    );
+    assert!(run.stdout.contains(&said), "{}", run.stdout);
+    assert_eq!(fake.requests("/compute/v2.1/servers/detail").len(), 1);
+    let fake = servers();
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--allow-partial"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let fake = start();
+    fake.fault("/identity/v3/auth/tokens", vec![Fault::Status(409); 10]);
+    let run = run_live(&fake, &[], &["--fail-on", "none"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let said = format!(
+        "{}/v3/auth/tokens (HTTP 409): injected 409",
+        fake.auth_url()
+    );
+    assert!(run.stderr.contains(&said), "{}", run.stderr);
+    assert_eq!(fake.requests("/identity/v3/auth/tokens").len(), 1);
+    assert_eq!(fake.log().len(), 1, "nothing read without a token");
+    let written = std::fs::read_dir(run.out_dir.path()).unwrap().count();
+    assert_eq!(written, 0, "no report");
+}
+
 #[test]
 fn forbidden_servers_degrade_enrichment_and_allow_partial_lets_the_gate_decide() {
     // A project-scoped (non-admin) user: Nova refuses all_tenants, Keystone refuses

@@ -584,6 +584,70 @@ fn empty_neutron_listings_are_read_again() {
     assert_eq!(fake.requests("/network/v2.0/address-groups").len(), 0);
 }
 
+/// Neutron refuses to delete an address group that a rule names: a listing lacking one
+/// was cut short (a worker that had just started, which the fake's `Thinned` plays), and
+/// is read again once. The audit is then the snapshot's, address-group warning included;
+/// lacking it twice, the audit says that what it holds is unknown.
+#[test]
+fn address_groups_lacking_one_a_rule_names_are_read_again() {
+    let mut cloud = demo();
+    // A second address group after the first in id order, public, named by the rule.
+    let second = "f0000000-0000-4000-8000-000000000001";
+    let groups = cloud["address_groups"].as_array_mut().unwrap();
+    groups.push(serde_json::json!({"id": second, "name": "anywhere", "addresses": ["0.0.0.0/0"]}));
+    for rule in cloud["security_group_rules"].as_array_mut().unwrap() {
+        if !rule["remote_address_group_id"].is_null() {
+            rule["remote_address_group_id"] = second.into();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("cloud.json");
+    std::fs::write(&snapshot, cloud.to_string()).unwrap();
+    let offline = driftmux(&[
+        "--snapshot",
+        snapshot.to_str().unwrap(),
+        "--format",
+        "json",
+        "--fail-on",
+        "none",
+    ]);
+    let warnings = |run: &Run, about: &str| -> Vec<String> {
+        let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+        let all = report["warnings"].as_array().unwrap().iter();
+        let all = all.map(|w| w.as_str().unwrap().to_owned());
+        all.filter(|w| w.contains(about)).collect()
+    };
+    let public = warnings(&offline, "holding a public source");
+    assert_eq!(public.len(), 1, "{}", offline.stderr);
+
+    let fake = FakeOpenStack::start(Config::new(cloud.clone()));
+    fake.fault("/network/v2.0/address-groups", [Fault::Thinned]);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), findings(&offline));
+    assert_eq!(warnings(&run, "holding a public source"), public);
+    let said = format!(
+        "Neutron's listing of address_groups lacked 1 that rules name (first {second}); read \
+         again, it lacks 0"
+    );
+    assert_eq!(warnings(&run, &said).len(), 1, "{}", run.stderr);
+    assert_eq!(fake.requests("/network/v2.0/address-groups?").len(), 2);
+
+    // Lacking it again: read twice, and the audit's warning says it is unknown.
+    let fake = FakeOpenStack::start(Config::new(cloud));
+    fake.fault(
+        "/network/v2.0/address-groups",
+        [Fault::Thinned, Fault::Thinned],
+    );
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(fake.requests("/network/v2.0/address-groups?").len(), 2);
+    assert!(warnings(&run, "lacked").is_empty(), "{}", run.stderr);
+    assert!(warnings(&run, "holding a public source").is_empty());
+    let unknown = warnings(&run, "an address group that Neutron did not list");
+    assert_eq!(unknown.len(), 1, "{}", run.stderr);
+}
+
 /// Address groups are listed once a rule names one, also when only the rules read again
 /// whole (a listing cut short) name it: the address group's warning is the snapshot's.
 #[test]

@@ -2,7 +2,7 @@
 //! resources fetched and decoded in parallel on the runtime's worker threads); then, once
 //! every listing of the audit has ended, checked (`ask`, `rule_ends`, `left_out`) and
 //! settled (read again after a race caught). Address groups are listed only when a rule
-//! names one, once the rules are read.
+//! names one, once the rules are read, and read again once when they lack one a rule names.
 
 use std::sync::Arc;
 
@@ -18,7 +18,9 @@ use super::pages::{
 };
 use super::progress::Progress;
 use super::{joined, rule_ends};
+use crate::id::Id;
 use crate::inventory::{CollectionError, Remote};
+use rustc_hash::FxHashSet;
 
 /// A listing being read, in its own task, and how it is asked for.
 struct Task<P: Page> {
@@ -232,7 +234,21 @@ impl Reading {
             }
             None => (None, None),
         };
-        warnings.extend([w1, w2, w3, w4, w5, w6, w7].into_iter().flatten());
+        // Rules naming address groups that their listing lacks. Neutron refuses to delete
+        // an address group a rule names (AddressGroupInUse), so the listing was most likely
+        // cut short by a Neutron API worker that had just started (it is not checked as
+        // the listings that decide findings are): read again once, now, after the others.
+        // Still lacking them, the audit warns that what they hold is unknown.
+        let (address_groups, w8) = match address_groups {
+            Some(first) => {
+                let named = named_address_groups(&ingress, &egress);
+                let (listing, warning) =
+                    lacking(&address_groups_ask, s, p, net, &named, first).await;
+                (Some(listing), warning)
+            }
+            None => (None, None),
+        };
+        warnings.extend([w1, w2, w3, w4, w5, w6, w7, w8].into_iter().flatten());
         if left_out.is_some() {
             let still = LeftOut::find(&ingress, &groups, &fips, &ports, &networks);
             warnings.extend(still.map(|still| still.left_behind()));
@@ -260,6 +276,68 @@ fn names_an_address_group(rules: &Listing<RulesPage>) -> bool {
         let mut all = rules.typed.iter().flatten();
         all.any(|rule| matches!(rule.remote, Remote::AddressGroup(_)))
     })
+}
+
+/// The address groups as listed (`first`), or read again once when they lack some of the
+/// `named` ones and that listing lacks fewer (with a warning).
+async fn lacking(
+    ask: &Ask<AddressGroupsPage>,
+    session: &Session,
+    progress: &dyn Progress,
+    base: &str,
+    named: &FxHashSet<&Id>,
+    first: Listing<AddressGroupsPage>,
+) -> (Listing<AddressGroupsPage>, Option<String>) {
+    let Some((lacked, id)) = unlisted(named, &first) else {
+        return (first, None);
+    };
+    let again = ask.list(session, progress, base).await;
+    let still = again
+        .is_ok()
+        .then(|| unlisted(named, &again).map_or(0, |(n, _)| n));
+    match still {
+        Some(still) if still < lacked => {
+            let warning = format!(
+                "Neutron's listing of address_groups lacked {lacked} that rules name (first \
+                 {id}); read again, it lacks {still}: a Neutron API worker that has just \
+                 started can leave objects out of its first answers"
+            );
+            (again, Some(warning))
+        }
+        _ => (first, None),
+    }
+}
+
+/// The address groups the rules of these listings name.
+fn named_address_groups<'a>(
+    ingress: &'a Listing<RulesPage>,
+    egress: &'a Listing<RulesPage>,
+) -> FxHashSet<&'a Id> {
+    let rules = [ingress, egress]
+        .into_iter()
+        .filter_map(|l| l.as_ref().ok());
+    let all = rules.flat_map(|rules| rules.typed.iter().flatten());
+    all.filter_map(|rule| match &rule.remote {
+        Remote::AddressGroup(id) => Some(id),
+        _ => None,
+    })
+    .collect()
+}
+
+/// How many of the `named` address groups this listing lacks, and the least of their ids;
+/// `None` when it lacks none, or could not be read.
+fn unlisted(named: &FxHashSet<&Id>, listing: &Listing<AddressGroupsPage>) -> Option<(usize, Id)> {
+    let listed: FxHashSet<&Id> = match listing {
+        Ok(listed) => listed.typed.iter().flatten().map(HasId::id).collect(),
+        Err(_) => return None,
+    };
+    let mut lacked: Vec<&Id> = named
+        .iter()
+        .filter(|id| !listed.contains(*id))
+        .copied()
+        .collect();
+    lacked.sort_unstable();
+    lacked.first().map(|least| (lacked.len(), (*least).clone()))
 }
 
 /// How many objects both listings hold, when they hold the same objects in the same order.

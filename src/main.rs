@@ -97,6 +97,9 @@ fn collect_live(live: &LiveInput, quiet: bool) -> Result<Inventory, Error> {
             live.cloud.region.as_deref().unwrap_or("(any)"),
             live.cloud.interface
         );
+        for (key, url) in live.cloud.overrides.each() {
+            eprintln!("driftmux: {key}: {url} (instead of the catalog's)");
+        }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

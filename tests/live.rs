@@ -1245,6 +1245,54 @@ fn a_truncated_keystone_project_list_is_an_error_not_a_silent_gap() {
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
+/// A catalog whose URLs the runner cannot reach (the fake's internal network endpoint is
+/// `neutron.internal.invalid`, and it has no internal compute endpoint): endpoints set by
+/// hand are read instead, and the audit is the snapshot's.
+#[test]
+fn endpoint_overrides_replace_the_catalogs() {
+    let fake = start();
+    let (network, compute) = (
+        format!("{}/network/", fake.base),
+        format!("{}/compute/v2.1", fake.base),
+    );
+    let env = [
+        ("OS_INTERFACE", "internal"),
+        ("OS_NETWORK_ENDPOINT_OVERRIDE", network.as_str()),
+        ("OS_COMPUTE_ENDPOINT_OVERRIDE", compute.as_str()),
+    ];
+    let run = run_live(
+        &fake,
+        &env,
+        &["--fail-on", "none", "--format", "json", "-v"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    assert!(
+        !run.stderr.contains("neutron.internal.invalid"),
+        "{}",
+        run.stderr
+    );
+    let said = format!("driftmux: network_endpoint_override: {network} (instead of the catalog's)");
+    assert!(run.stderr.contains(&said), "{}", run.stderr);
+    assert_eq!(fake.requests("/compute/v2.1/servers/detail").len(), 1);
+
+    // Not a URL: a configuration error naming the key, nothing listed.
+    let fake = start();
+    let run = run_live(
+        &fake,
+        &[("OS_NETWORK_ENDPOINT_OVERRIDE", "neutron:9696")],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("network_endpoint_override \"neutron:9696\""),
+        "{}",
+        run.stderr
+    );
+    assert!(fake.requests("/network/").is_empty());
+}
+
 #[test]
 fn catalog_without_network_endpoint_exits_3() {
     let mut config = Config::new(demo());

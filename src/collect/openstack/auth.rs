@@ -272,10 +272,42 @@ impl Endpoints {
     /// endpoint would be taken: on a cloud of several regions, one of them would be
     /// audited and the others silently left out; so then each service must have one
     /// region.
+    ///
+    /// An endpoint set by hand (`cloud.overrides`) is taken instead of the catalog's, its
+    /// `%(project_id)s` the token's project (`project_id`).
     pub(super) fn from_catalog(
         catalog: &[CatalogService],
         cloud: &CloudConfig,
+        project_id: Option<&str>,
     ) -> Result<Endpoints, LiveError> {
+        let overridden = |key: &str, url: &Option<String>| -> Result<Option<String>, LiveError> {
+            let Some(url) = url else {
+                return Ok(None);
+            };
+            let url = if url.contains("%(project_id)s") || url.contains("%(tenant_id)s") {
+                let project = project_id.ok_or_else(|| {
+                    LiveError::Config(format!(
+                        "{key} {url:?} names %(project_id)s, but the token is not scoped to a \
+                         project"
+                    ))
+                })?;
+                url.replace("%(project_id)s", project)
+                    .replace("%(tenant_id)s", project)
+            } else {
+                url.clone()
+            };
+            match reqwest::Url::parse(&url) {
+                Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(Some(url)),
+                _ => Err(LiveError::Config(format!(
+                    "{key} {url:?} in {} is not an http(s) URL",
+                    cloud.origin
+                ))),
+            }
+        };
+        let overrides = &cloud.overrides;
+        let network_override = overridden("network_endpoint_override", &overrides.network)?;
+        let compute_override = overridden("compute_endpoint_override", &overrides.compute)?;
+        let identity_override = overridden("identity_endpoint_override", &overrides.identity)?;
         let region = cloud.region.as_deref();
         let only_region = |service: &str, name: &str| {
             let regions = regions(catalog, service, &cloud.interface);
@@ -291,15 +323,22 @@ impl Endpoints {
             }
             Ok(regions.first().map(|r| (*r).to_owned()))
         };
+        // (An endpoint set by hand is in no region of the catalog's.)
         let sole_region = match region {
             Some(_) => None,
             None => {
-                let network = only_region("network", "network (Neutron)")?;
-                only_region("compute", "compute (Nova)")?;
+                let network = match network_override {
+                    Some(_) => None,
+                    None => only_region("network", "network (Neutron)")?,
+                };
+                if compute_override.is_none() {
+                    only_region("compute", "compute (Nova)")?;
+                }
                 network
             }
         };
-        let network = endpoint(catalog, "network", &cloud.interface, region)
+        let catalogs = || endpoint(catalog, "network", &cloud.interface, region);
+        let network = (network_override.as_deref().or_else(catalogs))
             .map(neutron_base)
             .ok_or_else(|| {
                 let offered = offered(catalog, "network");
@@ -316,9 +355,11 @@ impl Endpoints {
                     }
                 ))
             })?;
-        let compute = endpoint(catalog, "compute", &cloud.interface, region)
+        let catalogs = || endpoint(catalog, "compute", &cloud.interface, region);
+        let compute = (compute_override.as_deref().or_else(catalogs))
             .map(|u| u.trim_end_matches('/').to_owned());
-        let identity = endpoint(catalog, "identity", &cloud.interface, region)
+        let catalogs = || endpoint(catalog, "identity", &cloud.interface, region);
+        let identity = (identity_override.as_deref().or_else(catalogs))
             .map(v3_url)
             .unwrap_or_else(|| cloud.auth_url.clone());
         Ok(Endpoints {
@@ -332,6 +373,7 @@ impl Endpoints {
 
 #[cfg(test)]
 mod tests {
+    use super::super::config::EndpointOverrides;
     use super::*;
 
     fn password(scope: Scope) -> AuthMethod {
@@ -444,6 +486,59 @@ mod tests {
         );
         assert!(offered(&t.catalog, "volume").is_empty());
         assert!(parse_token(None, body).is_err());
+    }
+
+    /// Endpoints set by hand win over the catalog's, `%(project_id)s` the token's project;
+    /// the network's region check is then moot (the catalog has two).
+    #[test]
+    fn endpoint_overrides_win_over_the_catalog() {
+        let body = br#"{"token": {"project": {"id": "p1"}, "roles": [],
+          "catalog": [{"type": "network", "endpoints": [
+             {"interface": "public", "region_id": "R1", "url": "http://neutron-r1:9696"},
+             {"interface": "public", "region_id": "R2", "url": "http://neutron-r2:9696"}]},
+           {"type": "compute", "endpoints": [{"interface": "public", "region": "R1", "url": "http://nova:8774/v2.1"}]},
+           {"type": "identity", "endpoints": [{"interface": "public", "region": "R1", "url": "http://keystone:5000"}]}]}}"#;
+        let t = parse_token(Some("tok"), body).unwrap();
+        let mut cloud = CloudConfig {
+            name: None,
+            origin: "a test".into(),
+            auth_url: "http://keystone:5000/v3".into(),
+            auth: password(Scope::Unscoped),
+            region: None,
+            interface: "public".into(),
+            verify: true,
+            cacert: None,
+            cert: None,
+            key: None,
+            overrides: EndpointOverrides {
+                network: Some("https://neutron.example/".into()),
+                compute: Some("https://nova.example/v2.1/%(project_id)s/".into()),
+                identity: Some("https://keystone.example".into()),
+            },
+        };
+        let e = Endpoints::from_catalog(&t.catalog, &cloud, Some("p1")).unwrap();
+        assert_eq!(e.network, "https://neutron.example/v2.0");
+        assert_eq!(e.compute.as_deref(), Some("https://nova.example/v2.1/p1"));
+        assert_eq!(e.identity, "https://keystone.example/v3");
+        assert_eq!(e.sole_region, None);
+        let Err(LiveError::Config(m)) = Endpoints::from_catalog(&t.catalog, &cloud, None) else {
+            panic!("no project for %(project_id)s");
+        };
+        assert!(m.contains("compute_endpoint_override"), "{m}");
+        cloud.overrides.network = Some("neutron.example:9696".into());
+        let Err(LiveError::Config(m)) = Endpoints::from_catalog(&t.catalog, &cloud, Some("p1"))
+        else {
+            panic!("not a URL");
+        };
+        assert!(m.contains("network_endpoint_override") && m.contains("not an http(s) URL"));
+        // Without them, the catalog's: two regions of the network service, none chosen.
+        cloud.overrides = EndpointOverrides::default();
+        assert!(Endpoints::from_catalog(&t.catalog, &cloud, Some("p1")).is_err());
+        cloud.region = Some("R1".into());
+        let e = Endpoints::from_catalog(&t.catalog, &cloud, Some("p1")).unwrap();
+        assert_eq!(e.network, "http://neutron-r1:9696/v2.0");
+        assert_eq!(e.compute.as_deref(), Some("http://nova:8774/v2.1"));
+        assert_eq!(e.identity, "http://keystone:5000/v3");
     }
 
     #[test]

@@ -32,6 +32,40 @@ pub struct CloudConfig {
     pub cacert: Option<PathBuf>,
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
+    /// Endpoints set by hand, read instead of the catalog's.
+    pub overrides: EndpointOverrides,
+}
+
+/// Endpoints set by hand (`network_endpoint_override`, `compute_endpoint_override`,
+/// `identity_endpoint_override`, as openstacksdk reads them; `OS_NETWORK_ENDPOINT_OVERRIDE`
+/// and so on), used instead of the catalog's: for a catalog whose URLs the runner cannot
+/// reach. `%(project_id)s` in one stands for the token's project, as in keystoneauth.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointOverrides {
+    pub network: Option<String>,
+    pub compute: Option<String>,
+    pub identity: Option<String>,
+}
+
+impl EndpointOverrides {
+    /// Each override set, with its key: `("network_endpoint_override", url)`.
+    pub fn each(&self) -> impl Iterator<Item = (&'static str, &String)> {
+        let all = [
+            ("network_endpoint_override", &self.network),
+            ("compute_endpoint_override", &self.compute),
+            ("identity_endpoint_override", &self.identity),
+        ];
+        all.into_iter()
+            .filter_map(|(key, url)| Some((key, url.as_ref()?)))
+    }
+
+    fn each_mut(&mut self) -> [(&'static str, &mut Option<String>); 3] {
+        [
+            ("network_endpoint_override", &mut self.network),
+            ("compute_endpoint_override", &mut self.compute),
+            ("identity_endpoint_override", &mut self.identity),
+        ]
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +230,12 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("OS_CERT", "cert"),
     ("OS_KEY", "key"),
     ("OS_INSECURE", "verify"),
+    ("OS_NETWORK_ENDPOINT_OVERRIDE", "network_endpoint_override"),
+    ("OS_COMPUTE_ENDPOINT_OVERRIDE", "compute_endpoint_override"),
+    (
+        "OS_IDENTITY_ENDPOINT_OVERRIDE",
+        "identity_endpoint_override",
+    ),
 ];
 
 const FILE_NAMES: [&str; 3] = ["clouds.yaml", "clouds.yml", "clouds.json"];
@@ -286,6 +326,14 @@ pub fn resolve(os_cloud: Option<&str>, lookup: &Lookup) -> Result<Resolved, Conf
             plain.split_once("://").map_or("", |(_, rest)| rest)
         ));
         cloud.auth_url = plain;
+    }
+    for (key, url) in cloud.overrides.each_mut() {
+        if let Some(plain) = url.as_deref().and_then(without_credentials) {
+            warnings.push(format!(
+                "{key} held a user name or password: left out of every request and message"
+            ));
+            *url = Some(plain);
+        }
     }
     if !cloud.verify {
         warnings.push(format!(
@@ -616,6 +664,11 @@ fn to_cloud_config(
         cacert: string(entry, "cacert").map(PathBuf::from),
         cert: string(entry, "cert").map(PathBuf::from),
         key: string(entry, "key").map(PathBuf::from),
+        overrides: EndpointOverrides {
+            network: string(entry, "network_endpoint_override"),
+            compute: string(entry, "compute_endpoint_override"),
+            identity: string(entry, "identity_endpoint_override"),
+        },
     })
 }
 

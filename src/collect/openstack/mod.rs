@@ -112,7 +112,7 @@ pub async fn collect(
         compute,
         identity,
         sole_region,
-    } = Endpoints::from_catalog(&token.catalog, cloud)?;
+    } = Endpoints::from_catalog(&token.catalog, cloud, token.project_id.as_deref())?;
     // Keystone on plain http, an endpoint on https: the system's roots after all.
     let endpoints = [Some(&network), compute.as_ref(), Some(&identity)];
     if !system_roots && endpoints.into_iter().flatten().any(|url| https(url)) {

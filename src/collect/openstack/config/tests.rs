@@ -370,3 +370,53 @@ fn credentials_in_the_auth_url_are_left_out_with_a_warning() {
         Some("http://h:1/v3")
     );
 }
+
+#[test]
+fn endpoint_overrides_from_clouds_yaml_and_the_environment() {
+    let f = Fixture::new();
+    f.file(
+        "cwd/clouds.yaml",
+        "clouds:\n  lab:\n    auth:\n      auth_url: http://127.0.0.1:5000\n      username: admin\n      \
+         password: canary-password-123\n      project_name: admin\n      user_domain_name: Default\n      \
+         project_domain_name: Default\n    network_endpoint_override: https://neutron.example:9696/\n    \
+         compute_endpoint_override: https://nova.example/v2.1/%(project_id)s\n",
+    );
+    let r = f.resolve(Some("lab")).unwrap();
+    let expected = EndpointOverrides {
+        network: Some("https://neutron.example:9696/".into()),
+        compute: Some("https://nova.example/v2.1/%(project_id)s".into()),
+        identity: None,
+    };
+    assert_eq!(r.cloud.overrides, expected);
+    let keys: Vec<&str> = r.cloud.overrides.each().map(|(key, _)| key).collect();
+    assert_eq!(
+        keys,
+        ["network_endpoint_override", "compute_endpoint_override"]
+    );
+
+    // From the OS_* variables, as openstacksdk reads them; credentials in one left out.
+    let env = [
+        (
+            "OS_IDENTITY_ENDPOINT_OVERRIDE",
+            "http://keystone.example:5000",
+        ),
+        (
+            "OS_NETWORK_ENDPOINT_OVERRIDE",
+            "http://user:canary-secret@neutron.example/",
+        ),
+    ];
+    let r = Fixture::new().env(OPENRC).env(&env).resolve(None).unwrap();
+    assert_eq!(
+        r.cloud.overrides.identity.as_deref(),
+        Some("http://keystone.example:5000")
+    );
+    assert_eq!(
+        r.cloud.overrides.network.as_deref(),
+        Some("http://neutron.example/")
+    );
+    assert!(r
+        .warnings
+        .iter()
+        .any(|w| w.starts_with("network_endpoint_override held")));
+    assert!(r.warnings.iter().all(|w| !w.contains("canary")));
+}

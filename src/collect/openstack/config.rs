@@ -550,7 +550,15 @@ fn to_cloud_config(
         }
     }
     let auth_url =
-        string(entry, "auth.auth_url").ok_or_else(|| missing("auth.auth_url (OS_AUTH_URL)"))?;
+        string(entry, "auth.auth_url").ok_or_else(|| match string(entry, "profile") {
+            // openstacksdk's vendor profiles fill keys from files shipped with it.
+            Some(profile) => ConfigError(format!(
+                "incomplete credentials in {origin}: missing auth.auth_url (OS_AUTH_URL); vendor \
+             profiles (profile: {profile}) are not supported: set auth.auth_url and the \
+             other keys the profile held"
+            )),
+            None => missing("auth.auth_url (OS_AUTH_URL)"),
+        })?;
     let auth_url = v3_url(&auth_url);
 
     let domain = |id_key: &str, name_key: &str| -> Option<NameOrId> {

@@ -420,3 +420,20 @@ fn endpoint_overrides_from_clouds_yaml_and_the_environment() {
         .any(|w| w.starts_with("network_endpoint_override held")));
     assert!(r.warnings.iter().all(|w| !w.contains("canary")));
 }
+
+#[test]
+fn a_vendor_profile_is_named_when_it_would_have_held_the_auth_url() {
+    let f = Fixture::new();
+    f.file(
+        "cwd/clouds.yaml",
+        "clouds:\n  vexx:\n    profile: vexxhost\n    auth:\n      username: admin\n      \
+         password: canary-password-123\n",
+    );
+    let e = f.resolve(Some("vexx")).unwrap_err().0;
+    assert!(e.contains("missing auth.auth_url (OS_AUTH_URL)"), "{e}");
+    assert!(
+        e.contains("vendor profiles (profile: vexxhost) are not supported"),
+        "{e}"
+    );
+    assert!(!e.contains("canary"), "{e}");
+}

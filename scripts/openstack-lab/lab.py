@@ -227,6 +227,15 @@ def seed():
                     {"name": "lab-office", "project_id": dl, "addresses": ["0.0.0.0/0"]})
     rule("ssh-from-address-group", ssh, dl, ethertype="IPv4", protocol="tcp",
          port_range_min=22, port_range_max=22, remote_address_group_id=office["id"])
+    # An admin's private address group, named by a rule an admin adds to the tenant's
+    # group: no finding, no warning to an admin; its member sees the rule, not the address
+    # group (the listing is read again once, then a warning that what it holds is unknown).
+    admin_net = ensure(t, f"{NEUTRON}/address-groups", "address_groups", "address_group",
+                       {"name": "admin-private"},
+                       {"name": "admin-private", "project_id": admin_project,
+                        "addresses": ["10.0.0.0/8"]})
+    rule("rdp-from-admin-address-group", ssh, admin_project, ethertype="IPv4", protocol="tcp",
+         port_range_min=3389, port_range_max=3389, remote_address_group_id=admin_net["id"])
     ws = proj["webshop"]
     redis = group("dhcp-only", ws)
     rule("redis", redis, ws, ethertype="IPv4", protocol="tcp", port_range_min=6379,
@@ -293,11 +302,16 @@ def seed():
             expect("mongo", "datalab", "down-cell-db", "27017", "0.0.0.0/0", "high", ["27017/MongoDB"], 1, 1, False),
         ],
         "absent": [rules[k] for k in ("ssh-private", "icmp-any", "web-80", "mysql-from-group",
-                                      "ssh-from-address-group")],
+                                      "ssh-from-address-group",
+                                      "rdp-from-admin-address-group")],
         "address_group_warning": (
             f"1 ingress rule opening critical ports names an address group holding a public "
             f"source (rule {rules['ssh-from-address-group']} of security group {ssh['id']}: "
             f"address group \"lab-office\" ({office['id']}) holds 0.0.0.0/0)"),
+        "member_unlisted_address_group_warning": (
+            f"1 ingress rule opening critical ports names an address group that Neutron did "
+            f"not list (rule {rules['rdp-from-admin-address-group']} of security group "
+            f"{ssh['id']}: address group {admin_net['id']})"),
     }
     # Every rule of the cloud by direction, from one unfiltered listing: driftmux lists
     # them as two (direction=ingress, direction=egress) and must check them all.

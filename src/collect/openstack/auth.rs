@@ -287,8 +287,9 @@ impl Endpoints {
             let url = if url.contains("%(project_id)s") || url.contains("%(tenant_id)s") {
                 let project = project_id.ok_or_else(|| {
                     LiveError::Config(format!(
-                        "{key} {url:?} names %(project_id)s, but the token is not scoped to a \
-                         project"
+                        "{key} in {} names %(project_id)s, but the token is not scoped to a \
+                         project",
+                        cloud.origin
                     ))
                 })?;
                 url.replace("%(project_id)s", project)
@@ -298,8 +299,9 @@ impl Endpoints {
             };
             match reqwest::Url::parse(&url) {
                 Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(Some(url)),
+                // (Its value is not shown: a configuration value may hold a password.)
                 _ => Err(LiveError::Config(format!(
-                    "{key} {url:?} in {} is not an http(s) URL",
+                    "{key} in {} is not an http(s) URL (http://HOST[:PORT][/PATH] or https://...)",
                     cloud.origin
                 ))),
             }

@@ -328,6 +328,18 @@ pub fn resolve(os_cloud: Option<&str>, lookup: &Lookup) -> Result<Resolved, Conf
         cloud.auth_url = plain;
     }
     for (key, url) in cloud.overrides.each_mut() {
+        // Checked before anything prints it (--verbose does); its value is never shown: a
+        // configuration value may hold a password.
+        let http = |v: &str| {
+            let scheme = |s: &str| v.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s));
+            scheme("http://") || scheme("https://")
+        };
+        if url.as_deref().is_some_and(|v| !http(v)) {
+            return Err(ConfigError(format!(
+                "{key} in {} is not an http(s) URL (http://HOST[:PORT][/PATH] or https://...)",
+                cloud.origin
+            )));
+        }
         if let Some(plain) = url.as_deref().and_then(without_credentials) {
             warnings.push(format!(
                 "{key} held a user name or password: left out of every request and message"

@@ -316,6 +316,9 @@ pub fn resolve(os_cloud: Option<&str>, lookup: &Lookup) -> Result<Resolved, Conf
         )));
     };
     let mut cloud = to_cloud_config(name, origin, &entry)?;
+    if !is_http(&cloud.auth_url) {
+        return Err(not_http("auth.auth_url (OS_AUTH_URL)", &cloud.origin));
+    }
     // Credentials in the URL itself would be sent to Keystone as basic authentication
     // (which it ignores) and printed wherever the URL is: left out of both.
     if let Some(plain) = without_credentials(&cloud.auth_url) {
@@ -328,17 +331,8 @@ pub fn resolve(os_cloud: Option<&str>, lookup: &Lookup) -> Result<Resolved, Conf
         cloud.auth_url = plain;
     }
     for (key, url) in cloud.overrides.each_mut() {
-        // Checked before anything prints it (--verbose does); its value is never shown: a
-        // configuration value may hold a password.
-        let http = |v: &str| {
-            let scheme = |s: &str| v.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s));
-            scheme("http://") || scheme("https://")
-        };
-        if url.as_deref().is_some_and(|v| !http(v)) {
-            return Err(ConfigError(format!(
-                "{key} in {} is not an http(s) URL (http://HOST[:PORT][/PATH] or https://...)",
-                cloud.origin
-            )));
+        if url.as_deref().is_some_and(|v| !is_http(v)) {
+            return Err(not_http(key, &cloud.origin));
         }
         if let Some(plain) = url.as_deref().and_then(without_credentials) {
             warnings.push(format!(
@@ -690,6 +684,25 @@ fn to_cloud_config(
             identity: string(entry, "identity_endpoint_override"),
         },
     })
+}
+
+/// Whether a configured URL is an http(s) one. URLs are checked so before anything prints
+/// them (`--verbose` does): a value without a scheme is not taken apart as a URL, so a
+/// password in it would be shown.
+fn is_http(url: &str) -> bool {
+    let scheme = |s: &str| {
+        url.get(..s.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(s))
+    };
+    scheme("http://") || scheme("https://")
+}
+
+/// The error for a configured URL that is not an http(s) one: naming the key, never the
+/// value (a configuration value may hold a password).
+fn not_http(key: &str, origin: &str) -> ConfigError {
+    ConfigError(format!(
+        "{key} in {origin} is not an http(s) URL (http://HOST[:PORT][/PATH] or https://...)"
+    ))
 }
 
 /// `url` without the `user:password@` its authority holds (None when it holds none).

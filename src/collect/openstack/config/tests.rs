@@ -437,3 +437,23 @@ fn a_vendor_profile_is_named_when_it_would_have_held_the_auth_url() {
     );
     assert!(!e.contains("canary"), "{e}");
 }
+
+#[test]
+fn an_auth_url_without_a_scheme_is_refused_without_showing_it() {
+    let env = [("OS_AUTH_URL", "admin:canary-secret@keystone.example:5000")];
+    let e = Fixture::new()
+        .env(OPENRC)
+        .env(&env)
+        .resolve(None)
+        .unwrap_err()
+        .0;
+    assert!(
+        e.starts_with(
+            "auth.auth_url (OS_AUTH_URL) in the OS_* environment variables is not an http(s) URL"
+        ),
+        "{e}"
+    );
+    assert!(!e.contains("canary"), "{e}");
+    let env = [("OS_AUTH_URL", "HTTPS://keystone.example:5000")];
+    assert!(Fixture::new().env(OPENRC).env(&env).resolve(None).is_ok());
+}

@@ -341,6 +341,13 @@ pub fn resolve(os_cloud: Option<&str>, lookup: &Lookup) -> Result<Resolved, Conf
             *url = Some(plain);
         }
     }
+    if plain_http_beyond_this_machine(&cloud.auth_url) {
+        warnings.push(format!(
+            "the auth URL {} is plain http: the credentials, and the token every request \
+             carries, cross the network unencrypted",
+            cloud.auth_url
+        ));
+    }
     if !cloud.verify {
         warnings.push(format!(
             "TLS certificate verification is OFF for {} (verify: false / OS_INSECURE / --insecure)",
@@ -695,6 +702,19 @@ fn is_http(url: &str) -> bool {
             .is_some_and(|p| p.eq_ignore_ascii_case(s))
     };
     scheme("http://") || scheme("https://")
+}
+
+/// Whether `url` is plain http to a host other than this machine's loopback.
+fn plain_http_beyond_this_machine(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let host = url.host_str().unwrap_or_default();
+    let loopback = match host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    };
+    url.scheme() == "http" && !loopback
 }
 
 /// The error for a configured URL that is not an http(s) one: naming the key, never the

@@ -457,3 +457,18 @@ fn an_auth_url_without_a_scheme_is_refused_without_showing_it() {
     let env = [("OS_AUTH_URL", "HTTPS://keystone.example:5000")];
     assert!(Fixture::new().env(OPENRC).env(&env).resolve(None).is_ok());
 }
+
+#[test]
+fn plain_http_beyond_this_machine_is_warned_about() {
+    let warned = |url: &str| {
+        let env = [("OS_AUTH_URL", url)];
+        let r = Fixture::new().env(OPENRC).env(&env).resolve(None).unwrap();
+        r.warnings.iter().any(|w| w.contains("is plain http"))
+    };
+    assert!(warned("http://keystone.example:5000"));
+    assert!(warned("http://10.0.0.5:5000/v3"));
+    assert!(!warned("https://keystone.example:5000"));
+    assert!(!warned("http://127.0.0.1:5000"));
+    assert!(!warned("http://localhost:5000"));
+    assert!(!warned("http://[::1]:5000"));
+}

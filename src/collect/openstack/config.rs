@@ -705,7 +705,7 @@ fn is_http(url: &str) -> bool {
 }
 
 /// Whether `url` is plain http to a host other than this machine's loopback.
-fn plain_http_beyond_this_machine(url: &str) -> bool {
+pub(super) fn plain_http_beyond_this_machine(url: &str) -> bool {
     let Ok(url) = reqwest::Url::parse(url) else {
         return false;
     };

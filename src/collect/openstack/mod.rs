@@ -113,6 +113,14 @@ pub async fn collect(
         identity,
         sole_region,
     } = Endpoints::from_catalog(&token.catalog, cloud, token.project_id.as_deref())?;
+    let unencrypted = unencrypted_endpoints(
+        &cloud.auth_url,
+        [
+            ("network", Some(&network)),
+            ("compute", compute.as_ref()),
+            ("identity", Some(&identity)),
+        ],
+    );
     // Keystone on plain http, an endpoint on https: the system's roots after all.
     let endpoints = [Some(&network), compute.as_ref(), Some(&identity)];
     if !system_roots && endpoints.into_iter().flatten().any(|url| https(url)) {
@@ -148,6 +156,7 @@ pub async fn collect(
         mut warnings,
         errors: check_errors,
     } = neutron.finish(&session, &*progress).await;
+    warnings.extend(unencrypted);
 
     let mut errors = Vec::new();
     let at = |path: &str| format!("{network}{path}");
@@ -306,5 +315,56 @@ fn record<T>(
             });
             None
         }
+    }
+}
+
+/// Warnings about the endpoints on plain http beyond this machine: every request to one
+/// carries the token. None when the auth URL is (that was warned about already).
+fn unencrypted_endpoints(auth_url: &str, endpoints: [(&str, Option<&String>); 3]) -> Vec<String> {
+    if config::plain_http_beyond_this_machine(auth_url) {
+        return Vec::new();
+    }
+    (endpoints.into_iter())
+        .filter_map(|(service, url)| Some((service, url?)))
+        .filter(|(_, url)| config::plain_http_beyond_this_machine(url))
+        .map(|(service, url)| {
+            format!(
+                "the {service} endpoint {url} is plain http: the token every request to it \
+                 carries crosses the network unencrypted"
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn endpoints_on_plain_http_beyond_this_machine_are_warned_about() {
+        let (https, local, remote) = (
+            "https://keystone.example/v3".to_owned(),
+            "http://127.0.0.1:9696/v2.0".to_owned(),
+            "http://neutron.example:9696/v2.0".to_owned(),
+        );
+        let warned = |auth: &str, network: &String, compute: Option<&String>| {
+            super::unencrypted_endpoints(
+                auth,
+                [
+                    ("network", Some(network)),
+                    ("compute", compute),
+                    ("identity", Some(&https)),
+                ],
+            )
+        };
+        assert_eq!(
+            warned(&https, &remote, None),
+            [
+                "the network endpoint http://neutron.example:9696/v2.0 is plain http: the token \
+              every request to it carries crosses the network unencrypted"
+            ]
+        );
+        assert_eq!(warned(&https, &remote, Some(&remote)).len(), 2);
+        assert!(warned(&https, &local, Some(&https)).is_empty());
+        // The auth URL on plain http was warned about already.
+        assert!(warned("http://keystone.example/v3", &remote, None).is_empty());
     }
 }

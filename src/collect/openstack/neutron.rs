@@ -225,13 +225,12 @@ impl Reading {
             },
         );
         let mut warnings = checks.warnings;
+        let named = named_address_groups(&ingress, &egress);
         let (address_groups, w7) = match address_groups {
             Some((listing, warning)) => (Some(listing), warning),
             // The rules read again (cut short, or after a race) may name one where their
             // first read did not: read last, after every other listing.
-            None if names_an_address_group(&ingress) || names_an_address_group(&egress) => {
-                (Some(address_groups_ask.list(s, p, net).await), None)
-            }
+            None if !named.is_empty() => (Some(address_groups_ask.list(s, p, net).await), None),
             None => (None, None),
         };
         // Rules naming address groups that their listing lacks. Neutron refuses to delete
@@ -241,7 +240,6 @@ impl Reading {
         // Still lacking them, the audit warns that what they hold is unknown.
         let (address_groups, w8) = match address_groups {
             Some(first) => {
-                let named = named_address_groups(&ingress, &egress);
                 let (listing, warning) =
                     lacking(&address_groups_ask, s, p, net, &named, first).await;
                 (Some(listing), warning)

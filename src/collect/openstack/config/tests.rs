@@ -454,6 +454,20 @@ fn an_auth_url_without_a_scheme_is_refused_without_showing_it() {
         "{e}"
     );
     assert!(!e.contains("canary"), "{e}");
+    // An endpoint override too.
+    let env = [("OS_COMPUTE_ENDPOINT_OVERRIDE", "nova.example:8774/v2.1")];
+    let e = Fixture::new()
+        .env(OPENRC)
+        .env(&env)
+        .resolve(None)
+        .unwrap_err()
+        .0;
+    assert!(
+        e.starts_with(
+            "compute_endpoint_override in the OS_* environment variables is not an http(s) URL"
+        ),
+        "{e}"
+    );
     let env = [("OS_AUTH_URL", "HTTPS://keystone.example:5000")];
     assert!(Fixture::new().env(OPENRC).env(&env).resolve(None).is_ok());
 }

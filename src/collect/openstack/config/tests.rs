@@ -440,34 +440,25 @@ fn a_vendor_profile_is_named_when_it_would_have_held_the_auth_url() {
 
 #[test]
 fn an_auth_url_without_a_scheme_is_refused_without_showing_it() {
-    let env = [("OS_AUTH_URL", "admin:canary-secret@keystone.example:5000")];
-    let e = Fixture::new()
-        .env(OPENRC)
-        .env(&env)
-        .resolve(None)
-        .unwrap_err()
-        .0;
-    assert!(
-        e.starts_with(
-            "auth.auth_url (OS_AUTH_URL) in the OS_* environment variables is not an http(s) URL"
-        ),
-        "{e}"
-    );
-    assert!(!e.contains("canary"), "{e}");
+    let refused = |var: &str, value: &str| -> String {
+        let env = [(var, value)];
+        let e = Fixture::new()
+            .env(OPENRC)
+            .env(&env)
+            .resolve(None)
+            .unwrap_err()
+            .0;
+        assert!(!e.contains("canary"), "{e}");
+        e
+    };
+    let e = refused("OS_AUTH_URL", "admin:canary-secret@keystone.example:5000");
+    let said =
+        "auth.auth_url (OS_AUTH_URL) in the OS_* environment variables is not an http(s) URL";
+    assert!(e.starts_with(said), "{e}");
     // An endpoint override too.
-    let env = [("OS_COMPUTE_ENDPOINT_OVERRIDE", "nova.example:8774/v2.1")];
-    let e = Fixture::new()
-        .env(OPENRC)
-        .env(&env)
-        .resolve(None)
-        .unwrap_err()
-        .0;
-    assert!(
-        e.starts_with(
-            "compute_endpoint_override in the OS_* environment variables is not an http(s) URL"
-        ),
-        "{e}"
-    );
+    let e = refused("OS_COMPUTE_ENDPOINT_OVERRIDE", "nova.example:8774/v2.1");
+    let said = "compute_endpoint_override in the OS_* environment variables is not an http(s) URL";
+    assert!(e.starts_with(said), "{e}");
     let env = [("OS_AUTH_URL", "HTTPS://keystone.example:5000")];
     assert!(Fixture::new().env(OPENRC).env(&env).resolve(None).is_ok());
 }

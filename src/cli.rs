@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 use crate::audit::policy::Policy;
 use crate::collect::openstack::client::ClientSettings;
@@ -319,6 +321,30 @@ impl RunConfig {
     }
 }
 
+impl Cli {
+    /// Parses `args` as `Cli::parse` does, and refuses `--os-cloud` given on the command
+    /// line with `--snapshot`: which to audit would be a guess (the snapshot would win, and
+    /// a job meant to read the cloud would pass on old data). `OS_CLOUD` from the
+    /// environment is no conflict: a snapshot audit does not read it.
+    pub fn try_parse_checked<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Cli::command().try_get_matches_from(args)?;
+        let cli = Cli::from_arg_matches(&matches)?;
+        let given = matches.value_source("os_cloud") == Some(ValueSource::CommandLine);
+        if given && cli.snapshot.is_some() {
+            return Err(Cli::command().error(
+                ErrorKind::ArgumentConflict,
+                "the argument '--os-cloud <NAME>' cannot be used with '--snapshot <FILE>': \
+                 audit either a saved snapshot or the live cloud",
+            ));
+        }
+        Ok(cli)
+    }
+}
+
 /// Resolves the cloud (clouds.yaml, secure.yaml, OS_*) and the client settings.
 fn live_input(cli: &Cli) -> Result<LiveInput, Error> {
     let resolved = config::resolve(cli.os_cloud.as_deref(), &Lookup::system())?;
@@ -419,6 +445,16 @@ mod tests {
             config.formats.into_iter().collect::<Vec<_>>(),
             vec![Format::Markdown, Format::Json, Format::Csv]
         );
+    }
+
+    #[test]
+    fn os_cloud_on_the_command_line_conflicts_with_snapshot() {
+        let parse = |args: &[&str]| Cli::try_parse_checked(["driftmux"].iter().chain(args));
+        let e = parse(&["--snapshot", "x.json", "--os-cloud", "prod"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ArgumentConflict);
+        assert_eq!(e.exit_code(), 2);
+        assert!(parse(&["--os-cloud", "prod"]).is_ok());
+        assert!(parse(&["--snapshot", "x.json"]).is_ok());
     }
 
     #[test]

@@ -8,8 +8,6 @@ use std::mem::ManuallyDrop;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use driftmux::audit::{self, AuditReport};
 use driftmux::cli::{Cli, Input, LiveInput, RunConfig};
 use driftmux::collect::openstack::{self, progress};
@@ -21,7 +19,7 @@ use driftmux::inventory::Inventory;
 use driftmux::report::{self, Format, ReportInput};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse_checked(std::env::args_os()).unwrap_or_else(|e| e.exit());
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -3,7 +3,7 @@
 //! never panics.
 
 mod common;
-use common::driftmux;
+use common::{driftmux, driftmux_env};
 
 /// (file in tests/bad-input, fragments the error message must contain)
 const SNAPSHOT_CASES: &[(&str, &[&str])] = &[
@@ -472,6 +472,30 @@ fn bad_flags_exit_2() {
         "{}",
         run.stderr
     );
+}
+
+/// `--os-cloud` on the command line with `--snapshot`: which to audit would be a guess,
+/// and a job meant to read the cloud would pass on the snapshot's old data. `OS_CLOUD` in
+/// the environment is no conflict (a snapshot audit does not read it).
+#[test]
+fn os_cloud_and_snapshot_together_exit_2() {
+    let demo = [
+        "--snapshot",
+        "examples/demo-cloud.json",
+        "--fail-on",
+        "none",
+        "-q",
+    ];
+    let both: Vec<&str> = demo.iter().copied().chain(["--os-cloud", "prod"]).collect();
+    let run = driftmux(&both);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let said = "the argument '--os-cloud <NAME>' cannot be used with '--snapshot <FILE>'";
+    assert!(run.stderr.contains(said), "{}", run.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let args: Vec<&str> = demo.iter().copied().chain(["--output-dir", out]).collect();
+    let run = driftmux_env(&args, &[("OS_CLOUD", "prod")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
 #[test]

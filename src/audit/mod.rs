@@ -135,6 +135,15 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
     let findings = sorted(findings);
 
     let mut warnings = inventory.warnings.clone();
+    let rules_failed = (inventory.errors.iter()).any(|e| e.resource == "security_group_rules");
+    if inventory.rules.is_empty() && !rules_failed {
+        warnings.push(
+            "no security group rules were read: a cloud in use has some (every project's \
+             default group holds four), and a token that may see none (its role, its scope) \
+             reads as an empty cloud; check the token before trusting this audit"
+                .to_owned(),
+        );
+    }
     if inventory.ports.is_none() {
         warnings.push(
             "ports were not collected: exposure status is unknown and severities assume the \
@@ -609,7 +618,10 @@ mod tests {
             port
         };
         let ports = |ports: Vec<serde_json::Value>| {
-            audit(serde_json::json!({"security_group_rules": [], "ports": ports})).warnings
+            // (One rule: with none, the audit says so too.)
+            let rules = serde_json::json!([{"id": "r", "security_group_id": "g",
+                "direction": "egress", "ethertype": "IPv4"}]);
+            audit(serde_json::json!({"security_group_rules": rules, "ports": ports})).warnings
         };
         let warnings = ports(vec![
             port("p-router", "network:router_gateway", Some(false)),
@@ -780,6 +792,28 @@ mod tests {
         assert_eq!(f.used_by_servers.len(), 1);
         assert_eq!(f.used_by_servers[0].server_id, "vm-1");
         assert_eq!(f.used_by_servers[0].server_name, None);
+    }
+
+    /// No rules read, and none failed: an empty cloud and a token that may see nothing
+    /// look the same, so the audit says so (not when the rules' listing failed: that is a
+    /// collection error of its own).
+    #[test]
+    fn no_rules_read_is_a_warning() {
+        let warned = |r: &AuditReport| {
+            r.warnings
+                .iter()
+                .any(|w| w.starts_with("no security group rules were read"))
+        };
+        assert!(warned(&audit(
+            serde_json::json!({"security_group_rules": []})
+        )));
+        let one = serde_json::json!([{"id": "r", "security_group_id": "g", "direction": "egress", "ethertype": "IPv4"}]);
+        assert!(!warned(&audit(
+            serde_json::json!({"security_group_rules": one})
+        )));
+        let failed = serde_json::json!({"security_group_rules": [],
+            "errors": [{"resource": "security_group_rules", "message": "HTTP 500"}]});
+        assert!(!warned(&audit(failed)));
     }
 
     #[test]

@@ -48,7 +48,8 @@ pub struct Cli {
     #[arg(long)]
     pub openstack_sg_audit: bool,
 
-    /// Audit a saved inventory snapshot (JSON) instead of the live OpenStack API.
+    /// Audit a saved inventory snapshot (JSON) instead of the live OpenStack API (`-`:
+    /// standard input).
     #[arg(long, value_name = "FILE", help_heading = "Input")]
     pub snapshot: Option<PathBuf>,
 

@@ -2,7 +2,7 @@
 //! the exit-code contract.
 
 mod common;
-use common::{driftmux, temp_file};
+use common::{driftmux, driftmux_stdin, temp_file};
 
 const DEMO: &str = "examples/demo-cloud.json";
 
@@ -74,6 +74,41 @@ fn clean_cloud_passes_and_says_so() {
         .stdout
         .contains("Checked rules: 1\nFindings: 0\nErrors: 0"));
     assert!(run.report("md").contains("No ingress rule exposes"));
+}
+
+/// `--snapshot -` reads the snapshot from standard input (a pipeline's `... | driftmux
+/// --snapshot -`): the same reports as from the file; bad input is named as `-`.
+#[test]
+fn snapshot_from_standard_input() {
+    let args = |snapshot: &'static str| {
+        [
+            "--snapshot",
+            snapshot,
+            "--format",
+            "json,csv",
+            "--fail-on",
+            "none",
+        ]
+    };
+    let from_file = driftmux(&args(DEMO));
+    let demo = std::fs::read(common::repo_path(DEMO)).unwrap();
+    let piped = driftmux_stdin(&args("-"), &demo);
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    assert_eq!(piped.stdout, from_file.stdout);
+    assert_eq!(piped.report("csv"), from_file.report("csv"));
+    let findings = |run: &common::Run| {
+        let report: serde_json::Value = serde_json::from_str(&run.report("json")).unwrap();
+        report["findings"].clone()
+    };
+    assert_eq!(findings(&piped), findings(&from_file));
+    let bad = driftmux_stdin(&args("-"), b"{\"security_group_rules\": 7}");
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr
+            .contains("snapshot file -: field `security_group_rules`"),
+        "{}",
+        bad.stderr
+    );
 }
 
 #[test]

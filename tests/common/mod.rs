@@ -42,6 +42,15 @@ pub fn driftmux(args: &[&str]) -> Run {
 /// Runs driftmux with `args` and only the given environment variables (plus HOME, set to
 /// an empty temp dir so no real clouds.yaml is found).
 pub fn driftmux_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    driftmux_with(args, env, None)
+}
+
+/// Runs driftmux with `args` and `stdin` as its standard input.
+pub fn driftmux_stdin(args: &[&str], stdin: &[u8]) -> Run {
+    driftmux_with(args, &[], Some(stdin))
+}
+
+fn driftmux_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
     let out_dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::cargo_bin("driftmux").unwrap();
     cmd.env_clear()
@@ -52,6 +61,9 @@ pub fn driftmux_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         cmd.arg("--output-dir").arg(out_dir.path());
     }
     cmd.args(args);
+    if let Some(stdin) = stdin {
+        cmd.write_stdin(stdin.to_vec());
+    }
     let output = cmd.output().unwrap();
     Run {
         // -1: killed by a signal (only the crash tests expect that).

@@ -151,17 +151,25 @@ pub fn read(file: &Path) -> Result<Inventory, SnapshotError> {
         file: file.to_owned(),
         kind,
     };
-    // Most snapshots are regular files with regular content: read them in parallel, without
-    // holding the whole file. A pipe (`<(...)`, /dev/stdin) cannot be read twice, so it
-    // takes the exact path directly.
-    let meta = std::fs::metadata(file).map_err(|e| err(SnapshotErrorKind::Read(e)))?;
-    if meta.is_file() {
-        if let Some(inventory) = fast::read(file).map_err(|e| err(SnapshotErrorKind::Read(e)))? {
-            return Ok(inventory);
+    let read = |e| err(SnapshotErrorKind::Read(e));
+    let bytes = if file == Path::new("-") {
+        // Standard input: read whole (a pipe cannot be read twice), the exact path.
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map_err(read)?;
+        bytes
+    } else {
+        // Most snapshots are regular files with regular content: read them in parallel,
+        // without holding the whole file. A pipe (`<(...)`, /dev/stdin) cannot be read
+        // twice, so it takes the exact path directly.
+        let meta = std::fs::metadata(file).map_err(read)?;
+        if meta.is_file() {
+            if let Some(inventory) = fast::read(file).map_err(read)? {
+                return Ok(inventory);
+            }
         }
-    }
-    // Something is wrong (or unusual): the exact path says what and where.
-    let bytes = std::fs::read(file).map_err(|e| err(SnapshotErrorKind::Read(e)))?;
+        // Something is wrong (or unusual): the exact path says what and where.
+        std::fs::read(file).map_err(read)?
+    };
     let raw = parse(&bytes).map_err(err)?;
     // The file's bytes are not needed any more: free them before building the inventory.
     drop(bytes);

@@ -60,6 +60,23 @@ fn run(cli: Cli) -> Result<u8, Error> {
     for warning in &audit.warnings {
         eprintln!("driftmux: warning: {warning}");
     }
+    if let Some(first) = gate.not_audited.first() {
+        let n = gate.not_audited.len();
+        let scope = audit.meta.project_scope.as_deref().unwrap_or_default();
+        eprintln!(
+            "driftmux: warning: {n} baseline entr{} of projects this audit could not see \
+             (first: {} of project {}): the token is not an admin's and sees only its \
+             project's objects ({}); kept as they are, not counted as fixed",
+            if n == 1 { "y" } else { "ies" },
+            first.fingerprint,
+            first.project_name.as_deref().unwrap_or(&first.project_id),
+            if scope.is_empty() {
+                "none".to_owned()
+            } else {
+                scope.join(", ")
+            },
+        );
+    }
     if config.update_baseline.is_some() {
         return update_baseline(&config, &audit, &gate);
     }
@@ -242,6 +259,7 @@ fn update_baseline(
         &previous,
         &today(audit),
         project_names_unread,
+        &gate.not_audited,
     );
     let new_text = baseline::render(&new);
     let old_text = loaded.as_ref().map_or("", |l| l.text.as_str());
@@ -262,8 +280,12 @@ fn update_baseline(
     })?;
     print_stdout(&diff);
     let c = gate.counts();
+    let kept = match c.not_audited {
+        0 => String::new(),
+        n => format!(", {n} of projects outside the audit's scope kept"),
+    };
     eprintln!(
-        "driftmux: updated baseline {display}: {} entries ({} new, {} escalated, {} fixed removed); commit it and review the diff",
+        "driftmux: updated baseline {display}: {} entries ({} new, {} escalated, {} fixed removed{kept}); commit it and review the diff",
         new.findings.len(),
         c.new,
         c.escalated,

@@ -1565,6 +1565,118 @@ fn save_snapshot_round_trip_gives_identical_findings() {
     assert_eq!(findings(&replay), live);
 }
 
+/// A token that is not an admin's sees its project's objects only: a baseline entry of
+/// another project that its audit does not find is not counted as fixed, and its
+/// `--update-baseline` keeps it (it would have deleted every other project's entries).
+/// An admin's audit counts it as fixed. The scope travels in a saved snapshot.
+#[test]
+fn a_project_scoped_audit_keeps_other_projects_baseline_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("baseline.json");
+    let baseline = baseline.to_str().unwrap();
+    let fake = start();
+    let args = [
+        "--fail-on",
+        "none",
+        "--format",
+        "json",
+        "--baseline",
+        baseline,
+    ];
+    let update: Vec<&str> = args.iter().copied().chain(["--update-baseline"]).collect();
+    assert_eq!(run_live(&fake, &[], &update).code, 0);
+    let written = std::fs::read_to_string(baseline).unwrap();
+    let entries = |text: &str| {
+        serde_json::from_str::<Value>(text).unwrap()["findings"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(entries(&written), 26);
+
+    // The webshop's admin-rdp rule deleted: an admin's audit finds it fixed.
+    let mut cloud = demo();
+    let rules = cloud["security_group_rules"].as_array_mut().unwrap();
+    let admin_rdp = |r: &Value| r["id"] == "92e96a18-bf59-58b5-84c3-549169a85690";
+    let before = rules.len();
+    rules.retain(|r| !admin_rdp(r));
+    assert_eq!(rules.len(), before - 1);
+    // (Nova lists a member its project's own servers: only datalab's ports, as the other
+    // projects' servers would be missing from its listing.)
+    let datalab = (cloud["projects"].as_array().unwrap().iter())
+        .find(|p| p["name"] == "datalab")
+        .unwrap()["id"]
+        .clone();
+    let ports = cloud["ports"].as_array_mut().unwrap();
+    ports.retain(|p| p["project_id"] == datalab);
+    let counts = |run: &Run| {
+        let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+        let c = &report["gate"]["counts"];
+        (
+            c["fixed"].as_u64().unwrap(),
+            c["not_audited"].as_u64().unwrap(),
+        )
+    };
+    let fake = FakeOpenStack::start(Config::new(cloud.clone()));
+    let run = run_live(&fake, &[], &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(counts(&run), (1, 0));
+
+    // A member of datalab (the fake lists it every project's objects, as a shared group
+    // would): the webshop's entry is outside its scope, not fixed; kept on update.
+    let tenant = [
+        ("OS_USERNAME", "tenant"),
+        ("OS_PASSWORD", "tenant-pass"),
+        ("OS_PROJECT_NAME", "datalab"),
+    ];
+    let snap = dir.path().join("tenant.json");
+    let saved: Vec<&str> = args
+        .iter()
+        .copied()
+        .chain(["--save-snapshot", snap.to_str().unwrap()])
+        .collect();
+    let fake = FakeOpenStack::start(Config::new(cloud.clone()));
+    let run = run_live(&fake, &tenant, &saved);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(counts(&run), (0, 1));
+    assert!(
+        run.stdout.contains("fixed=0 not_audited=1"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains("warning: 1 baseline entry of projects this audit could not see"),
+        "{}",
+        run.stderr
+    );
+    let replay = driftmux(&[
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--format",
+        "json",
+        "--fail-on",
+        "none",
+        "--baseline",
+        baseline,
+    ]);
+    assert_eq!(counts(&replay), (0, 1), "{}", replay.stderr);
+    let fake = FakeOpenStack::start(Config::new(cloud));
+    let run = run_live(&fake, &tenant, &update);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Every entry still there (the others as this token sees them), the webshop's as it was.
+    let entry_of = |text: &str| -> Vec<Value> {
+        let all = serde_json::from_str::<Value>(text).unwrap()["findings"].clone();
+        let all = all.as_array().unwrap().iter().cloned();
+        all.filter(|e| e["security_group_name"] == "admin-rdp")
+            .collect()
+    };
+    let updated = std::fs::read_to_string(baseline).unwrap();
+    assert_eq!(entries(&updated), 26);
+    assert_eq!(entry_of(&updated), entry_of(&written));
+    assert_eq!(entry_of(&written).len(), 1);
+}
+
 #[test]
 fn unreachable_keystone_exits_3() {
     let env = [

@@ -226,12 +226,14 @@ pub fn render(baseline: &BaselineV1) -> String {
 ///
 /// `project_names_unread`: Keystone's projects could not be read (an audit under
 /// `--allow-partial`), so a finding without a project name keeps its entry's name rather
-/// than dropping it from the baseline.
+/// than dropping it from the baseline. `kept`: entries the audit could not judge (of
+/// projects outside its scope, `GateOutcome::not_audited`), kept as they are.
 pub fn updated(
     findings: &[Finding],
     previous: &[Option<&BaselineEntryV1>],
     today: &str,
     project_names_unread: bool,
+    kept: &[BaselineEntryV1],
 ) -> BaselineV1 {
     let mut by_fingerprint: BTreeMap<&str, BaselineEntryV1> = BTreeMap::new();
     for (f, old) in findings.iter().zip(previous) {
@@ -246,6 +248,9 @@ pub fn updated(
                 }
                 entry
             });
+    }
+    for entry in kept {
+        (by_fingerprint.entry(entry.fingerprint.as_str())).or_insert_with(|| entry.clone());
     }
     let mut entries: Vec<_> = by_fingerprint.into_values().collect();
     entries.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

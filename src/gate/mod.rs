@@ -3,7 +3,9 @@
 //!
 //! Each current finding is exactly one of `new`, `unchanged`, `escalated` (in the baseline
 //! at a lower severity) or `suppressed`; baseline entries with no current finding are
-//! `fixed`. Only `new` and `escalated` findings at or above the threshold fail the gate
+//! `fixed`, but for those of projects outside the scope of an audit by a token that is not
+//! an admin's (its project's objects only): those are `not_audited`, kept as they are
+//! (`--update-baseline` keeps them too). Only `new` and `escalated` findings at or above the threshold fail the gate
 //! (plus expired or unused suppressions under `--strict-suppressions`). An incomplete audit
 //! is never a pass. This is the one central place where baselines and suppressions apply,
 //! so every report counts the same things.
@@ -135,6 +137,9 @@ pub struct GateOutcome {
     pub findings: Vec<FindingGate>,
     /// Baseline entries with no current finding.
     pub fixed: Vec<BaselineEntryV1>,
+    /// Baseline entries with no current finding, of projects the audit could not see (a
+    /// token scoped to another project): neither fixed nor present, kept as they are.
+    pub not_audited: Vec<BaselineEntryV1>,
     pub suppressions: Vec<SuppressionState>,
     pub fail_on: Option<Severity>,
     pub strict_suppressions: bool,
@@ -153,6 +158,7 @@ pub struct GateCounts {
     pub unchanged: usize,
     pub suppressed: usize,
     pub fixed: usize,
+    pub not_audited: usize,
     pub failing: usize,
 }
 
@@ -160,6 +166,7 @@ impl GateOutcome {
     pub fn counts(&self) -> GateCounts {
         let mut c = GateCounts {
             fixed: self.fixed.len(),
+            not_audited: self.not_audited.len(),
             ..GateCounts::default()
         };
         for f in &self.findings {
@@ -245,16 +252,16 @@ pub fn evaluate(report: &AuditReport, config: &GateConfig, now: Timestamp) -> Ga
     for (i, _) in baseline_matches.iter().flatten() {
         used[*i] = true;
     }
-    let fixed = entries
-        .iter()
-        .zip(&used)
-        .filter(|(_, used)| !**used)
-        .map(|(e, _)| e.clone())
-        .collect();
+    // An entry of a project outside the audit's scope is not fixed: it could not be seen.
+    let scope = report.meta.project_scope.as_deref();
+    let audited = |e: &BaselineEntryV1| scope.is_none_or(|s| s.contains(&e.project_id));
+    let unmatched = (entries.iter().zip(&used)).filter(|(_, used)| !**used);
+    let (fixed, not_audited) = unmatched.map(|(e, _)| e.clone()).partition(audited);
 
     let mut outcome = GateOutcome {
         findings,
         fixed,
+        not_audited,
         suppressions,
         fail_on: config.fail_on,
         strict_suppressions: config.strict_suppressions,

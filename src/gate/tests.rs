@@ -49,6 +49,7 @@ fn baseline_of(report: &AuditReport) -> LoadedBaseline {
         &vec![None; report.findings.len()],
         "2026-01-01",
         false,
+        &[],
     );
     LoadedBaseline {
         text: baseline::render(&b),
@@ -290,6 +291,50 @@ fn updated_baseline_keeps_first_seen_and_note_and_is_byte_identical() {
         .iter()
         .map(|g| g.baseline_entry.map(|(i, _)| &entries[i]))
         .collect();
-    let again = baseline::updated(&r.findings, &previous, "2026-11-23", false);
+    let again = baseline::updated(&r.findings, &previous, "2026-11-23", false, &[]);
     assert_eq!(baseline::render(&again), base.text);
+}
+
+/// An audit by a token scoped to a project (not an admin's) sees that project's objects
+/// only: a baseline entry of another project it does not find is not fixed but
+/// `not_audited`, and the baseline update keeps it as it is. Entries of the scope's
+/// projects are fixed as usual; without a scope (an admin's audit) every entry is.
+#[test]
+fn entries_of_projects_outside_a_scoped_audit_are_not_fixed_and_kept() {
+    let whole = cloud(default_groups(), attached(&["g-ssh", "g-rdp"]));
+    let mut base = baseline_of(&whole);
+    // An entry of another project, and one of the audited project that is gone.
+    let mut other = base.baseline.findings[0].clone();
+    other.fingerprint = "0123456789abcdef0123456789abcdef".into();
+    other.project_id = "p-other".into();
+    let mut gone = base.baseline.findings[0].clone();
+    gone.fingerprint = "fedcba9876543210fedcba9876543210".into();
+    gone.security_group_name = Some("gone".into());
+    base.baseline.findings.extend([other.clone(), gone.clone()]);
+
+    let mut scoped = cloud(default_groups(), attached(&["g-ssh", "g-rdp"]));
+    scoped.meta.project_scope = Some(vec!["p".into()]);
+    let o = evaluate(&scoped, &config(Some(base.clone()), None), now());
+    assert_eq!(o.fixed, [gone.clone()]);
+    assert_eq!(o.not_audited, [other.clone()]);
+    assert_eq!((o.counts().fixed, o.counts().not_audited), (1, 1));
+    let entries = &base.baseline.findings;
+    let previous: Vec<_> = (o.findings.iter())
+        .map(|g| g.baseline_entry.map(|(i, _)| &entries[i]))
+        .collect();
+    let updated = baseline::updated(
+        &scoped.findings,
+        &previous,
+        "2026-11-23",
+        false,
+        &o.not_audited,
+    );
+    assert!(updated.findings.contains(&other), "kept");
+    assert!(!updated.findings.contains(&gone), "fixed: removed");
+    assert_eq!(updated.findings.len(), 4);
+
+    // An admin's audit (no scope): both are fixed.
+    let o = evaluate(&whole, &config(Some(base), None), now());
+    assert_eq!(o.fixed, [other, gone]);
+    assert!(o.not_audited.is_empty());
 }

@@ -130,6 +130,11 @@ pub struct InventoryMeta {
     pub region: Option<String>,
     /// RFC 3339 timestamp, as recorded at collection time.
     pub collected_at: Option<String>,
+    /// The projects the collecting token was scoped to, when it could not see every
+    /// project's objects (a token that is not an admin's); `None`: every project. The
+    /// gate does not count a baseline entry of another project as fixed (see
+    /// `gate::evaluate`).
+    pub project_scope: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

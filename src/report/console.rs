@@ -101,6 +101,9 @@ fn gate_section(input: &ReportInput, out: &mut String) {
         "  new={} escalated={} unchanged={} suppressed={} fixed={}",
         c.new, c.escalated, c.unchanged, c.suppressed, c.fixed
     );
+    if c.not_audited > 0 {
+        let _ = write!(out, " not_audited={}", c.not_audited);
+    }
     if let Some(path) = &gate.baseline_path {
         let _ = write!(out, " baseline={path}");
     }

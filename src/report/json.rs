@@ -77,6 +77,8 @@ struct GateCounts {
     unchanged: usize,
     suppressed: usize,
     fixed: usize,
+    /// Baseline entries of projects outside a scoped audit (see `gate`): kept, not judged.
+    not_audited: usize,
     failing: usize,
 }
 
@@ -251,6 +253,7 @@ fn gate(g: &GateOutcome) -> Gate<'_> {
             unchanged: c.unchanged,
             suppressed: c.suppressed,
             fixed: c.fixed,
+            not_audited: c.not_audited,
             failing: c.failing,
         },
         fixed: &g.fixed,

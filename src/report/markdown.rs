@@ -159,6 +159,14 @@ fn gate_section(input: &ReportInput, out: &mut String) {
             );
         }
     }
+    if let Some(n) = Some(gate.not_audited.len()).filter(|n| *n > 0) {
+        let _ = writeln!(
+            out,
+            "\n{n} baseline entr{} of projects this audit could not see (a token that is not \
+             an admin's sees its project's objects only): kept as they are, not counted as fixed.",
+            if n == 1 { "y" } else { "ies" }
+        );
+    }
     if !gate.fixed.is_empty() {
         let _ = writeln!(out, "\n### Fixed (in the baseline, no longer found)\n");
         let _ = writeln!(

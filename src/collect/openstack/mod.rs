@@ -227,6 +227,8 @@ pub async fn collect(
         cloud: session.cloud().name.clone(),
         // The region audited: the configured one, else the only one of the network service.
         region: session.cloud().region.clone().or(sole_region),
+        // A token that is not an admin's sees its project's objects only.
+        project_scope: (!token.is_admin).then(|| token.project_id.iter().cloned().collect()),
         collected_at: Some(
             jiff::Timestamp::now()
                 .round(jiff::Unit::Second)

@@ -332,6 +332,7 @@ struct TopLevel {
     collected_at: Option<String>,
     cloud: Option<String>,
     region: Option<String>,
+    project_scope: Option<Vec<String>>,
     errors: Vec<SnapshotCollectionError>,
     warnings: Vec<String>,
     /// Lists present (not absent, not null).
@@ -382,6 +383,7 @@ fn assemble(top: TopLevel, results: Vec<Option<Parsed>>) -> Option<Inventory> {
             cloud: top.cloud,
             region: top.region,
             collected_at: top.collected_at,
+            project_scope: top.project_scope,
         },
         errors: collection_errors(top.errors),
         warnings: top.warnings,
@@ -557,6 +559,7 @@ impl Scanner<'_> {
                 "collected_at" => self.small().map(|v| v.map(|v| top.collected_at = v))?,
                 "cloud" => self.small().map(|v| v.map(|v| top.cloud = v))?,
                 "region" => self.small().map(|v| v.map(|v| top.region = v))?,
+                "project_scope" => self.small().map(|v| v.map(|v| top.project_scope = v))?,
                 "errors" => self.small().map(|v| v.map(|v| top.errors = v))?,
                 "warnings" => self.small().map(|v| v.map(|v| top.warnings = v))?,
                 _ => match List::ALL.into_iter().find(|l| l.key() == key) {
@@ -778,11 +781,12 @@ fn top_level_key_follows(buf: &[u8], mut at: usize) -> bool {
 }
 
 /// The snapshot's top-level keys that are not lists.
-const TOP_LEVEL_KEYS: [&str; 6] = [
+const TOP_LEVEL_KEYS: [&str; 7] = [
     "driftmux_snapshot",
     "collected_at",
     "cloud",
     "region",
+    "project_scope",
     "errors",
     "warnings",
 ];

@@ -7,7 +7,8 @@
 //!   "floatingips": [...], "networks": [...], "address_groups": [...] }
 //! ```
 //! Only `security_group_rules` is required; a missing (or null) list means "not collected".
-//! An optional `errors` list (`{resource, endpoint, status, message}`) records what the
+//! An optional `project_scope` list (project ids) says that the collecting token saw
+//! only those projects' objects (it was not an admin's). An optional `errors` list (`{resource, endpoint, status, message}`) records what the
 //! collection could not read; auditing such a snapshot is incomplete (exit 3). An optional
 //! `warnings` list (strings) records what it said of how the cloud answered; the audit of
 //! the snapshot repeats them.
@@ -40,6 +41,9 @@ struct SnapshotFile {
     cloud: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     region: Option<String>,
+    /// The projects the collecting token was scoped to, when it was not an admin's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    project_scope: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     projects: Option<Vec<RawProject>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -213,6 +217,7 @@ pub fn parse(bytes: &[u8]) -> Result<RawInventory, SnapshotErrorKind> {
             cloud: file.cloud,
             region: file.region,
             collected_at: file.collected_at,
+            project_scope: file.project_scope,
         },
         projects: file.projects,
         security_groups: file.security_groups,
@@ -271,6 +276,8 @@ pub fn render(raw: &RawInventory) -> String {
         #[serde(skip_serializing_if = "Option::is_none")]
         region: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
+        project_scope: Option<&'a [String]>,
+        #[serde(skip_serializing_if = "Option::is_none")]
         projects: Option<&'a [RawProject]>,
         #[serde(skip_serializing_if = "Option::is_none")]
         security_groups: Option<&'a [RawSecurityGroup]>,
@@ -295,6 +302,7 @@ pub fn render(raw: &RawInventory) -> String {
         collected_at: raw.meta.collected_at.as_deref(),
         cloud: raw.meta.cloud.as_deref(),
         region: raw.meta.region.as_deref(),
+        project_scope: raw.meta.project_scope.as_deref(),
         projects: raw.projects.as_deref(),
         security_groups: raw.security_groups.as_deref(),
         security_group_rules: &raw.security_group_rules,

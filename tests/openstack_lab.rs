@@ -512,6 +512,36 @@ fn a_real_project_member_audits_its_own_project() {
     let mut partial = args.to_vec();
     partial.push("--allow-partial");
     assert_eq!(driftmux_env(&partial, &env).code, 0);
+
+    // A baseline the admin's audit wrote, shared: the member's audit does not see the
+    // other projects' groups, so their entries are not_audited (not fixed), and its
+    // --update-baseline keeps them.
+    let baseline = dir.path().join("baseline.json");
+    let baseline = baseline.to_str().unwrap();
+    let (_, _) = audit(&["--baseline", baseline, "--update-baseline"]);
+    let others = |text: &str| -> Vec<Value> {
+        let all = serde_json::from_str::<Value>(text).unwrap()["findings"].clone();
+        let all = all.as_array().unwrap().iter().cloned();
+        all.filter(|e| e["project_name"] != "datalab").collect()
+    };
+    let written = std::fs::read_to_string(baseline).unwrap();
+    let of_others = others(&written);
+    assert!(!of_others.is_empty(), "{written}");
+    let mut gated = partial.clone();
+    gated.extend(["--baseline", baseline]);
+    let run = driftmux_env(&gated, &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    let counts = &report["gate"]["counts"];
+    assert_eq!(counts["not_audited"], of_others.len(), "{counts}");
+    assert_eq!(counts["fixed"], 0, "{counts}");
+    gated.push("--update-baseline");
+    let run = driftmux_env(&gated, &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        others(&std::fs::read_to_string(baseline).unwrap()),
+        of_others
+    );
 }
 
 #[test]

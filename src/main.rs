@@ -63,11 +63,15 @@ fn run(cli: Cli) -> Result<u8, Error> {
     if let Some(first) = gate.not_audited.first() {
         let n = gate.not_audited.len();
         let scope = audit.meta.project_scope.as_deref().unwrap_or_default();
+        let (entries, they) = if n == 1 {
+            ("entry", "it is")
+        } else {
+            ("entries", "they are")
+        };
         eprintln!(
-            "driftmux: warning: {n} baseline entr{} of projects this audit could not see \
+            "driftmux: warning: {n} baseline {entries} of projects this audit could not see \
              (first: {} of project {}): the token is not an admin's and sees only its \
-             project's objects ({}); kept as they are, not counted as fixed",
-            if n == 1 { "y" } else { "ies" },
+             project's objects ({}); kept as {they}, not counted as fixed",
             first.fingerprint,
             first.project_name.as_deref().unwrap_or(&first.project_id),
             if scope.is_empty() {

@@ -5,9 +5,9 @@
 //! at a lower severity) or `suppressed`; baseline entries with no current finding are
 //! `fixed`, but for those of projects outside the scope of an audit by a token that is not
 //! an admin's (its project's objects only): those are `not_audited`, kept as they are
-//! (`--update-baseline` keeps them too). Only `new` and `escalated` findings at or above the threshold fail the gate
-//! (plus expired or unused suppressions under `--strict-suppressions`). An incomplete audit
-//! is never a pass. This is the one central place where baselines and suppressions apply,
+//! (`--update-baseline` keeps them too). Only `new` and `escalated` findings at or above
+//! the threshold fail the gate (plus expired or unused suppressions under
+//! `--strict-suppressions`). An incomplete audit is never a pass. This is the one central place where baselines and suppressions apply,
 //! so every report counts the same things.
 
 pub mod baseline;

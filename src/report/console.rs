@@ -192,4 +192,9 @@ mod tests {
     fn console_gated_snapshot() {
         insta::assert_snapshot!(sample::render_gated(super::render));
     }
+
+    #[test]
+    fn console_scoped_snapshot() {
+        insta::assert_snapshot!(sample::render_scoped(super::render));
+    }
 }

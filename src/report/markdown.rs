@@ -160,11 +160,15 @@ fn gate_section(input: &ReportInput, out: &mut String) {
         }
     }
     if let Some(n) = Some(gate.not_audited.len()).filter(|n| *n > 0) {
+        let (entries, they) = if n == 1 {
+            ("entry", "it is")
+        } else {
+            ("entries", "they are")
+        };
         let _ = writeln!(
             out,
-            "\n{n} baseline entr{} of projects this audit could not see (a token that is not \
-             an admin's sees its project's objects only): kept as they are, not counted as fixed.",
-            if n == 1 { "y" } else { "ies" }
+            "\n{n} baseline {entries} of projects this audit could not see (a token that is not \
+             an admin's sees its project's objects only): kept as {they}, not counted as fixed."
         );
     }
     if !gate.fixed.is_empty() {
@@ -244,6 +248,11 @@ mod tests {
     #[test]
     fn markdown_gated_snapshot() {
         insta::assert_snapshot!(sample::render_gated(super::render));
+    }
+
+    #[test]
+    fn markdown_scoped_snapshot() {
+        insta::assert_snapshot!(sample::render_scoped(super::render));
     }
 
     #[test]

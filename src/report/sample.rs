@@ -132,6 +132,20 @@ pub fn render_gated(render: fn(&ReportInput) -> String) -> String {
     })
 }
 
+/// Renders `render` over the sample with the full gate, audited by a token that is not an
+/// admin's (scoped to a project that is not the sample's): the baseline's entry without a
+/// finding is not audited, not fixed.
+pub fn render_scoped(render: fn(&ReportInput) -> String) -> String {
+    let mut audit = report();
+    audit.meta.project_scope = Some(vec!["p-elsewhere".into()]);
+    let gate = full_gate(&audit);
+    render(&ReportInput {
+        audit: &audit,
+        gate: &gate,
+        options: &options(),
+    })
+}
+
 /// Renders `render` over the incomplete sample.
 pub fn render_incomplete(render: fn(&ReportInput) -> String) -> String {
     render_audit(&incomplete_report(), render)

@@ -7,11 +7,11 @@
 //!   "floatingips": [...], "networks": [...], "address_groups": [...] }
 //! ```
 //! Only `security_group_rules` is required; a missing (or null) list means "not collected".
-//! An optional `project_scope` list (project ids) says that the collecting token saw
-//! only those projects' objects (it was not an admin's). An optional `errors` list (`{resource, endpoint, status, message}`) records what the
-//! collection could not read; auditing such a snapshot is incomplete (exit 3). An optional
-//! `warnings` list (strings) records what it said of how the cloud answered; the audit of
-//! the snapshot repeats them.
+//! An optional `project_scope` list (project ids) says that the collecting token saw only
+//! those projects' objects (it was not an admin's). An optional `errors` list (`{resource,
+//! endpoint, status, message}`) records what the collection could not read; auditing such a
+//! snapshot is incomplete (exit 3). An optional `warnings` list (strings) records what it
+//! said of how the cloud answered; the audit of the snapshot repeats them.
 //! Errors name the file, the field path and, for JSON syntax errors, the line and column.
 
 mod fast;

@@ -67,9 +67,10 @@ pub struct Cli {
     )]
     pub save_snapshot: Option<PathBuf>,
 
-    /// Per-request timeout for OpenStack API calls (e.g. 30s, 2m).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration, help_heading = "Input")]
-    pub timeout: Duration,
+    /// Per-request timeout for OpenStack API calls (e.g. 30s, 2m) [default: the cloud's
+    /// api_timeout in clouds.yaml, else 30s].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, help_heading = "Input")]
+    pub timeout: Option<Duration>,
 
     /// Retries of a failed API call (connection errors, 5xx, 429) before giving up.
     #[arg(long, value_name = "N", default_value_t = 3, help_heading = "Input")]
@@ -346,6 +347,9 @@ impl Cli {
     }
 }
 
+/// Per request, when neither `--timeout` nor the cloud's `api_timeout` says.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Resolves the cloud (clouds.yaml, secure.yaml, OS_*) and the client settings.
 fn live_input(cli: &Cli) -> Result<LiveInput, Error> {
     let resolved = config::resolve(cli.os_cloud.as_deref(), &Lookup::system())?;
@@ -358,10 +362,11 @@ fn live_input(cli: &Cli) -> Result<LiveInput, Error> {
             cloud.auth_url
         ));
     }
+    let timeout = cli.timeout.or(cloud.api_timeout).unwrap_or(DEFAULT_TIMEOUT);
     Ok(LiveInput {
         cloud,
         settings: ClientSettings {
-            timeout: cli.timeout,
+            timeout,
             retries: cli.retries,
             page_size: cli.page_size as usize,
             verbose: cli.verbose,

@@ -1483,6 +1483,24 @@ fn stalled_and_broken_responses_fail_closed() {
         ],
     );
     assert_incomplete(&run, "timed out");
+    // The cloud's api_timeout (clouds.yaml, OS_API_TIMEOUT) when --timeout says nothing;
+    // --timeout wins over it.
+    let stalled = || {
+        let fake = start();
+        let stall = fake_openstack::Fault::Stall(std::time::Duration::from_millis(1500));
+        fake.fault("/network/v2.0/ports", vec![stall; 2]);
+        fake
+    };
+    let args = ["--fail-on", "none", "--retries", "1", "--format", "json"];
+    let fake = stalled();
+    assert_incomplete(
+        &run_live(&fake, &[("OS_API_TIMEOUT", "0.5")], &args),
+        "timed out",
+    );
+    let fake = stalled();
+    let longer: Vec<&str> = args.iter().copied().chain(["--timeout", "10s"]).collect();
+    let run = run_live(&fake, &[("OS_API_TIMEOUT", "0.5")], &longer);
+    assert_eq!(run.code, 0, "{}", run.stderr);
 
     let fake = start();
     fake.fault("/network/v2.0/security-groups", vec![Fault::Garbage; 5]);

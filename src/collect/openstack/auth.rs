@@ -503,6 +503,7 @@ mod tests {
             cacert: None,
             cert: None,
             key: None,
+            api_timeout: None,
             overrides: EndpointOverrides {
                 network: Some("https://neutron.example/".into()),
                 compute: Some("https://nova.example/v2.1/%(project_id)s/".into()),

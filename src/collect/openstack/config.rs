@@ -34,6 +34,9 @@ pub struct CloudConfig {
     pub key: Option<PathBuf>,
     /// Endpoints set by hand, read instead of the catalog's.
     pub overrides: EndpointOverrides,
+    /// `api_timeout` (seconds, as openstacksdk reads it): the per-request timeout when
+    /// `--timeout` does not set one.
+    pub api_timeout: Option<std::time::Duration>,
 }
 
 /// Endpoints set by hand (`network_endpoint_override`, `compute_endpoint_override`,
@@ -230,6 +233,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("OS_CERT", "cert"),
     ("OS_KEY", "key"),
     ("OS_INSECURE", "verify"),
+    ("OS_API_TIMEOUT", "api_timeout"),
     ("OS_NETWORK_ENDPOINT_OVERRIDE", "network_endpoint_override"),
     ("OS_COMPUTE_ENDPOINT_OVERRIDE", "compute_endpoint_override"),
     (
@@ -671,6 +675,20 @@ fn to_cloud_config(
         Some(Value::String(s)) => !matches!(s.to_ascii_lowercase().as_str(), "false" | "no" | "0"),
         _ => true,
     };
+    let api_timeout = match string(entry, "api_timeout") {
+        None => None,
+        Some(text) => match text.parse::<f64>() {
+            Ok(secs) if secs > 0.0 && secs.is_finite() => {
+                Some(std::time::Duration::from_secs_f64(secs.min(86_400.0)))
+            }
+            _ => {
+                // (Its value is not shown, as no configuration value is.)
+                return Err(ConfigError(format!(
+                    "{origin}: api_timeout is not a number of seconds above 0"
+                )));
+            }
+        },
+    };
     let interface = string(entry, "interface")
         .map(|i| i.to_ascii_lowercase().trim_end_matches("url").to_owned())
         .unwrap_or_else(|| "public".to_owned());
@@ -685,6 +703,7 @@ fn to_cloud_config(
         cacert: string(entry, "cacert").map(PathBuf::from),
         cert: string(entry, "cert").map(PathBuf::from),
         key: string(entry, "key").map(PathBuf::from),
+        api_timeout,
         overrides: EndpointOverrides {
             network: string(entry, "network_endpoint_override"),
             compute: string(entry, "compute_endpoint_override"),

@@ -477,3 +477,32 @@ fn plain_http_beyond_this_machine_is_warned_about() {
     assert!(!warned("http://localhost:5000"));
     assert!(!warned("http://[::1]:5000"));
 }
+
+#[test]
+fn api_timeout_in_seconds() {
+    let timeout = |value: &str| {
+        let env = [("OS_API_TIMEOUT", value)];
+        Fixture::new()
+            .env(OPENRC)
+            .env(&env)
+            .resolve(None)
+            .map(|r| r.cloud.api_timeout)
+    };
+    assert_eq!(
+        timeout("120").unwrap(),
+        Some(std::time::Duration::from_secs(120))
+    );
+    assert_eq!(
+        timeout("2.5").unwrap(),
+        Some(std::time::Duration::from_millis(2500))
+    );
+    for bad in ["0", "-3", "soon", "NaN"] {
+        let e = timeout(bad).unwrap_err().0;
+        assert!(
+            e.contains("api_timeout") && e.contains("is not a number of seconds above 0"),
+            "{e}"
+        );
+    }
+    let r = Fixture::new().env(OPENRC).resolve(None).unwrap();
+    assert_eq!(r.cloud.api_timeout, None);
+}

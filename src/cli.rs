@@ -347,9 +347,6 @@ impl Cli {
     }
 }
 
-/// Per request, when neither `--timeout` nor the cloud's `api_timeout` says.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Resolves the cloud (clouds.yaml, secure.yaml, OS_*) and the client settings.
 fn live_input(cli: &Cli) -> Result<LiveInput, Error> {
     let resolved = config::resolve(cli.os_cloud.as_deref(), &Lookup::system())?;
@@ -362,7 +359,12 @@ fn live_input(cli: &Cli) -> Result<LiveInput, Error> {
             cloud.auth_url
         ));
     }
-    let timeout = cli.timeout.or(cloud.api_timeout).unwrap_or(DEFAULT_TIMEOUT);
+    // --timeout, else the cloud's api_timeout, else the client's default (30 s).
+    let defaults = ClientSettings::default();
+    let timeout = cli
+        .timeout
+        .or(cloud.api_timeout)
+        .unwrap_or(defaults.timeout);
     Ok(LiveInput {
         cloud,
         settings: ClientSettings {
@@ -373,7 +375,7 @@ fn live_input(cli: &Cli) -> Result<LiveInput, Error> {
             max_page_bytes: cli.max_page_bytes,
             keep_raw: cli.save_snapshot.is_some(),
             reverse_after: cli.read_from_end_after,
-            ..ClientSettings::default()
+            ..defaults
         },
         warnings,
         save_snapshot: cli.save_snapshot.clone(),

@@ -227,8 +227,7 @@ pub async fn collect(
         cloud: session.cloud().name.clone(),
         // The region audited: the configured one, else the only one of the network service.
         region: session.cloud().region.clone().or(sole_region),
-        // A token that is not an admin's sees its project's objects only.
-        project_scope: (!token.is_admin).then(|| token.project_id.iter().cloned().collect()),
+        project_scope: project_scope(&token),
         collected_at: Some(
             jiff::Timestamp::now()
                 .round(jiff::Unit::Second)
@@ -320,6 +319,16 @@ fn record<T>(
     }
 }
 
+/// The projects whose objects alone the token sees: its project, when it is scoped to one
+/// and is not an admin's; `None` (every project) for an admin's, and for a token scoped to
+/// the system (a reader's, say, sees every project's).
+fn project_scope(token: &auth::Token) -> Option<Vec<String>> {
+    match (&token.project_id, token.is_admin) {
+        (Some(project), false) => Some(vec![project.clone()]),
+        _ => None,
+    }
+}
+
 /// Warnings about the endpoints on plain http beyond this machine: every request to one
 /// carries the token. None when the auth URL is (that was warned about already).
 fn unencrypted_endpoints(auth_url: &str, endpoints: [(&str, Option<&String>); 3]) -> Vec<String> {
@@ -340,6 +349,19 @@ fn unencrypted_endpoints(auth_url: &str, endpoints: [(&str, Option<&String>); 3]
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_project_members_token_sees_its_project_only() {
+        let token = |body: &[u8]| super::auth::parse_token(Some("t"), body).unwrap();
+        let member =
+            token(br#"{"token": {"project": {"id": "p1"}, "roles": [{"name": "member"}]}}"#);
+        assert_eq!(super::project_scope(&member), Some(vec!["p1".to_owned()]));
+        let admin = token(br#"{"token": {"project": {"id": "p1"}, "roles": [{"name": "admin"}]}}"#);
+        assert_eq!(super::project_scope(&admin), None);
+        let system =
+            token(br#"{"token": {"system": {"all": true}, "roles": [{"name": "reader"}]}}"#);
+        assert_eq!(super::project_scope(&system), None);
+    }
+
     #[test]
     fn endpoints_on_plain_http_beyond_this_machine_are_warned_about() {
         let (https, local, remote) = (

@@ -97,11 +97,14 @@ pub struct SuppressionState {
     pub expiring: bool,
     /// How many current findings it suppressed.
     pub matched: usize,
+    /// It concerns a project outside the scope of an audit by a project's token (see
+    /// `GateOutcome::not_audited`): matching nothing, it is not unused, only not judged.
+    pub not_audited: bool,
 }
 
 impl SuppressionState {
     pub fn is_unused(&self) -> bool {
-        !self.expired && self.matched == 0
+        !self.expired && self.matched == 0 && !self.not_audited
     }
 }
 
@@ -219,6 +222,7 @@ pub fn evaluate(report: &AuditReport, config: &GateConfig, now: Timestamp) -> Ga
             expired: s.is_expired(now),
             expiring: s.is_expiring(now, config.warn_expiring),
             matched: 0,
+            not_audited: false,
         })
         .collect();
 
@@ -256,7 +260,13 @@ pub fn evaluate(report: &AuditReport, config: &GateConfig, now: Timestamp) -> Ga
     let scope = report.meta.project_scope.as_deref();
     let audited = |e: &BaselineEntryV1| scope.is_none_or(|s| s.contains(&e.project_id));
     let unmatched = (entries.iter().zip(&used)).filter(|(_, used)| !**used);
-    let (fixed, not_audited) = unmatched.map(|(e, _)| e.clone()).partition(audited);
+    let (fixed, not_audited): (Vec<_>, Vec<_>) =
+        unmatched.map(|(e, _)| e.clone()).partition(audited);
+    if let Some(scope) = scope {
+        for s in suppressions.iter_mut().filter(|s| s.matched == 0) {
+            s.not_audited = outside(&s.suppression, scope, report, entries);
+        }
+    }
 
     let mut outcome = GateOutcome {
         findings,
@@ -272,6 +282,30 @@ pub fn evaluate(report: &AuditReport, config: &GateConfig, now: Timestamp) -> Ga
     };
     decide(&mut outcome, report, config.allow_partial);
     outcome
+}
+
+/// Whether a suppression that matched nothing in an audit scoped to the projects `scope`
+/// concerns another project, which the audit could not see: its `project` is neither a
+/// scoped project's id nor the name a finding gives one; or, naming none, its
+/// `fingerprint` is a baseline entry's of another project. Anything else is judged as
+/// usual (unused).
+fn outside(
+    suppression: &Suppression,
+    scope: &[String],
+    report: &AuditReport,
+    entries: &[BaselineEntryV1],
+) -> bool {
+    if let Some(project) = &suppression.project {
+        let named = |f: &&crate::finding::Finding| f.project_name.as_deref() == Some(project);
+        let in_scope = scope.contains(project)
+            || (report.findings.iter().filter(named)).any(|f| scope.contains(&f.project_id));
+        return !in_scope;
+    }
+    let Some(fingerprint) = &suppression.fingerprint else {
+        return false;
+    };
+    let entry = entries.iter().find(|e| &e.fingerprint == fingerprint);
+    entry.is_some_and(|e| !scope.contains(&e.project_id))
 }
 
 /// For each finding, the baseline entry it matches: by fingerprint, else by name when

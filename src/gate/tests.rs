@@ -338,3 +338,51 @@ fn entries_of_projects_outside_a_scoped_audit_are_not_fixed_and_kept() {
     assert_eq!(o.fixed, [other, gone]);
     assert!(o.not_audited.is_empty());
 }
+
+/// In an audit scoped to project `p`, a suppression that matches nothing and concerns
+/// another project (by its `project`, or by a fingerprint of another project's baseline
+/// entry) is not unused but not audited: --strict-suppressions does not fail on it. One
+/// that concerns `p` (by id, or by the name its findings give it), or that cannot be told,
+/// is unused as before; and every one is, in an admin's audit.
+#[test]
+fn suppressions_of_projects_outside_a_scoped_audit_are_not_unused() {
+    let mut base = baseline_of(&cloud(default_groups(), attached(&["g-ssh", "g-rdp"])));
+    let mut other = base.baseline.findings[0].clone();
+    other.fingerprint = "0123456789abcdef0123456789abcdef".into();
+    other.project_id = "p-other".into();
+    base.baseline.findings.push(other);
+    let supp = "version: 1\nsuppressions:\n\
+        - project: p-other\n    reason: theirs\n\
+        - fingerprint: 0123456789abcdef0123456789abcdef\n    reason: theirs, by fingerprint\n\
+        - project: p\n    security_group: nothing\n    reason: ours, by id\n\
+        - project: proj\n    security_group: nothing\n    reason: ours, by name\n\
+        - fingerprint: ffffffffffffffffffffffffffffffff\n    reason: cannot be told\n";
+    let supp = supp.replace("\n- ", "\n  - ");
+    let mut scoped = cloud(default_groups(), attached(&["g-ssh", "g-rdp"]));
+    scoped.meta.project_scope = Some(vec!["p".into()]);
+    let mut c = config(Some(base.clone()), Some(&supp));
+    c.strict_suppressions = true;
+    let o = evaluate(&scoped, &c, now());
+    let states: Vec<(bool, bool)> = (o.suppressions.iter())
+        .map(|s| (s.not_audited, s.is_unused()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (true, false),
+            (true, false),
+            (false, true),
+            (false, true),
+            (false, true)
+        ]
+    );
+    assert_eq!(
+        o.reasons,
+        ["3 unused suppression(s) (--strict-suppressions)"]
+    );
+    // An admin's audit: all five unused.
+    let whole = cloud(default_groups(), attached(&["g-ssh", "g-rdp"]));
+    let o = evaluate(&whole, &c, now());
+    assert_eq!(o.unused().count(), 5);
+    assert!(o.suppressions.iter().all(|s| !s.not_audited));
+}

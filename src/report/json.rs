@@ -266,6 +266,8 @@ fn suppression(s: &SuppressionState) -> SuppressionEntry<'_> {
         entry: s.suppression.label(),
         state: if s.expired {
             "expired"
+        } else if s.not_audited {
+            "not_audited"
         } else if s.matched == 0 {
             "unused"
         } else {

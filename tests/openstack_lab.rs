@@ -542,6 +542,29 @@ fn a_real_project_member_audits_its_own_project() {
         others(&std::fs::read_to_string(baseline).unwrap()),
         of_others
     );
+
+    // A shared suppression file under --strict-suppressions: the webshop's suppression is
+    // not audited by the member (not unused); its own project's that matches nothing is.
+    let supp = dir.path().join("suppressions.yaml");
+    std::fs::write(
+        &supp,
+        "version: 1\nsuppressions:\n  - project: webshop\n    reason: theirs\n  \
+         - project: datalab\n    security_group: nothing-here\n    reason: stale\n",
+    )
+    .unwrap();
+    let mut strict = partial.clone();
+    strict.extend([
+        "--suppressions",
+        supp.to_str().unwrap(),
+        "--strict-suppressions",
+    ]);
+    let run = driftmux_env(&strict, &env);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    let states: Vec<&str> = (report["gate"]["suppressions"].as_array().unwrap().iter())
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["not_audited", "unused"], "{report}");
 }
 
 #[test]

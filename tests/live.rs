@@ -1657,6 +1657,11 @@ fn a_project_scoped_audit_keeps_other_projects_baseline_entries() {
     let run = run_live(&fake, &tenant, &saved);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(counts(&run), (0, 1));
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    assert_eq!(
+        report["inventory"]["project_scope"],
+        serde_json::json!(["p-datalab"])
+    );
     assert!(
         run.stdout.contains("fixed=0 not_audited=1"),
         "{}",

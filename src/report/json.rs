@@ -38,6 +38,9 @@ struct InventoryInfo<'a> {
     cloud: Option<&'a str>,
     region: Option<&'a str>,
     collected_at: Option<&'a str>,
+    /// The projects a token that was not an admin's saw (absent: every project).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project_scope: Option<&'a [String]>,
 }
 
 #[derive(Serialize)]
@@ -144,6 +147,7 @@ fn with_findings<'a, F>(input: &ReportInput<'a>, findings: F) -> Report<'a, F> {
             cloud: report.meta.cloud.as_deref(),
             region: report.meta.region.as_deref(),
             collected_at: report.meta.collected_at.as_deref(),
+            project_scope: report.meta.project_scope.as_deref(),
         },
         summary: Summary {
             checked_rules: report.checked_rules,

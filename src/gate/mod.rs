@@ -7,8 +7,10 @@
 //! an admin's (its project's objects only): those are `not_audited`, kept as they are
 //! (`--update-baseline` keeps them too). Only `new` and `escalated` findings at or above
 //! the threshold fail the gate (plus expired or unused suppressions under
-//! `--strict-suppressions`). An incomplete audit is never a pass. This is the one central place where baselines and suppressions apply,
-//! so every report counts the same things.
+//! `--strict-suppressions`; in such a scoped audit, a suppression of another project that
+//! matches nothing is not unused either). An incomplete audit is never a pass. This is the
+//! one central place where baselines and suppressions apply, so every report counts the
+//! same things.
 
 pub mod baseline;
 pub mod suppressions;

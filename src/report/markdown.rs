@@ -159,7 +159,8 @@ fn gate_section(input: &ReportInput, out: &mut String) {
             );
         }
     }
-    if let Some(n) = Some(gate.not_audited.len()).filter(|n| *n > 0) {
+    let n = gate.not_audited.len();
+    if n > 0 {
         let (entries, they) = if n == 1 {
             ("entry", "it is")
         } else {

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::config::{v3_url, AuthMethod, CloudConfig, NameOrId, Scope, UserRef};
+use super::config::{v3_url, AuthMethod, CloudConfig, EndpointOverrides, NameOrId, Scope, UserRef};
 use super::secret::Secret;
 use super::LiveError;
 
@@ -297,10 +297,10 @@ impl Endpoints {
             let url = url.replace("%(project_id)s", project);
             Ok(Some(url.replace("%(tenant_id)s", project)))
         };
-        let overrides = &cloud.overrides;
-        let network_override = overridden("network_endpoint_override", &overrides.network)?;
-        let compute_override = overridden("compute_endpoint_override", &overrides.compute)?;
-        let identity_override = overridden("identity_endpoint_override", &overrides.identity)?;
+        let (o, [network, compute, identity]) = (&cloud.overrides, EndpointOverrides::KEYS);
+        let network_override = overridden(network, &o.network)?;
+        let compute_override = overridden(compute, &o.compute)?;
+        let identity_override = overridden(identity, &o.identity)?;
         let region = cloud.region.as_deref();
         let only_region = |service: &str, name: &str| {
             let regions = regions(catalog, service, &cloud.interface);
@@ -366,7 +366,6 @@ impl Endpoints {
 
 #[cfg(test)]
 mod tests {
-    use super::super::config::EndpointOverrides;
     use super::*;
 
     fn password(scope: Scope) -> AuthMethod {

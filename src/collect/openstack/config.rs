@@ -51,23 +51,22 @@ pub struct EndpointOverrides {
 }
 
 impl EndpointOverrides {
+    /// The clouds.yaml keys of the network, compute and identity overrides, in that order.
+    pub const KEYS: [&'static str; 3] = [
+        "network_endpoint_override",
+        "compute_endpoint_override",
+        "identity_endpoint_override",
+    ];
+
     /// Each override set, with its key: `("network_endpoint_override", url)`.
     pub fn each(&self) -> impl Iterator<Item = (&'static str, &String)> {
-        let all = [
-            ("network_endpoint_override", &self.network),
-            ("compute_endpoint_override", &self.compute),
-            ("identity_endpoint_override", &self.identity),
-        ];
-        all.into_iter()
-            .filter_map(|(key, url)| Some((key, url.as_ref()?)))
+        let urls = [&self.network, &self.compute, &self.identity];
+        (Self::KEYS.into_iter().zip(urls)).filter_map(|(key, url)| Some((key, url.as_ref()?)))
     }
 
-    fn each_mut(&mut self) -> [(&'static str, &mut Option<String>); 3] {
-        [
-            ("network_endpoint_override", &mut self.network),
-            ("compute_endpoint_override", &mut self.compute),
-            ("identity_endpoint_override", &mut self.identity),
-        ]
+    fn each_mut(&mut self) -> impl Iterator<Item = (&'static str, &mut Option<String>)> {
+        let urls = [&mut self.network, &mut self.compute, &mut self.identity];
+        Self::KEYS.into_iter().zip(urls)
     }
 }
 
@@ -704,10 +703,13 @@ fn to_cloud_config(
         cert: string(entry, "cert").map(PathBuf::from),
         key: string(entry, "key").map(PathBuf::from),
         api_timeout,
-        overrides: EndpointOverrides {
-            network: string(entry, "network_endpoint_override"),
-            compute: string(entry, "compute_endpoint_override"),
-            identity: string(entry, "identity_endpoint_override"),
+        overrides: {
+            let [network, compute, identity] = EndpointOverrides::KEYS.map(|k| string(entry, k));
+            EndpointOverrides {
+                network,
+                compute,
+                identity,
+            }
         },
     })
 }

@@ -7,10 +7,10 @@
 //! an admin's (its project's objects only): those are `not_audited`, kept as they are
 //! (`--update-baseline` keeps them too). Only `new` and `escalated` findings at or above
 //! the threshold fail the gate (plus expired or unused suppressions under
-//! `--strict-suppressions`; in such a scoped audit, a suppression of another project that
-//! matches nothing is not unused either). An incomplete audit is never a pass. This is the
-//! one central place where baselines and suppressions apply, so every report counts the
-//! same things.
+//! `--strict-suppressions`; in such a scoped audit, a suppression that matches nothing is
+//! unused only when it is tied to the audited project: else it might match another's).
+//! An incomplete audit is never a pass. This is the one central place where baselines and
+//! suppressions apply, so every report counts the same things.
 
 pub mod baseline;
 pub mod suppressions;
@@ -287,27 +287,36 @@ pub fn evaluate(report: &AuditReport, config: &GateConfig, now: Timestamp) -> Ga
 }
 
 /// Whether a suppression that matched nothing in an audit scoped to the projects `scope`
-/// concerns another project, which the audit could not see: its `project` is neither a
-/// scoped project's id nor the name a finding gives one; or, naming none, its
-/// `fingerprint` is a baseline entry's of another project. Anything else is judged as
-/// usual (unused).
+/// might still match a finding of a project the audit could not see, so that it cannot be
+/// called unused. It might, unless one of its matchers (all must hold) ties it to the
+/// scope: its `project` is a scoped project's id, or the name a finding or a baseline entry
+/// gives one; its `fingerprint` is a baseline entry's of a scoped project; its
+/// `security_group` is the id of a group that a finding or a baseline entry places in a
+/// scoped project. A group *name* ties nothing (every project has its `default`), nor do
+/// `match` and `source`; nor a fingerprint that no baseline entry holds (the baseline holds
+/// every finding, suppressed ones too, so a finding of the scope would have been seen).
 fn outside(
     suppression: &Suppression,
     scope: &[String],
     report: &AuditReport,
     entries: &[BaselineEntryV1],
 ) -> bool {
-    if let Some(project) = &suppression.project {
-        let named = |f: &&crate::finding::Finding| f.project_name.as_deref() == Some(project);
-        let in_scope = scope.contains(project)
-            || (report.findings.iter().filter(named)).any(|f| scope.contains(&f.project_id));
-        return !in_scope;
-    }
-    let Some(fingerprint) = &suppression.fingerprint else {
-        return false;
-    };
-    let entry = entries.iter().find(|e| &e.fingerprint == fingerprint);
-    entry.is_some_and(|e| !scope.contains(&e.project_id))
+    let scoped = |project_id: &str| scope.iter().any(|p| p == project_id);
+    let project = suppression.project.as_deref().is_some_and(|wanted| {
+        scoped(wanted)
+            || (report.findings.iter())
+                .any(|f| f.project_name.as_deref() == Some(wanted) && scoped(&f.project_id))
+            || (entries.iter())
+                .any(|e| e.project_name.as_deref() == Some(wanted) && scoped(&e.project_id))
+    });
+    let fingerprint = suppression.fingerprint.as_deref().is_some_and(|wanted| {
+        (entries.iter()).any(|e| e.fingerprint == wanted && scoped(&e.project_id))
+    });
+    let group = suppression.security_group.as_deref().is_some_and(|wanted| {
+        (report.findings.iter()).any(|f| f.security_group_id == wanted && scoped(&f.project_id))
+            || (entries.iter()).any(|e| e.security_group_id == wanted && scoped(&e.project_id))
+    });
+    !(project || fingerprint || group)
 }
 
 /// For each finding, the baseline entry it matches: by fingerprint, else by name when

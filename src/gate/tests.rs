@@ -339,24 +339,39 @@ fn entries_of_projects_outside_a_scoped_audit_are_not_fixed_and_kept() {
     assert!(o.not_audited.is_empty());
 }
 
-/// In an audit scoped to project `p`, a suppression that matches nothing and concerns
-/// another project (by its `project`, or by a fingerprint of another project's baseline
-/// entry) is not unused but not audited: --strict-suppressions does not fail on it. One
-/// that concerns `p` (by id, or by the name its findings give it), or that cannot be told,
-/// is unused as before; and every one is, in an admin's audit.
+/// In an audit scoped to project `p`, a suppression that matches nothing is unused only
+/// when a matcher ties it to `p`: its project (by id, by the name its findings give it, or
+/// the name its baseline entries give it), its fingerprint (a baseline entry of `p`), its
+/// group's id (a finding's or a baseline entry's of `p`). Anything else might match in a
+/// project the audit could not see: not unused but not audited, and --strict-suppressions
+/// does not fail on it. In an admin's audit every one is unused.
 #[test]
 fn suppressions_of_projects_outside_a_scoped_audit_are_not_unused() {
     let mut base = baseline_of(&cloud(default_groups(), attached(&["g-ssh", "g-rdp"])));
     let mut other = base.baseline.findings[0].clone();
     other.fingerprint = "0123456789abcdef0123456789abcdef".into();
     other.project_id = "p-other".into();
+    other.security_group_id = "g-other".into();
     base.baseline.findings.push(other);
+    // A group of `p` that is fixed: only the baseline places it in `p`.
+    let mut gone = base.baseline.findings[0].clone();
+    gone.fingerprint = "fedcba9876543210fedcba9876543210".into();
+    gone.security_group_id = "g-gone".into();
+    gone.project_name = Some("proj-renamed".into());
+    base.baseline.findings.push(gone);
     let supp = "version: 1\nsuppressions:\n\
         - project: p-other\n    reason: theirs\n\
         - fingerprint: 0123456789abcdef0123456789abcdef\n    reason: theirs, by fingerprint\n\
+        - security_group: g-other\n    reason: theirs, by group\n\
+        - fingerprint: ffffffffffffffffffffffffffffffff\n    reason: in no baseline entry\n\
+        - security_group: ssh\n    match: 3389/RDP\n    reason: a name, any project's\n\
+        - match: 5432/PostgreSQL\n    source: 10.0.0.0/8\n    reason: any project's\n\
         - project: p\n    security_group: nothing\n    reason: ours, by id\n\
         - project: proj\n    security_group: nothing\n    reason: ours, by name\n\
-        - fingerprint: ffffffffffffffffffffffffffffffff\n    reason: cannot be told\n";
+        - project: proj-renamed\n    reason: ours, by the baseline's name\n\
+        - fingerprint: fedcba9876543210fedcba9876543210\n    reason: ours, by fingerprint\n\
+        - security_group: g-ssh\n    match: 3389/RDP\n    reason: our group, by id\n\
+        - security_group: g-gone\n    reason: our fixed group, by id\n";
     let supp = supp.replace("\n- ", "\n  - ");
     let mut scoped = cloud(default_groups(), attached(&["g-ssh", "g-rdp"]));
     scoped.meta.project_scope = Some(vec!["p".into()]);
@@ -366,23 +381,17 @@ fn suppressions_of_projects_outside_a_scoped_audit_are_not_unused() {
     let states: Vec<(bool, bool)> = (o.suppressions.iter())
         .map(|s| (s.not_audited, s.is_unused()))
         .collect();
-    assert_eq!(
-        states,
-        [
-            (true, false),
-            (true, false),
-            (false, true),
-            (false, true),
-            (false, true)
-        ]
-    );
+    let not_audited = (true, false);
+    let unused = (false, true);
+    assert_eq!(states[..6], [not_audited; 6]);
+    assert_eq!(states[6..], [unused; 6]);
     assert_eq!(
         o.reasons,
-        ["3 unused suppression(s) (--strict-suppressions)"]
+        ["6 unused suppression(s) (--strict-suppressions)"]
     );
-    // An admin's audit: all five unused.
+    // An admin's audit: all twelve unused.
     let whole = cloud(default_groups(), attached(&["g-ssh", "g-rdp"]));
     let o = evaluate(&whole, &c, now());
-    assert_eq!(o.unused().count(), 5);
+    assert_eq!(o.unused().count(), 12);
     assert!(o.suppressions.iter().all(|s| !s.not_audited));
 }

@@ -134,7 +134,8 @@ pub fn render_gated(render: fn(&ReportInput) -> String) -> String {
 
 /// Renders `render` over the sample with the full gate, audited by a token that is not an
 /// admin's (scoped to a project that is not the sample's): the baseline's entry without a
-/// finding is not audited, not fixed.
+/// finding is not audited, not fixed, and so is the suppression that matches nothing (it
+/// is tied to no audited project).
 pub fn render_scoped(render: fn(&ReportInput) -> String) -> String {
     let mut audit = report();
     audit.meta.project_scope = Some(vec!["p-elsewhere".into()]);

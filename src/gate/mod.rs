@@ -99,8 +99,9 @@ pub struct SuppressionState {
     pub expiring: bool,
     /// How many current findings it suppressed.
     pub matched: usize,
-    /// It concerns a project outside the scope of an audit by a project's token (see
-    /// `GateOutcome::not_audited`): matching nothing, it is not unused, only not judged.
+    /// Not expired, it matched nothing in an audit by a project's token (see
+    /// `GateOutcome::not_audited`) but might match in a project that audit could not see
+    /// (see `outside`): it is not unused, only not judged.
     pub not_audited: bool,
 }
 
@@ -265,7 +266,7 @@ pub fn evaluate(report: &AuditReport, config: &GateConfig, now: Timestamp) -> Ga
     let (fixed, not_audited): (Vec<_>, Vec<_>) =
         unmatched.map(|(e, _)| e.clone()).partition(audited);
     if let Some(scope) = scope {
-        for s in suppressions.iter_mut().filter(|s| s.matched == 0) {
+        for s in (suppressions.iter_mut()).filter(|s| s.matched == 0 && !s.expired) {
             s.not_audited = outside(&s.suppression, scope, report, entries);
         }
     }

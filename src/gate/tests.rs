@@ -371,7 +371,8 @@ fn suppressions_of_projects_outside_a_scoped_audit_are_not_unused() {
         - project: proj-renamed\n    reason: ours, by the baseline's name\n\
         - fingerprint: fedcba9876543210fedcba9876543210\n    reason: ours, by fingerprint\n\
         - security_group: g-ssh\n    match: 3389/RDP\n    reason: our group, by id\n\
-        - security_group: g-gone\n    reason: our fixed group, by id\n";
+        - security_group: g-gone\n    reason: our fixed group, by id\n\
+        - project: p-other\n    reason: theirs, expired\n    expires: 2026-01-01\n";
     let supp = supp.replace("\n- ", "\n  - ");
     let mut scoped = cloud(default_groups(), attached(&["g-ssh", "g-rdp"]));
     scoped.meta.project_scope = Some(vec!["p".into()]);
@@ -384,10 +385,17 @@ fn suppressions_of_projects_outside_a_scoped_audit_are_not_unused() {
     let not_audited = (true, false);
     let unused = (false, true);
     assert_eq!(states[..6], [not_audited; 6]);
-    assert_eq!(states[6..], [unused; 6]);
+    assert_eq!(states[6..12], [unused; 6]);
+    // Expired, it is reported as such, wherever its project.
+    assert_eq!(states[12], (false, false));
+    assert!(o.suppressions[12].expired);
+    assert_eq!(o.expired().count(), 1);
     assert_eq!(
         o.reasons,
-        ["6 unused suppression(s) (--strict-suppressions)"]
+        [
+            "1 expired suppression(s) (--strict-suppressions)",
+            "6 unused suppression(s) (--strict-suppressions)"
+        ]
     );
     // An admin's audit: all twelve unused.
     let whole = cloud(default_groups(), attached(&["g-ssh", "g-rdp"]));

@@ -172,6 +172,19 @@ fn gate_section(input: &ReportInput, out: &mut String) {
              an admin's sees its project's objects only): kept as {they}, not counted as fixed."
         );
     }
+    let n = gate.suppressions.iter().filter(|s| s.not_audited).count();
+    if n > 0 {
+        let (suppressions, they) = if n == 1 {
+            ("suppression matches", "it is")
+        } else {
+            ("suppressions match", "they are")
+        };
+        let _ = writeln!(
+            out,
+            "\n{n} {suppressions} nothing here but might match in projects this audit could not \
+             see: not judged unused ({they} judged by an audit that sees every project)."
+        );
+    }
     if !gate.fixed.is_empty() {
         let _ = writeln!(out, "\n### Fixed (in the baseline, no longer found)\n");
         let _ = writeln!(

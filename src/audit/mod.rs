@@ -40,6 +40,9 @@ pub struct AuditReport {
     pub errors: Vec<CollectionError>,
     /// Caveats that do not make the audit incomplete (e.g. ports not collected).
     pub warnings: Vec<String>,
+    /// The names Keystone gave the projects of `meta.project_scope` (none when every
+    /// project was audited): the gate ties a suppression naming one to the audit's scope.
+    pub scope_names: Vec<String>,
 }
 
 impl AuditReport {
@@ -162,7 +165,19 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
         findings,
         errors: inventory.errors.clone(),
         warnings,
+        scope_names: scope_names(inventory),
     }
+}
+
+/// The names of the projects an audit by a project's token was scoped to.
+fn scope_names(inventory: &Inventory) -> Vec<String> {
+    let (Some(scope), Some(projects)) = (&inventory.meta.project_scope, &inventory.projects) else {
+        return Vec::new();
+    };
+    (projects.iter())
+        .filter(|p| scope.iter().any(|id| *id == *p.id.as_str()))
+        .filter_map(|p| p.name.clone())
+        .collect()
 }
 
 /// A warning when servers that use exposed groups (the `device_id`s of their ports) are not

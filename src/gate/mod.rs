@@ -290,8 +290,8 @@ pub fn evaluate(report: &AuditReport, config: &GateConfig, now: Timestamp) -> Ga
 /// Whether a suppression that matched nothing in an audit scoped to the projects `scope`
 /// might still match a finding of a project the audit could not see, so that it cannot be
 /// called unused. It might, unless one of its matchers (all must hold) ties it to the
-/// scope: its `project` is a scoped project's id, or the name a finding or a baseline entry
-/// gives one; its `fingerprint` is a baseline entry's of a scoped project; its
+/// scope: its `project` is a scoped project's id, or its name (Keystone's, or the one a
+/// finding or a baseline entry gives it); its `fingerprint` is a baseline entry's of a scoped project; its
 /// `security_group` is the id of a group that a finding or a baseline entry places in a
 /// scoped project. A group *name* ties nothing (every project has its `default`), nor do
 /// `match` and `source`; nor a fingerprint that no baseline entry holds (the baseline holds
@@ -305,6 +305,7 @@ fn outside(
     let scoped = |project_id: &str| scope.iter().any(|p| p == project_id);
     let project = suppression.project.as_deref().is_some_and(|wanted| {
         scoped(wanted)
+            || report.scope_names.iter().any(|name| name == wanted)
             || (report.findings.iter())
                 .any(|f| f.project_name.as_deref() == Some(wanted) && scoped(&f.project_id))
             || (entries.iter())

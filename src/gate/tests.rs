@@ -403,3 +403,26 @@ fn suppressions_of_projects_outside_a_scoped_audit_are_not_unused() {
     assert_eq!(o.unused().count(), 12);
     assert!(o.suppressions.iter().all(|s| !s.not_audited));
 }
+
+/// A scoped audit of a project with no finding and no baseline entry still knows its
+/// project's name from Keystone: a suppression naming it that matches nothing is unused;
+/// one naming another project is not audited.
+#[test]
+fn a_scoped_audit_ties_a_suppression_to_its_project_by_keystone_name() {
+    let snap = json!({
+        "project_scope": ["p"],
+        "projects": [{"id": "p", "name": "proj"}, {"id": "q", "name": "other"}],
+        "security_groups": [{"id": "g", "name": "web", "project_id": "p"}],
+        "security_group_rules": [],
+    });
+    let raw = snapshot::parse(snap.to_string().as_bytes()).unwrap();
+    let report = audit::run(&Inventory::from_raw(raw).unwrap(), &Policy::default());
+    assert_eq!(report.scope_names, ["proj"]);
+    let supp = "version: 1\nsuppressions:\n  - project: proj\n    reason: ours\n  \
+                - project: other\n    reason: theirs\n";
+    let o = evaluate(&report, &config(None, Some(supp)), now());
+    let states: Vec<(bool, bool)> = (o.suppressions.iter())
+        .map(|s| (s.not_audited, s.is_unused()))
+        .collect();
+    assert_eq!(states, [(false, true), (true, false)]);
+}

@@ -177,6 +177,14 @@ fn gate_section(input: &ReportInput, out: &mut String) {
             s.suppression.label()
         );
     }
+    let not_judged = gate.suppressions.iter().filter(|s| s.not_audited).count();
+    if not_judged > 0 {
+        let _ = writeln!(
+            out,
+            "  SUPPRESSIONS NOT AUDITED: {not_judged}, matching nothing here but perhaps in \
+             projects this audit could not see (not judged unused)"
+        );
+    }
 }
 
 #[cfg(test)]

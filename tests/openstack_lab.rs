@@ -544,12 +544,21 @@ fn a_real_project_member_audits_its_own_project() {
     );
 
     // A shared suppression file under --strict-suppressions: the webshop's suppression is
-    // not audited by the member (not unused); its own project's that matches nothing is.
+    // not audited by the member (not unused), nor is one naming only a group name (any
+    // project's); its own project's that matches nothing is unused, by the project's name
+    // or by the id of one of its groups.
+    let ours = &report["findings"][0]["metadata"];
+    assert_eq!(ours["project_name"], "datalab", "{ours}");
+    let group = ours["security_group_id"].as_str().unwrap();
     let supp = dir.path().join("suppressions.yaml");
     std::fs::write(
         &supp,
-        "version: 1\nsuppressions:\n  - project: webshop\n    reason: theirs\n  \
-         - project: datalab\n    security_group: nothing-here\n    reason: stale\n",
+        format!(
+            "version: 1\nsuppressions:\n  - project: webshop\n    reason: theirs\n  \
+             - security_group: nothing-here\n    reason: any project's\n  \
+             - project: datalab\n    security_group: nothing-here\n    reason: stale\n  \
+             - security_group: {group}\n    source: 203.0.113.0/24\n    reason: stale\n"
+        ),
     )
     .unwrap();
     let mut strict = partial.clone();
@@ -564,7 +573,11 @@ fn a_real_project_member_audits_its_own_project() {
     let states: Vec<&str> = (report["gate"]["suppressions"].as_array().unwrap().iter())
         .map(|s| s["state"].as_str().unwrap())
         .collect();
-    assert_eq!(states, ["not_audited", "unused"], "{report}");
+    assert_eq!(
+        states,
+        ["not_audited", "not_audited", "unused", "unused"],
+        "{report}"
+    );
 }
 
 #[test]

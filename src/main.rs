@@ -74,10 +74,10 @@ fn run(cli: Cli) -> Result<u8, Error> {
              project's objects ({}); kept as {they}, not counted as fixed",
             first.fingerprint,
             first.project_name.as_deref().unwrap_or(&first.project_id),
-            if scope.is_empty() {
-                "none".to_owned()
-            } else {
-                scope.join(", ")
+            match (scope, audit.scope_names.as_slice()) {
+                ([], _) => "none".to_owned(),
+                ([id], [name]) => format!("{name}, id {id}"),
+                _ => scope.join(", "),
             },
         );
     }

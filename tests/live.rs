@@ -1660,7 +1660,7 @@ fn a_project_scoped_audit_keeps_other_projects_baseline_entries() {
     let report: Value = serde_json::from_str(&run.report("json")).unwrap();
     assert_eq!(
         report["inventory"]["project_scope"],
-        serde_json::json!(["p-datalab"])
+        serde_json::json!([datalab])
     );
     assert!(
         run.stdout.contains("fixed=0 not_audited=1"),
@@ -1670,6 +1670,14 @@ fn a_project_scoped_audit_keeps_other_projects_baseline_entries() {
     assert!(
         run.stderr
             .contains("warning: 1 baseline entry of projects this audit could not see"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "sees only its project's objects (datalab, id {})",
+            datalab.as_str().unwrap()
+        )),
         "{}",
         run.stderr
     );

@@ -535,6 +535,12 @@ fn a_real_project_member_audits_its_own_project() {
     let counts = &report["gate"]["counts"];
     assert_eq!(counts["not_audited"], of_others.len(), "{counts}");
     assert_eq!(counts["fixed"], 0, "{counts}");
+    assert!(
+        run.stderr
+            .contains("sees only its project's objects (datalab, id "),
+        "{}",
+        run.stderr
+    );
     gated.push("--update-baseline");
     let run = driftmux_env(&gated, &env);
     assert_eq!(run.code, 0, "{}", run.stderr);

@@ -434,8 +434,14 @@ async fn issue_token(
     } else {
         json!([{"id": "r2", "name": "member"}])
     };
+    // The project's id as the cloud holds it (Keystone's token names the project's own id).
+    let projects = s.config.snapshot["projects"].as_array();
+    let project_id = (projects.into_iter().flatten())
+        .find(|p| p["name"] == user.project.as_str())
+        .and_then(|p| p["id"].as_str())
+        .map_or_else(|| format!("p-{}", user.project), str::to_owned);
     let body = json!({"token": {"methods": ["password"], "expires_at": "2099-01-01T00:00:00Z",
-        "project": {"id": format!("p-{}", user.project), "name": user.project},
+        "project": {"id": project_id, "name": user.project},
         "roles": roles, "catalog": catalog}});
     let mut body = body.to_string();
     if let Some(Fault::Huge) = fault {

@@ -16,7 +16,7 @@ use driftmux::error::{exit, Error};
 use driftmux::fsutil;
 use driftmux::gate::{self, baseline, GateOutcome, Verdict};
 use driftmux::inventory::Inventory;
-use driftmux::report::{self, Format, ReportInput};
+use driftmux::report::{self, one_or_many, Format, ReportInput};
 
 fn main() -> ExitCode {
     let cli = Cli::try_parse_checked(std::env::args_os()).unwrap_or_else(|e| e.exit());
@@ -63,15 +63,11 @@ fn run(cli: Cli) -> Result<u8, Error> {
     if let Some(first) = gate.not_audited.first() {
         let n = gate.not_audited.len();
         let scope = audit.meta.project_scope.as_deref().unwrap_or_default();
-        let (entries, they) = if n == 1 {
-            ("entry", "it is")
-        } else {
-            ("entries", "they are")
-        };
         eprintln!(
-            "driftmux: warning: {n} baseline {entries} of projects this audit could not see \
+            "driftmux: warning: {n} baseline {} of projects this audit could not see \
              (first: {} of project {}): the token is not an admin's and sees only its \
-             project's objects ({}); kept as {they}, not counted as fixed",
+             project's objects ({}); kept as {}, not counted as fixed",
+            one_or_many(n, "entry", "entries"),
             first.fingerprint,
             first.project_name.as_deref().unwrap_or(&first.project_id),
             match (scope, audit.scope_names.as_slice()) {
@@ -79,6 +75,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 ([id], [name]) => format!("{name}, id {id}"),
                 _ => scope.join(", "),
             },
+            one_or_many(n, "it is", "they are")
         );
     }
     if config.update_baseline.is_some() {

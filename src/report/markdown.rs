@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::{by_project, ReportInput};
+use super::{by_project, one_or_many, ReportInput};
 use crate::finding::{Finding, Severity};
 use crate::gate::{FindingGate, GateStatus, SuppressionState, Verdict};
 
@@ -161,28 +161,22 @@ fn gate_section(input: &ReportInput, out: &mut String) {
     }
     let n = gate.not_audited.len();
     if n > 0 {
-        let (entries, they) = if n == 1 {
-            ("entry", "it is")
-        } else {
-            ("entries", "they are")
-        };
         let _ = writeln!(
             out,
-            "\n{n} baseline {entries} of projects this audit could not see (a token that is not \
-             an admin's sees its project's objects only): kept as {they}, not counted as fixed."
+            "\n{n} baseline {} of projects this audit could not see (a token that is not an \
+             admin's sees its project's objects only): kept as {}, not counted as fixed.",
+            one_or_many(n, "entry", "entries"),
+            one_or_many(n, "it is", "they are")
         );
     }
     let n = gate.suppressions.iter().filter(|s| s.not_audited).count();
     if n > 0 {
-        let (suppressions, they) = if n == 1 {
-            ("suppression matches", "it is")
-        } else {
-            ("suppressions match", "they are")
-        };
         let _ = writeln!(
             out,
-            "\n{n} {suppressions} nothing here but might match in projects this audit could not \
-             see: not judged unused ({they} judged by an audit that sees every project)."
+            "\n{n} {} nothing here but might match in projects this audit could not see: not \
+             judged unused ({} judged by an audit that sees every project).",
+            one_or_many(n, "suppression matches", "suppressions match"),
+            one_or_many(n, "it is", "they are")
         );
     }
     if !gate.fixed.is_empty() {

@@ -116,6 +116,15 @@ pub fn by_project(findings: &[Finding]) -> Vec<ProjectSection<'_>> {
         .collect()
 }
 
+/// `one` when `n` is 1, else `many`: `one_or_many(n, "entry", "entries")`.
+pub fn one_or_many<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
 pub fn count(findings: &[Finding], severity: Severity) -> usize {
     findings.iter().filter(|f| f.severity == severity).count()
 }

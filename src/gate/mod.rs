@@ -199,6 +199,11 @@ impl GateOutcome {
         self.suppressions.iter().filter(|s| s.is_unused())
     }
 
+    /// The suppressions a scoped audit could not judge (see `SuppressionState::not_audited`).
+    pub fn not_audited_suppressions(&self) -> impl Iterator<Item = &SuppressionState> {
+        self.suppressions.iter().filter(|s| s.not_audited)
+    }
+
     /// The suppression applied to finding `i`, if any.
     pub fn suppression_of(&self, i: usize) -> Option<&Suppression> {
         self.findings[i]
@@ -291,11 +296,12 @@ pub fn evaluate(report: &AuditReport, config: &GateConfig, now: Timestamp) -> Ga
 /// might still match a finding of a project the audit could not see, so that it cannot be
 /// called unused. It might, unless one of its matchers (all must hold) ties it to the
 /// scope: its `project` is a scoped project's id, or its name (Keystone's, or the one a
-/// finding or a baseline entry gives it); its `fingerprint` is a baseline entry's of a scoped project; its
-/// `security_group` is the id of a group that a finding or a baseline entry places in a
-/// scoped project. A group *name* ties nothing (every project has its `default`), nor do
-/// `match` and `source`; nor a fingerprint that no baseline entry holds (the baseline holds
-/// every finding, suppressed ones too, so a finding of the scope would have been seen).
+/// finding or a baseline entry gives it); its `fingerprint` is a baseline entry's of a
+/// scoped project; its `security_group` is the id of a group that a finding or a baseline
+/// entry places in a scoped project. A group *name* ties nothing (every project has its
+/// `default`), nor do `match` and `source`; nor a fingerprint that no baseline entry holds
+/// (the baseline holds every finding, suppressed ones too, so a finding of the scope would
+/// have been seen).
 fn outside(
     suppression: &Suppression,
     scope: &[String],

@@ -177,7 +177,7 @@ fn gate_section(input: &ReportInput, out: &mut String) {
             s.suppression.label()
         );
     }
-    let not_judged = gate.suppressions.iter().filter(|s| s.not_audited).count();
+    let not_judged = gate.not_audited_suppressions().count();
     if not_judged > 0 {
         let _ = writeln!(
             out,

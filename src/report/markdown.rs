@@ -169,7 +169,7 @@ fn gate_section(input: &ReportInput, out: &mut String) {
             one_or_many(n, "it is", "they are")
         );
     }
-    let n = gate.suppressions.iter().filter(|s| s.not_audited).count();
+    let n = gate.not_audited_suppressions().count();
     if n > 0 {
         let _ = writeln!(
             out,

@@ -212,6 +212,14 @@ const SUPPRESSION_CASES: &[(&str, &[&str])] = &[
         &["suppressions[0].source", "everywhere"],
     ),
     (
+        "suppressions-bad-fingerprint.yaml",
+        &[
+            "suppressions[0].fingerprint",
+            "4a55522390b5736a55df01bd21e71d4",
+            "32 hexadecimal digits",
+        ],
+    ),
+    (
         "suppressions-no-matcher.yaml",
         &["suppressions[0]", "suppress everything"],
     ),

@@ -206,9 +206,18 @@ fn parse_source(text: &str, source: Option<&str>) -> Result<Vec<Suppression>, St
             },
             None => None,
         };
+        // Reports write fingerprints in lowercase; one copied in capitals still matches.
+        let fingerprint = clean(e.fingerprint).map(|f| f.to_ascii_lowercase());
+        if let Some(f) = fingerprint.as_deref().filter(|f| !is_fingerprint(f)) {
+            problems.push(format!(
+                "{}: {f:?} is not a finding's fingerprint (32 hexadecimal digits, as every \
+                 report shows it): it could match nothing",
+                at("fingerprint")
+            ));
+        }
         let s = Suppression {
             index,
-            fingerprint: clean(e.fingerprint),
+            fingerprint,
             project: clean(e.project),
             security_group: clean(e.security_group),
             match_label: clean(e.match_label),
@@ -235,6 +244,11 @@ fn parse_source(text: &str, source: Option<&str>) -> Result<Vec<Suppression>, St
     } else {
         Err(problems.join("; "))
     }
+}
+
+/// Whether `text` has the form of a finding's fingerprint (see `finding::Fingerprint`).
+fn is_fingerprint(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// `2027-03-31` (valid through that day, UTC) or an RFC 3339 timestamp.
@@ -274,16 +288,48 @@ mod tests {
 
     #[test]
     fn rfc3339_expiry() {
-        let s = parse("version: 1\nsuppressions:\n  - fingerprint: abc\n    reason: r\n    expires: \"2027-01-01T12:00:00+02:00\"\n").unwrap();
+        let s = parse("version: 1\nsuppressions:\n  - fingerprint: 4a55522390b5736a55df01bd21e71d4d\n    reason: r\n    expires: \"2027-01-01T12:00:00+02:00\"\n").unwrap();
         assert_eq!(
             s[0].expires.as_ref().unwrap().at.to_string(),
             "2027-01-01T10:00:00Z"
         );
     }
 
+    /// A fingerprint that is not 32 hexadecimal digits could match nothing: refused,
+    /// naming the entry. One in capitals is the same fingerprint.
+    #[test]
+    fn fingerprints_are_checked_and_read_in_lowercase() {
+        for bad in [
+            "abc",
+            "4a55522390b5736a55df01bd21e71d4",
+            "4a55522390b5736a55df01bd21e71d4g",
+        ] {
+            let text = format!(
+                "version: 1\nsuppressions:\n  - fingerprint: a1b2c3d4e5f60718293a4b5c6d7e8f90\n    \
+                 reason: r\n  - fingerprint: {bad}\n    reason: r\n"
+            );
+            let e = parse(&text).unwrap_err();
+            assert!(
+                e.contains("suppressions[1].fingerprint") && e.contains(bad),
+                "{e}"
+            );
+            assert!(!e.contains("suppressions[0]"), "{e}");
+        }
+        let s = parse(
+            "version: 1\nsuppressions:\n  - fingerprint: \"4A55522390B5736A55DF01BD21E71D4D\"\n    reason: r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s[0].fingerprint.as_deref(),
+            Some("4a55522390b5736a55df01bd21e71d4d")
+        );
+    }
+
     #[test]
     fn problems_name_the_entry() {
-        let e = parse("version: 1\nsuppressions:\n  - fingerprint: abc\n").unwrap_err();
+        let e =
+            parse("version: 1\nsuppressions:\n  - fingerprint: 4a55522390b5736a55df01bd21e71d4d\n")
+                .unwrap_err();
         assert!(e.contains("suppressions[0].reason"), "{e}");
         let e = parse("version: 1\nsuppressions:\n  - reason: everything\n").unwrap_err();
         assert!(
@@ -291,15 +337,15 @@ mod tests {
             "{e}"
         );
         let e = parse(
-            "version: 1\nsuppressions:\n  - fingerprint: a\n    reason: r\n    expires: soon\n",
+            "version: 1\nsuppressions:\n  - fingerprint: 4a55522390b5736a55df01bd21e71d4d\n    reason: r\n    expires: soon\n",
         )
         .unwrap_err();
         assert!(e.contains("suppressions[0].expires"), "{e}");
-        let e = parse("version: 1\nsuppressions:\n  - fingerprint: a\n    reason: r\n    expires: 2027-02-30\n").unwrap_err();
+        let e = parse("version: 1\nsuppressions:\n  - fingerprint: 4a55522390b5736a55df01bd21e71d4d\n    reason: r\n    expires: 2027-02-30\n").unwrap_err();
         assert!(e.contains("suppressions[0].expires"), "{e}");
-        let e = parse("version: 1\nsuppressions:\n  - fingerprint: a\n    reason: r\n    source: 0.0.0.0/99\n").unwrap_err();
+        let e = parse("version: 1\nsuppressions:\n  - fingerprint: 4a55522390b5736a55df01bd21e71d4d\n    reason: r\n    source: 0.0.0.0/99\n").unwrap_err();
         assert!(e.contains("suppressions[0].source"), "{e}");
-        let e = parse("version: 1\nsuppressions:\n  - fingerprint: a\n    reason: r\n    expiry: 2027-01-01\n").unwrap_err();
+        let e = parse("version: 1\nsuppressions:\n  - fingerprint: 4a55522390b5736a55df01bd21e71d4d\n    reason: r\n    expiry: 2027-01-01\n").unwrap_err();
         assert!(e.contains("expiry"), "{e}");
         let e = parse("version: 2\nsuppressions: []\n").unwrap_err();
         assert!(e.contains("version 2"), "{e}");

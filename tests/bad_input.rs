@@ -220,6 +220,14 @@ const SUPPRESSION_CASES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "suppressions-private-source.yaml",
+        &[
+            "suppressions[0].source",
+            "192.168.0.0/16",
+            "not a public source",
+        ],
+    ),
+    (
         "suppressions-no-matcher.yaml",
         &["suppressions[0]", "suppress everything"],
     ),

@@ -563,7 +563,7 @@ fn a_real_project_member_audits_its_own_project() {
             "version: 1\nsuppressions:\n  - project: webshop\n    reason: theirs\n  \
              - security_group: nothing-here\n    reason: any project's\n  \
              - project: datalab\n    security_group: nothing-here\n    reason: stale\n  \
-             - security_group: {group}\n    source: 203.0.113.0/24\n    reason: stale\n"
+             - security_group: {group}\n    source: 11.0.0.0/8\n    reason: stale\n"
         ),
     )
     .unwrap();

@@ -23,6 +23,7 @@ use ipnet::IpNet;
 use jiff::Timestamp;
 use serde::Deserialize;
 
+use crate::audit::detect::is_public;
 use crate::finding::Finding;
 use crate::inventory::parse_prefix;
 
@@ -188,7 +189,15 @@ fn parse_source(text: &str, source: Option<&str>) -> Result<Vec<Suppression>, St
         }
         let source = match clean(e.source) {
             Some(text) => match parse_prefix(&text) {
-                Ok(net) => Some(net),
+                Ok(net) if is_public(&net) => Some(net),
+                Ok(net) => {
+                    problems.push(format!(
+                        "{}: {net} is not a public source, and every finding's source is \
+                         (see README.md, What is reported): it could match nothing",
+                        at("source")
+                    ));
+                    None
+                }
                 Err(m) => {
                     problems.push(format!("{}: {m}", at("source")));
                     None
@@ -347,6 +356,16 @@ mod tests {
         assert!(e.contains("suppressions[0].source"), "{e}");
         let e = parse("version: 1\nsuppressions:\n  - fingerprint: 4a55522390b5736a55df01bd21e71d4d\n    reason: r\n    expiry: 2027-01-01\n").unwrap_err();
         assert!(e.contains("expiry"), "{e}");
+        for private in ["10.0.0.0/8", "203.0.113.0/24", "2001:db8::/33"] {
+            let text = format!(
+                "version: 1\nsuppressions:\n  - match: 22/SSH\n    reason: r\n    source: {private}\n"
+            );
+            let e = parse(&text).unwrap_err();
+            assert!(
+                e.contains("suppressions[0].source") && e.contains("not a public source"),
+                "{e}"
+            );
+        }
         let e = parse("version: 2\nsuppressions: []\n").unwrap_err();
         assert!(e.contains("version 2"), "{e}");
         assert!(parse("").unwrap_err().contains("empty"));

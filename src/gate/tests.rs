@@ -365,7 +365,7 @@ fn suppressions_of_projects_outside_a_scoped_audit_are_not_unused() {
         - security_group: g-other\n    reason: theirs, by group\n\
         - fingerprint: ffffffffffffffffffffffffffffffff\n    reason: in no baseline entry\n\
         - security_group: ssh\n    match: 3389/RDP\n    reason: a name, any project's\n\
-        - match: 5432/PostgreSQL\n    source: 10.0.0.0/8\n    reason: any project's\n\
+        - match: 5432/PostgreSQL\n    source: 8.0.0.0/8\n    reason: any project's\n\
         - project: p\n    security_group: nothing\n    reason: ours, by id\n\
         - project: proj\n    security_group: nothing\n    reason: ours, by name\n\
         - project: proj-renamed\n    reason: ours, by the baseline's name\n\

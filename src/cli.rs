@@ -261,6 +261,9 @@ pub struct RunConfig {
     /// Where to write the updated baseline (`--update-baseline`).
     pub update_baseline: Option<PathBuf>,
     pub report_options: ReportOptions,
+    /// About the configuration itself (a suppression whose `match` this run's policy
+    /// never gives): printed before anything is read.
+    pub warnings: Vec<String>,
 }
 
 impl RunConfig {
@@ -290,6 +293,7 @@ impl RunConfig {
             Some(path) => Some((display_path(path), suppressions::load(path)?)),
             None => None,
         };
+        let warnings = unknown_match_labels(suppressions.as_ref(), &policy);
         let sarif_location =
             if formats.contains(&Format::Sarif) || formats.contains(&Format::CodeQuality) {
                 Some(sarif_location(&cli)?)
@@ -319,8 +323,32 @@ impl RunConfig {
                 sarif_location,
                 sarif_include_suppressed: cli.sarif_include_suppressed,
             },
+            warnings,
         })
     }
+}
+
+/// A warning for each suppression whose `match` no finding of this policy carries: it
+/// matches nothing (a typo, or a label of another policy: a suppression file shared by
+/// jobs with different policies is fine, so this is no error).
+fn unknown_match_labels(
+    suppressions: Option<&(String, Vec<suppressions::Suppression>)>,
+    policy: &Policy,
+) -> Vec<String> {
+    let Some((file, list)) = suppressions else {
+        return Vec::new();
+    };
+    (list.iter())
+        .filter_map(|s| Some((s.index, s.match_label.as_deref()?)))
+        .filter(|(_, label)| !policy.knows_label(label))
+        .map(|(index, label)| {
+            format!(
+                "suppression file {file}: suppressions[{index}].match: {label:?} is no match \
+                 label of this run's policy (such as 22/SSH, 5900-5999/VNC or all_ports): \
+                 it matches nothing"
+            )
+        })
+        .collect()
 }
 
 impl Cli {

@@ -34,6 +34,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<u8, Error> {
     let config = RunConfig::resolve(cli)?;
+    for warning in &config.warnings {
+        eprintln!("driftmux: warning: {warning}");
+    }
     let inventory = match &config.input {
         Input::Snapshot(path) => snapshot::read(path)?,
         Input::Live(live) => collect_live(live, config.quiet)?,

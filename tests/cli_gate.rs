@@ -450,6 +450,47 @@ fn suppressions_expired_expiring_unused_and_strict() {
     assert!(!run.stdout.contains("EXPIRING"), "{}", run.stdout);
 }
 
+/// A suppression whose `match` this run's policy never gives matches nothing: a warning
+/// names it (no error: a file shared by jobs with different policies is fine).
+#[test]
+fn suppressions_with_a_match_label_the_policy_never_gives_are_warned_about() {
+    let supp = "version: 1\nsuppressions:\n  - match: SSH\n    reason: a typo\n  \
+                - match: 22/ssh\n    reason: any case\n  \
+                - match: 8888/Jupyter\n    reason: another policy's\n";
+    let (_d, s) = temp_file("suppressions.yaml", supp.as_bytes());
+    let (_p, policy) = temp_file(
+        "policy.yaml",
+        b"critical_ports:\n  - { ports: \"8888\", service: Jupyter }\n",
+    );
+    let warned = |stderr: &str| -> Vec<usize> {
+        (0..3)
+            .filter(|i| stderr.contains(&format!("suppressions[{i}].match")))
+            .collect()
+    };
+    let args = [
+        "--snapshot",
+        DEMO,
+        "--suppressions",
+        &s,
+        "--fail-on",
+        "none",
+    ];
+    let run = driftmux(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(warned(&run.stderr), [0, 2], "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("suppressions[0].match: \"SSH\" is no match label of this run's policy"),
+        "{}",
+        run.stderr
+    );
+    let mut with_policy = args.to_vec();
+    with_policy.extend(["--policy", &policy]);
+    let run = driftmux(&with_policy);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(warned(&run.stderr), [0], "{}", run.stderr);
+}
+
 #[test]
 fn sarif_and_junit_are_written_beside_the_other_reports() {
     let dir = tempfile::tempdir().unwrap();

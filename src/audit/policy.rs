@@ -118,6 +118,15 @@ impl Policy {
         }
     }
 
+    /// Whether a finding of this policy can carry the match label `label` (compared as
+    /// suppressions compare it, ignoring case): `all_ports`, a critical entry's, or a web
+    /// entry's when web ports are reported.
+    pub fn knows_label(&self, label: &str) -> bool {
+        let web = self.web_ports.iter().filter(|_| self.report_web);
+        label.eq_ignore_ascii_case("all_ports")
+            || (self.critical_ports.iter().chain(web)).any(|c| c.label.eq_ignore_ascii_case(label))
+    }
+
     /// Loads and validates a policy file; every problem names the file and the key.
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
         let err = |message: String| PolicyError {
@@ -270,6 +279,26 @@ impl PortSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_labels_are_all_ports_the_critical_entries_and_web_when_reported() {
+        let p = Policy::default();
+        for label in [
+            "all_ports",
+            "ALL_PORTS",
+            "22/SSH",
+            "22/ssh",
+            "5900-5999/VNC",
+        ] {
+            assert!(p.knows_label(label), "{label}");
+        }
+        for label in ["SSH", "22", "8888/Jupyter", "80/HTTP"] {
+            assert!(!p.knows_label(label), "{label}");
+        }
+        let web = Policy::parse("report_web: true\n").unwrap();
+        assert!(web.knows_label(&web.web_ports[0].label));
+        assert!(!p.knows_label(&web.web_ports[0].label));
+    }
 
     fn labels(p: &Policy) -> Vec<&str> {
         p.critical_ports.iter().map(|c| c.label.as_str()).collect()

@@ -81,6 +81,10 @@ fn run(cli: Cli) -> Result<u8, Error> {
             one_or_many(n, "it is", "they are")
         );
     }
+    for s in gate.ambiguous() {
+        let (label, note) = (s.suppression.label(), s.shared_name_note());
+        eprintln!("driftmux: warning: {label}: {note}");
+    }
     if config.update_baseline.is_some() {
         return update_baseline(&config, &audit, &gate);
     }

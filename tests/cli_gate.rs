@@ -491,6 +491,69 @@ fn suppressions_with_a_match_label_the_policy_never_gives_are_warned_about() {
     assert_eq!(warned(&run.stderr), [0], "{}", run.stderr);
 }
 
+/// A suppression naming a project by a name that projects of two domains share applies to
+/// both: stderr says so even with `-q`, and so does the JSON report's suppression entry.
+#[test]
+fn suppressions_naming_a_project_two_domains_share_are_warned_about() {
+    let mut snap: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(common::repo_path(DEMO)).unwrap()).unwrap();
+    let datalab = snap["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "datalab")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    snap["projects"].as_array_mut().unwrap().push(
+        serde_json::json!({"id": "partners-datalab", "name": "datalab", "domain_id": "partners"}),
+    );
+    let (_c, cloud) = temp_file("cloud.json", snap.to_string().as_bytes());
+    let supp = format!(
+        "version: 1\nsuppressions:\n  - project: datalab\n    reason: ours, we thought\n  \
+         - project: {datalab}\n    reason: by id\n"
+    );
+    let (_s, s) = temp_file("suppressions.yaml", supp.as_bytes());
+    let out = tempfile::tempdir().unwrap();
+    let args = [
+        "--snapshot",
+        &cloud,
+        "--suppressions",
+        &s,
+        "--fail-on",
+        "none",
+        "-q",
+        "--format",
+        "json",
+        "--output-dir",
+        out.path().to_str().unwrap(),
+    ];
+    let run = driftmux(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (ids, first) = (
+        format!("{datalab}, partners-datalab"),
+        "driftmux: warning: suppressions[0] (project datalab): 2 projects are named datalab",
+    );
+    assert!(run.stderr.contains(first), "{}", run.stderr);
+    assert!(run.stderr.contains(&ids), "{}", run.stderr);
+    assert!(!run.stderr.contains("suppressions[1]"), "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            out.path()
+                .join("driftmux-openstack-neutron-security-groups.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let entries = report["gate"]["suppressions"].as_array().unwrap();
+    assert_eq!(
+        entries[0]["shared_project_ids"],
+        serde_json::json!([datalab, "partners-datalab"])
+    );
+    assert!(entries[1].get("shared_project_ids").is_none());
+}
+
 #[test]
 fn sarif_and_junit_are_written_beside_the_other_reports() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,6 +10,7 @@ pub mod policy;
 pub mod usage;
 
 use std::cmp::Reverse;
+use std::collections::BTreeMap;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -43,6 +44,10 @@ pub struct AuditReport {
     /// The names Keystone gave the projects of `meta.project_scope` (none when every
     /// project was audited): the gate ties a suppression naming one to the audit's scope.
     pub scope_names: Vec<String>,
+    /// Names Keystone gave to more than one project (a name is unique only within its
+    /// domain), by name, each with those projects' ids in order: a suppression that names a
+    /// project by such a name applies to every one of them.
+    pub shared_project_names: Vec<(String, Vec<String>)>,
 }
 
 impl AuditReport {
@@ -166,6 +171,7 @@ pub fn run(inventory: &Inventory, policy: &Policy) -> AuditReport {
         errors: inventory.errors.clone(),
         warnings,
         scope_names: scope_names(inventory),
+        shared_project_names: shared_project_names(inventory),
     }
 }
 
@@ -177,6 +183,28 @@ fn scope_names(inventory: &Inventory) -> Vec<String> {
     (projects.iter())
         .filter(|p| scope.iter().any(|id| *id == *p.id.as_str()))
         .filter_map(|p| p.name.clone())
+        .collect()
+}
+
+/// The project names Keystone gave to more than one project, with their ids.
+fn shared_project_names(inventory: &Inventory) -> Vec<(String, Vec<String>)> {
+    let mut by_name: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for p in inventory
+        .projects
+        .iter()
+        .flat_map(|projects| projects.iter())
+    {
+        if let Some(name) = &p.name {
+            by_name.entry(name).or_default().push(p.id.to_string());
+        }
+    }
+    (by_name.into_iter())
+        .map(|(name, mut ids)| {
+            ids.sort_unstable();
+            ids.dedup();
+            (name.to_owned(), ids)
+        })
+        .filter(|(_, ids)| ids.len() > 1)
         .collect()
 }
 

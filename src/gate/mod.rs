@@ -103,11 +103,25 @@ pub struct SuppressionState {
     /// `GateOutcome::not_audited`) but might match in a project that audit could not see
     /// (see `outside`): it is not unused, only not judged.
     pub not_audited: bool,
+    /// The ids of the projects whose shared name (Keystone's names are unique only within
+    /// a domain) the suppression's `project` gives, when no fingerprint pins it to one
+    /// finding: it applies to each of them, perhaps to more than its author meant.
+    pub shared_project_ids: Vec<String>,
 }
 
 impl SuppressionState {
     pub fn is_unused(&self) -> bool {
         !self.expired && self.matched == 0 && !self.not_audited
+    }
+
+    /// What the reports say of a suppression naming a project by a shared name.
+    pub fn shared_name_note(&self) -> String {
+        format!(
+            "{} projects are named {} ({}), it applies to each; name one by its id",
+            self.shared_project_ids.len(),
+            self.suppression.project.as_deref().unwrap_or_default(),
+            self.shared_project_ids.join(", ")
+        )
     }
 }
 
@@ -199,6 +213,11 @@ impl GateOutcome {
         self.suppressions.iter().filter(|s| s.is_unused())
     }
 
+    /// The suppressions naming a project by a name several projects share.
+    pub fn ambiguous(&self) -> impl Iterator<Item = &SuppressionState> {
+        (self.suppressions.iter()).filter(|s| !s.shared_project_ids.is_empty())
+    }
+
     /// The suppressions a scoped audit could not judge (see `SuppressionState::not_audited`).
     pub fn not_audited_suppressions(&self) -> impl Iterator<Item = &SuppressionState> {
         self.suppressions.iter().filter(|s| s.not_audited)
@@ -231,6 +250,7 @@ pub fn evaluate(report: &AuditReport, config: &GateConfig, now: Timestamp) -> Ga
             expiring: s.is_expiring(now, config.warn_expiring),
             matched: 0,
             not_audited: false,
+            shared_project_ids: shared_project_ids(s, report),
         })
         .collect();
 
@@ -290,6 +310,20 @@ pub fn evaluate(report: &AuditReport, config: &GateConfig, now: Timestamp) -> Ga
     };
     decide(&mut outcome, report, config.allow_partial);
     outcome
+}
+
+/// The projects a suppression's `project` names when that is a name Keystone gave to
+/// several projects and no fingerprint pins the suppression to one finding.
+fn shared_project_ids(suppression: &Suppression, report: &AuditReport) -> Vec<String> {
+    let Some(wanted) = suppression.project.as_deref() else {
+        return Vec::new();
+    };
+    if suppression.fingerprint.is_some() {
+        return Vec::new();
+    }
+    (report.shared_project_names.iter())
+        .find(|(name, ids)| name == wanted && !ids.iter().any(|id| id == wanted))
+        .map_or_else(Vec::new, |(_, ids)| ids.clone())
 }
 
 /// Whether a suppression that matched nothing in an audit scoped to the projects `scope`

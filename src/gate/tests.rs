@@ -426,3 +426,52 @@ fn a_scoped_audit_ties_a_suppression_to_its_project_by_keystone_name() {
         .collect();
     assert_eq!(states, [(false, true), (true, false)]);
 }
+
+/// Keystone's project names are unique only within a domain: a suppression naming a project
+/// by a name two projects share applies to both (it suppresses the findings of each), and
+/// is marked so, unless a fingerprint pins it to one finding or it names the project by id.
+#[test]
+fn a_suppression_naming_a_shared_project_name_is_ambiguous() {
+    let snap = json!({
+        "projects": [{"id": "p", "name": "web", "domain_id": "a"},
+                     {"id": "q", "name": "web", "domain_id": "b"},
+                     {"id": "r", "name": "solo"}],
+        "security_groups": [{"id": "g-p", "name": "ssh", "project_id": "p"},
+                            {"id": "g-q", "name": "ssh", "project_id": "q"},
+                            {"id": "g-r", "name": "ssh", "project_id": "r"}],
+        "security_group_rules": [rule("r-p", "g-p", 22), rule("r-q", "g-q", 22), rule("r-r", "g-r", 22)],
+    });
+    let raw = snapshot::parse(snap.to_string().as_bytes()).unwrap();
+    let report = audit::run(&Inventory::from_raw(raw).unwrap(), &Policy::default());
+    assert_eq!(
+        report.shared_project_names,
+        [("web".to_owned(), vec!["p".to_owned(), "q".to_owned()])]
+    );
+    let fp = |rule: &str| {
+        let f = report.findings.iter().find(|f| f.rule.id == rule).unwrap();
+        f.fingerprint.0.clone()
+    };
+    let supp = format!(
+        "version: 1\nsuppressions:\n  - project: web\n    match: 22/SSH\n    reason: shared\n  \
+         - project: p\n    reason: by id\n  - project: solo\n    reason: one project\n  \
+         - project: web\n    fingerprint: {}\n    reason: pinned\n",
+        fp("r-q")
+    );
+    let o = evaluate(&report, &config(None, Some(&supp)), now());
+    let shared: Vec<&[String]> = (o.suppressions.iter())
+        .map(|s| s.shared_project_ids.as_slice())
+        .collect();
+    let both = ["p".to_owned(), "q".to_owned()];
+    assert_eq!(shared, [&both[..], &[], &[], &[]]);
+    assert_eq!(o.ambiguous().count(), 1);
+    assert_eq!(
+        o.suppressions[0].shared_name_note(),
+        "2 projects are named web (p, q), it applies to each; name one by its id"
+    );
+    // It does what it says: the findings of both projects named web are suppressed by it.
+    assert_eq!(o.suppressions[0].matched, 2);
+    assert_eq!(status_of(&report, &o, "r-r"), GateStatus::Suppressed);
+    // A name one project has is not ambiguous, nor is any name when names are unique.
+    let plain = cloud(default_groups(), attached(&["g-ssh"]));
+    assert!(plain.shared_project_names.is_empty());
+}

@@ -177,6 +177,10 @@ fn gate_section(input: &ReportInput, out: &mut String) {
             s.suppression.label()
         );
     }
+    for s in gate.ambiguous() {
+        let (label, note) = (s.suppression.label(), s.shared_name_note());
+        let _ = writeln!(out, "  SUPPRESSION AMBIGUOUS {label}: {note}");
+    }
     let not_judged = gate.not_audited_suppressions().count();
     if not_judged > 0 {
         let _ = writeln!(

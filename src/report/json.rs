@@ -94,6 +94,10 @@ struct SuppressionEntry<'a> {
     expires: Option<&'a str>,
     expiring: bool,
     matched: usize,
+    /// The projects sharing the name its `project` gives (it applies to each); left out
+    /// when the name is one project's.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    shared_project_ids: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -282,6 +286,7 @@ fn suppression(s: &SuppressionState) -> SuppressionEntry<'_> {
         expires: s.suppression.expires.as_ref().map(|e| e.text.as_str()),
         expiring: s.expiring,
         matched: s.matched,
+        shared_project_ids: &s.shared_project_ids,
     }
 }
 

@@ -205,11 +205,13 @@ fn gate_section(input: &ReportInput, out: &mut String) {
             );
         }
     }
-    let attention: Vec<(&str, &SuppressionState)> = gate
+    let ambiguous = |s: &SuppressionState| format!("ambiguous: {}", s.shared_name_note());
+    let attention: Vec<(String, &SuppressionState)> = gate
         .expired()
-        .map(|s| ("expired", s))
-        .chain(gate.expiring().map(|s| ("expiring", s)))
-        .chain(gate.unused().map(|s| ("unused", s)))
+        .map(|s| ("expired".to_owned(), s))
+        .chain(gate.expiring().map(|s| ("expiring".to_owned(), s)))
+        .chain(gate.unused().map(|s| ("unused".to_owned(), s)))
+        .chain(gate.ambiguous().map(|s| (ambiguous(s), s)))
         .collect();
     if !attention.is_empty() {
         let _ = writeln!(out, "\n### Suppressions needing attention\n");
@@ -218,7 +220,8 @@ fn gate_section(input: &ReportInput, out: &mut String) {
         for (state, s) in attention {
             let _ = writeln!(
                 out,
-                "| {state} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
+                cell(&state),
                 cell(&s.suppression.label()),
                 cell(&s.suppression.reason),
                 cell(s.suppression.owner.as_deref().unwrap_or("")),

@@ -1,6 +1,7 @@
 //! One shared sample of findings and gate outcomes, rendered through every format (one
 //! snapshot per format). The gate sample has every status: new, escalated, unchanged,
-//! suppressed and fixed, and expired, expiring and unused suppressions.
+//! suppressed and fixed, and expired, expiring and unused suppressions (the expired one
+//! naming a project by a name that a project of another domain shares: ambiguous too).
 
 use std::time::Duration;
 

@@ -6,7 +6,7 @@
 
 mod common;
 use common::driftmux_env;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn lab_dir() -> std::path::PathBuf {
     let dir = std::env::var("LAB_DIR").expect(
@@ -217,6 +217,30 @@ fn real_keystone_neutron_nova() {
         .find(|f| f["metadata"]["matched"][0] == "22/SSH")
         .unwrap();
     assert_eq!(ssh["metadata"]["floating_ips"][0], expected["floating_ip"]);
+
+    // Keystone lists an admin the projects of every domain, names unique only within one:
+    // a suppression naming `datalab` applies to the partners domain's `datalab` too, and
+    // says so.
+    let dir = tempfile::tempdir().unwrap();
+    let supp = dir.path().join("suppressions.yaml");
+    std::fs::write(
+        &supp,
+        "version: 1\nsuppressions:\n  - project: datalab\n    match: 22/SSH\n    reason: ours\n",
+    )
+    .unwrap();
+    let (run, gated) = audit(&["--suppressions", supp.to_str().unwrap()]);
+    let mut shared = [
+        expected["projects"]["datalab"].as_str().unwrap(),
+        expected["partners_datalab"].as_str().unwrap(),
+    ];
+    shared.sort_unstable();
+    let entry = &gated["gate"]["suppressions"][0];
+    assert_eq!(entry["shared_project_ids"], json!(shared), "{entry}");
+    assert!(
+        run.stderr.contains("2 projects are named datalab"),
+        "{}",
+        run.stderr
+    );
 
     // Real Neutron pagination (tiny pages: previous links, an empty last page) gives the
     // same findings.

@@ -133,8 +133,16 @@ def seed():
     t = admin_token()
     proj = {}
     for name in ("datalab", "webshop"):
-        proj[name] = ensure(t, f"{KEYSTONE}/projects", "projects", "project", {"name": name},
+        proj[name] = ensure(t, f"{KEYSTONE}/projects", "projects", "project",
+                            {"name": name, "domain_id": "default"},
                             {"name": name, "domain_id": "default"})["id"]
+    # A project of another domain with the same name (Keystone's names are unique only
+    # within a domain): a suppression naming `datalab` applies to both.
+    partners = ensure(t, f"{KEYSTONE}/domains", "domains", "domain", {"name": "partners"},
+                      {"name": "partners"})
+    partners_datalab = ensure(t, f"{KEYSTONE}/projects", "projects", "project",
+                              {"name": "datalab", "domain_id": partners["id"]},
+                              {"name": "datalab", "domain_id": partners["id"]})["id"]
     # A member of datalab, not an admin: it sees its project's objects only, and Nova
     # refuses it every project's servers (all_tenants).
     member = ensure(t, f"{KEYSTONE}/users", "users", "user", {"name": MEMBER},
@@ -152,7 +160,8 @@ def seed():
                       {"name": name, "network_id": network["id"], "cidr": cidr,
                        "ip_version": 6 if ":" in cidr else 4, "project_id": project, **extra})
 
-    admin_project = find(t, f"{KEYSTONE}/projects", "projects", name="admin")["id"]
+    admin_project = find(t, f"{KEYSTONE}/projects", "projects", name="admin",
+                         domain_id="default")["id"]
     public = net("public", admin_project, **{"router:external": True,
                  "provider:network_type": "flat", "provider:physical_network": "public"})
     subnet("public-v4", public, "198.51.100.0/24", admin_project,
@@ -290,6 +299,8 @@ def seed():
         # Servers' ports with port security disabled, and their servers.
         "unfiltered_ports": {unfiltered["id"]: vm2},
         "projects": proj,
+        # The other domain's project named datalab too.
+        "partners_datalab": partners_datalab,
         "member": {"username": MEMBER, "password": MEMBER_PASSWORD, "project": "datalab"},
         "findings": [
             expect("ssh-v4", "datalab", "ssh-public", "22", "0.0.0.0/0", "high", ["22/SSH"], 1, 1, True, ["lab-vm-1"]),

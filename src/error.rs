@@ -100,3 +100,11 @@ pub fn yaml_message(e: &serde_saphyr::Error, source: Option<&str>) -> String {
         None => text,
     }
 }
+
+/// The field a JSON error names (`serde_path_to_error`), for messages: `None` at the top
+/// level (`.`); a key the input ended before (`?`) is left off the end.
+pub fn json_field(path: &serde_path_to_error::Path) -> Option<String> {
+    let text = path.to_string();
+    let known = text.trim_end_matches('?').trim_end_matches('.');
+    (!known.is_empty()).then(|| known.to_owned())
+}

@@ -95,6 +95,13 @@ const SNAPSHOT_CASES: &[(&str, &[&str])] = &[
     ),
     ("snapshot-truncated.json", &["EOF while parsing", "line 3"]),
     (
+        "snapshot-truncated-before-key.json",
+        &[
+            "field `security_group_rules[0]`: EOF while parsing",
+            "line 2",
+        ],
+    ),
+    (
         "snapshot-trailing-garbage.json",
         &["trailing characters", "line 2"],
     ),
@@ -164,6 +171,10 @@ const BASELINE_CASES: &[(&str, &[&str])] = &[
     (
         "baseline-missing-version.json",
         &["missing field `version`"],
+    ),
+    (
+        "baseline-missing-findings.json",
+        &["baseline-missing-findings.json: missing field `findings`"],
     ),
     (
         "baseline-bad-severity.json",
@@ -316,6 +327,14 @@ fn assert_input_error_env(args: &[&str], env: &[(&str, &str)], file: &str, fragm
         "{file}: one error, said once:\n{}",
         run.stderr
     );
+    // Neither the top level (`.`) nor a key the input ended before (`?`) is a field.
+    for unnamed in ["field `.`", "?`"] {
+        assert!(
+            !run.stderr.contains(unnamed),
+            "{file}: names no field by {unnamed:?}:\n{}",
+            run.stderr
+        );
+    }
     assert!(
         !run.stderr.contains("<input>"),
         "{file}: quoted lines name the file:\n{}",

@@ -192,8 +192,8 @@ pub fn parse(text: &str) -> Result<BaselineV1, String> {
     }
     let mut de = serde_json::Deserializer::from_str(text);
     let baseline: BaselineV1 = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        format!("field `{path}`: {}", e.into_inner())
+        let field = crate::error::json_field(e.path()).map(|p| format!("field `{p}`: "));
+        format!("{}{}", field.unwrap_or_default(), e.into_inner())
     })?;
     let mut seen = HashMap::new();
     for (i, entry) in baseline.findings.iter().enumerate() {

@@ -119,7 +119,7 @@ impl fmt::Display for SnapshotError {
                 message,
             } => {
                 write!(f, "snapshot file {file}: ")?;
-                if !path.is_empty() && path != "." {
+                if !path.is_empty() {
                     write!(f, "field `{path}`: ")?;
                 }
                 write!(f, "{message} (line {line}, column {column})")
@@ -200,7 +200,7 @@ pub fn parse(bytes: &[u8]) -> Result<RawInventory, SnapshotErrorKind> {
             let tracked: Result<SnapshotFile, _> = serde_path_to_error::deserialize(&mut de);
             return Err(match tracked {
                 Err(e) => {
-                    let path = e.path().to_string();
+                    let path = crate::error::json_field(e.path()).unwrap_or_default();
                     json_error(path, e.into_inner())
                 }
                 // Only trailing characters fail the fast path but not this one.

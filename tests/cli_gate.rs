@@ -6,17 +6,21 @@ use common::{driftmux, temp_file};
 
 const DEMO: &str = "examples/demo-cloud.json";
 
-/// The demo cloud with one more public SSH rule in the datalab `postgres-legacy` group.
+/// The demo cloud as JSON, to change before auditing it.
+fn demo_cloud() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(common::repo_path(DEMO)).unwrap()).unwrap()
+}
+
+/// The id of the object named `name` in the demo cloud's list `list`.
+fn demo_id(snap: &serde_json::Value, list: &str, name: &str) -> serde_json::Value {
+    let objects = snap[list].as_array().unwrap();
+    objects.iter().find(|o| o["name"] == name).unwrap()["id"].clone()
+}
+
+/// The demo cloud with one more public Redis rule in the k8s-platform `k8s-nodes` group.
 fn demo_with_new_rule() -> String {
-    let mut snap: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(common::repo_path(DEMO)).unwrap()).unwrap();
-    let group = snap["security_groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["name"] == "k8s-nodes")
-        .unwrap()["id"]
-        .clone();
+    let mut snap = demo_cloud();
+    let group = demo_id(&snap, "security_groups", "k8s-nodes");
     snap["security_group_rules"]
         .as_array_mut()
         .unwrap()
@@ -495,17 +499,9 @@ fn suppressions_with_a_match_label_the_policy_never_gives_are_warned_about() {
 /// both: stderr says so even with `-q`, and so does the JSON report's suppression entry.
 #[test]
 fn suppressions_naming_a_project_two_domains_share_are_warned_about() {
-    let mut snap: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(common::repo_path(DEMO)).unwrap()).unwrap();
-    let datalab = snap["projects"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "datalab")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mut snap = demo_cloud();
+    let datalab = demo_id(&snap, "projects", "datalab");
+    let datalab = datalab.as_str().unwrap();
     snap["projects"].as_array_mut().unwrap().push(
         serde_json::json!({"id": "partners-datalab", "name": "datalab", "domain_id": "partners"}),
     );

@@ -446,10 +446,7 @@ mod tests {
         use crate::id::Id;
 
         let mut report = sample::report();
-        let one = report.findings.clone();
-        while report.findings.len() < 3 * super::PIECE {
-            report.findings.extend(one.iter().cloned());
-        }
+        report.findings = sample::findings_repeated(&report, 3 * super::PIECE);
         let odd = [
             "quote \" back\\slash",
             "tab\tnew\nline\r\u{8}\u{c}\u{1}\u{1f}\u{7f}",
@@ -562,10 +559,7 @@ mod tests {
 
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let mut report = sample::report();
-        let one = report.findings.clone();
-        while report.findings.len() < 2 * super::PIECE + 17 {
-            report.findings.extend(one.iter().cloned());
-        }
+        report.findings = sample::findings_repeated(&report, 2 * super::PIECE + 17);
         for f in &mut report.findings {
             f.project_id = rng.text();
             f.project_name = rng.maybe_text();

@@ -21,6 +21,13 @@ pub fn report() -> AuditReport {
     audit::run(&inventory, &Policy::default())
 }
 
+/// The sample's findings over and over, `n` of them, for tests of many findings (a
+/// failure, not a test that never ends, should the sample have none).
+pub fn findings_repeated(report: &AuditReport, n: usize) -> Vec<crate::finding::Finding> {
+    assert!(!report.findings.is_empty(), "the sample cloud has findings");
+    (report.findings.iter()).cycle().take(n).cloned().collect()
+}
+
 /// The sample with a collection error and a warning, to render the "incomplete" parts of
 /// each format and its warnings.
 pub fn incomplete_report() -> AuditReport {

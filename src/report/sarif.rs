@@ -478,10 +478,7 @@ mod tests {
         sample::render_incomplete(written_as_serde_writes);
         // Many pieces, with names to escape, suppressed results included or not, and none.
         let mut audit = sample::report();
-        let one = audit.findings.clone();
-        while audit.findings.len() < 3 * PIECE + 7 {
-            audit.findings.extend(one.iter().cloned());
-        }
+        audit.findings = sample::findings_repeated(&audit, 3 * PIECE + 7);
         for (i, f) in audit.findings.iter_mut().enumerate() {
             f.security_group_name = ["quote \" back\\slash", "tab\t\u{1}\u{e9}"]
                 .get(i % 3)

@@ -246,6 +246,21 @@ fn strict_suppressions_fail_on_expired_or_unused() {
     );
 }
 
+/// Strict, a suppression file whose every entry is in force and used passes, and says
+/// nothing of suppressions.
+#[test]
+fn strict_suppressions_pass_when_every_suppression_is_used() {
+    let r = cloud(default_groups(), attached(&[]));
+    let supp = "version: 1\nsuppressions:\n  - security_group: db\n    reason: in use\n    \
+                expires: 2027-01-31\n";
+    let mut c = config(Some(baseline_of(&r)), Some(supp));
+    c.strict_suppressions = true;
+    let o = evaluate(&r, &c, now());
+    assert_eq!(o.suppressions[0].matched, 1);
+    assert_eq!(o.verdict, Verdict::Passed, "{:?}", o.reasons);
+    assert_eq!(o.reasons, ["no new or escalated finding at or above high"]);
+}
+
 #[test]
 fn suppressed_finding_keeps_its_baseline_entry_from_being_fixed() {
     let r = cloud(default_groups(), attached(&["g-ssh"]));

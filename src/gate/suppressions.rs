@@ -293,6 +293,10 @@ mod tests {
         assert!(s[0].is_expired(after));
         assert!(s[0].is_expiring(before, std::time::Duration::from_secs(60)));
         assert!(!s[0].is_expiring(after, std::time::Duration::from_secs(60)));
+        // Three days ahead: expiring within four days, not within two.
+        let ahead = "2027-03-29T00:00:00Z".parse().unwrap();
+        assert!(s[0].is_expiring(ahead, std::time::Duration::from_secs(4 * 86400)));
+        assert!(!s[0].is_expiring(ahead, std::time::Duration::from_secs(2 * 86400)));
     }
 
     #[test]

@@ -310,6 +310,30 @@ fn updated_baseline_keeps_first_seen_and_note_and_is_byte_identical() {
     assert_eq!(baseline::render(&again), base.text);
 }
 
+/// A finding without a project name keeps its entry's name only when Keystone's projects
+/// could not be read; read, a project they lack (deleted, its groups left behind) has no
+/// name, and the entry drops it.
+#[test]
+fn baseline_update_keeps_project_names_only_when_they_could_not_be_read() {
+    let mut r = cloud(default_groups(), attached(&["g-ssh"]));
+    let base = baseline_of(&r);
+    assert!((base.baseline.findings.iter()).all(|e| e.project_name.as_deref() == Some("proj")));
+    for f in &mut r.findings {
+        f.project_name = None;
+    }
+    let o = evaluate(&r, &config(Some(base.clone()), None), now());
+    let entries = &base.baseline.findings;
+    let previous: Vec<_> = (o.findings.iter())
+        .map(|g| g.baseline_entry.map(|(i, _)| &entries[i]))
+        .collect();
+    let names = |unread: bool| -> Vec<Option<String>> {
+        let b = baseline::updated(&r.findings, &previous, "2026-11-23", unread, &[]);
+        b.findings.into_iter().map(|e| e.project_name).collect()
+    };
+    assert_eq!(names(true), vec![Some("proj".to_owned()); 3]);
+    assert_eq!(names(false), vec![None; 3]);
+}
+
 /// An audit by a token scoped to a project (not an admin's) sees that project's objects
 /// only: a baseline entry of another project it does not find is not fixed but
 /// `not_audited`, and the baseline update keeps it as it is. Entries of the scope's

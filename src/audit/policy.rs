@@ -333,6 +333,13 @@ mod tests {
             .unwrap();
         assert!(!vnc.intersects(5900, 5949));
         assert!(vnc.intersects(5950, 5950));
+        // An ignored port outside an entry's range leaves the range as it was.
+        assert!(!vnc.intersects(1, 5899) && !vnc.intersects(6000, 65535));
+        let ssh = (p.critical_ports.iter())
+            .find(|c| c.service == "OpenSSH")
+            .unwrap();
+        assert!(ssh.intersects(22, 22));
+        assert!(!ssh.intersects(1, 21) && !ssh.intersects(23, 65535));
         assert!(p.report_web);
 
         let p = Policy::parse(

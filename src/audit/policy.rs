@@ -341,6 +341,12 @@ mod tests {
         assert!(ssh.intersects(22, 22));
         assert!(!ssh.intersects(1, 21) && !ssh.intersects(23, 65535));
         assert!(p.report_web);
+        // Ignored ports inside a range split it in two.
+        let p = Policy::parse("ignore_ports: [\"5950-5960\"]").unwrap();
+        let vnc = (p.critical_ports.iter())
+            .find(|c| c.service == "VNC")
+            .unwrap();
+        assert_eq!(vnc.effective, [(5900, 5949), (5961, 5999)]);
 
         let p = Policy::parse(
             "replace_critical_ports: true\ncritical_ports: [{ports: 8888, service: Jupyter}]",

@@ -322,7 +322,7 @@ fn shared_project_ids(suppression: &Suppression, report: &AuditReport) -> Vec<St
         return Vec::new();
     }
     (report.shared_project_names.iter())
-        .find(|(name, ids)| name == wanted && !ids.iter().any(|id| id == wanted))
+        .find(|(name, _)| name == wanted)
         .map_or_else(Vec::new, |(_, ids)| ids.clone())
 }
 

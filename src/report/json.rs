@@ -94,8 +94,8 @@ struct SuppressionEntry<'a> {
     expires: Option<&'a str>,
     expiring: bool,
     matched: usize,
-    /// The projects sharing the name its `project` gives (it applies to each); left out
-    /// when the name is one project's.
+    /// The projects sharing the name its `project` gives, when no fingerprint pins it
+    /// (it applies to each: `SuppressionState::shared_project_ids`); left out otherwise.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     shared_project_ids: &'a [String],
 }

@@ -903,6 +903,40 @@ fn after_a_race_every_neutron_listing_is_read_again() {
         run.stderr
     );
 
+    // A rule of a security group that Neutron still does not list when every listing is
+    // read again: not a race but an object left behind, and said so once the listings were
+    // read twice (no third read).
+    let mut cloud = demo();
+    let rules = cloud["security_group_rules"].as_array().unwrap();
+    let mut orphan = (rules.iter())
+        .find(|r| r["direction"] == "ingress")
+        .unwrap()
+        .clone();
+    orphan["id"] = "ffffffff-0000-5000-8000-000000000001".into();
+    orphan["security_group_id"] = "ffffffff-0000-5000-8000-0000000000aa".into();
+    cloud["security_group_rules"]
+        .as_array_mut()
+        .unwrap()
+        .push(orphan);
+    let fake = FakeOpenStack::start(Config::new(cloud));
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let what = "rule ffffffff-0000-5000-8000-000000000001 of security group \
+                ffffffff-0000-5000-8000-0000000000aa, which its listing of security groups did \
+                not have";
+    assert_stderr_has(
+        &run,
+        &[
+            &format!("warning: Neutron listed {what}: every Neutron listing read again"),
+            &format!(
+                "warning: Neutron still listed {what}, when every listing was read again: an \
+                 object left behind in Neutron (not a race), which the audit takes as Neutron \
+                 lists it"
+            ),
+        ],
+    );
+    assert_eq!(fake.requests("/network/v2.0/security-groups?").len(), 2);
+
     // A floating IP's port still `PENDING` (Neutron sets its `device_id` once the floating
     // IP is made: being made, or left by a making that failed) names no floating IP: no
     // sign, nothing read again.

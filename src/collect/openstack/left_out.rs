@@ -43,13 +43,13 @@ pub(super) struct LeftOut {
 impl LeftOut {
     /// The first such object in the listings, if any.
     pub(super) fn find(
-        rules: &Listing<RulesPage>,
+        ingress: &Listing<RulesPage>,
         groups: &Listing<GroupsPage>,
         fips: &Listing<FloatingIpsPage>,
         ports: &Listing<PortsPage>,
         networks: &Listing<NetworksPage>,
     ) -> Option<LeftOut> {
-        if let Some(left_out) = group_left_out(rules, groups) {
+        if let Some(left_out) = group_left_out(ingress, groups) {
             return Some(left_out);
         }
         // The ports that only an external network holds, found in one pass (few: one per
@@ -107,10 +107,11 @@ impl LeftOut {
     }
 }
 
-/// A rule naming a security group that the groups' listing does not have: Neutron lists a
-/// rule only with its group.
-fn group_left_out(rules: &Listing<RulesPage>, groups: &Listing<GroupsPage>) -> Option<LeftOut> {
-    let (Ok(rules), Ok(groups)) = (rules, groups) else {
+/// An ingress rule naming a security group that the groups' listing does not have: Neutron
+/// lists a rule only with its group. (The ingress rules only: a group that no ingress
+/// rule names has no finding.)
+fn group_left_out(ingress: &Listing<RulesPage>, groups: &Listing<GroupsPage>) -> Option<LeftOut> {
+    let (Ok(rules), Ok(groups)) = (ingress, groups) else {
         return None;
     };
     let named = rules.typed.iter().flatten();

@@ -1970,6 +1970,34 @@ fn rules_are_exact_from_a_server_that_ignores_the_direction_filter() {
     assert_eq!(run.stderr.matches(&said).count(), 1, "{}", run.stderr);
 }
 
+/// A Neutron whose `pagination_max_limit` is below the page size driftmux asks for serves
+/// smaller pages, with next links. The one request that checks where both rule listings
+/// ended then comes back smaller than asked, with a next link, and shows nothing either
+/// way: each listing's last page is asked for again on its own instead.
+#[test]
+fn rule_listings_are_checked_one_by_one_when_neutron_caps_the_page_size() {
+    let mut config = Config::new(demo());
+    config.neutron_max_limit = Some(5);
+    let fake = FakeOpenStack::start(config);
+    let run = run_live(&fake, &[], &["--format", "json", "--fail-on", "none"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), snapshot_findings());
+    assert!(!run.stderr.contains("warning: Neutron"), "{}", run.stderr);
+    // 49 ingress rules in pages of 5: 10 pages, the last one asked for again; 37 egress
+    // rules: 8 pages, the same; and the one request for both, between.
+    let ingress = rules_requests(&fake, "direction=ingress");
+    let egress = rules_requests(&fake, "direction=egress");
+    assert_eq!(
+        (ingress.len(), egress.len()),
+        (11, 9),
+        "{ingress:#?} {egress:#?}"
+    );
+    assert_eq!(ingress[9], ingress[10]);
+    assert_eq!(egress[7], egress[8]);
+    let both = rules_requests(&fake, RULE_ENDS);
+    assert_eq!(both.len(), 1, "{both:#?}");
+}
+
 #[test]
 fn redirects_to_another_origin_are_not_followed_so_no_secret_goes_there() {
     // A listing redirected to another server (another port: another origin). Following

@@ -105,6 +105,9 @@ pub struct Config {
     /// Compute hosts of a Nova cell that does not respond: `os-services` lists them with
     /// status `UNKNOWN` at microversion 2.69 or later (and leaves them out before it).
     pub down_cell_hosts: Vec<String>,
+    /// Neutron's `pagination_max_limit`: a `limit` above it is served as it (its pages,
+    /// and the `limit` of their next links).
+    pub neutron_max_limit: Option<usize>,
 }
 
 impl Config {
@@ -138,6 +141,7 @@ impl Config {
             ignore_direction_filter: false,
             ignore_sort: false,
             down_cell_hosts: Vec::new(),
+            neutron_max_limit: None,
         }
     }
 }
@@ -762,12 +766,24 @@ async fn list_neutron(
             )
         }
     };
-    let pairs = query_pairs(&uri);
+    let mut pairs = query_pairs(&uri);
     let mut items = snapshot_list(&state, snap_key);
-    let (ignore_direction, ignore_sort) = {
-        let config = &state.lock().unwrap().config;
-        (config.ignore_direction_filter, config.ignore_sort)
+    let (ignore_direction, ignore_sort, max_limit) = {
+        let c = &state.lock().unwrap().config;
+        (
+            c.ignore_direction_filter,
+            c.ignore_sort,
+            c.neutron_max_limit,
+        )
     };
+    // As Neutron's `get_limit_and_marker`: the limit asked for, at most the maximum.
+    if let Some(max) = max_limit {
+        for (k, v) in &mut pairs {
+            if let (true, Ok(asked)) = (k == "limit", v.parse::<usize>()) {
+                *v = asked.min(max).to_string();
+            }
+        }
+    }
     let order = Order::asked(&pairs, "id", Order::ById, ignore_sort);
     for (k, v) in &pairs {
         if k == "router:external" {

@@ -1140,6 +1140,46 @@ fn a_listing_cut_short_by_a_thinned_page_is_read_again() {
         &["warning: Neutron's listing of egress security_group_rules ended after 19 object(s)"],
     );
     assert_requests(&fake, (2, 2, 1), &[]);
+
+    // The ingress rules' last page thinned, where the egress rules' listing ends beyond
+    // every ingress rule (ten more egress rules, ids at the top): the one request asks for
+    // the rules after the lesser of the two listings' last markers, the ingress rules',
+    // which is where the rules left out are.
+    let mut cloud = demo();
+    let rules = cloud["security_group_rules"].as_array_mut().unwrap();
+    let egress = rules.iter().find(|r| r["direction"] == "egress").unwrap();
+    let more: Vec<Value> = (0..10)
+        .map(|i| {
+            let mut rule = egress.clone();
+            rule["id"] = format!("ffffffff-0000-5000-8000-0000000000{i:02}").into();
+            rule
+        })
+        .collect();
+    rules.extend(more);
+    let mut ingress: Vec<&str> = (rules.iter())
+        .filter(|r| r["direction"] == "ingress")
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    ingress.sort_unstable();
+    // 49 ingress rules in pages of 10: the fifth, of 9, after the 40th; 47 egress rules:
+    // the fifth page, of 7, after the 40th (an id of the ten).
+    let marker = format!("marker={}", ingress[39]);
+    let fake = FakeOpenStack::start(Config::new(cloud));
+    fake.fault(&format!("/security-group-rules?{marker}"), [Fault::Thinned]);
+    let run = run_live(
+        &fake,
+        &[],
+        &["--fail-on", "none", "--format", "json", "--page-size", "10"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("Checked rules: 96"), "{}", run.stdout);
+    assert_stderr_has(
+        &run,
+        &["warning: Neutron's listing of ingress security_group_rules ended after 45 object(s)"],
+    );
+    let ends = rules_requests(&fake, RULE_ENDS);
+    assert_eq!(ends.len(), 1);
+    assert!(ends[0].contains(&marker), "{ends:?}");
 }
 
 #[test]

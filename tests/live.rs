@@ -1164,6 +1164,12 @@ fn a_listing_cut_short_by_a_thinned_page_is_read_again() {
     // 49 ingress rules in pages of 10: the fifth, of 9, after the 40th; 47 egress rules:
     // the fifth page, of 7, after the 40th (an id of the ten).
     let marker = format!("marker={}", ingress[39]);
+    // Listed after it: the ingress rules of the thinned page that it kept (5 of 9), and
+    // the egress rules beyond it; asked for: one more.
+    let egress_after = (rules.iter())
+        .filter(|r| r["direction"] == "egress" && r["id"].as_str().unwrap() > ingress[39])
+        .count();
+    let limit = format!("limit={}&", 5 + egress_after + 1);
     let fake = FakeOpenStack::start(Config::new(cloud));
     fake.fault(&format!("/security-group-rules?{marker}"), [Fault::Thinned]);
     let run = run_live(
@@ -1180,6 +1186,7 @@ fn a_listing_cut_short_by_a_thinned_page_is_read_again() {
     let ends = rules_requests(&fake, RULE_ENDS);
     assert_eq!(ends.len(), 1);
     assert!(ends[0].contains(&marker), "{ends:?}");
+    assert!(ends[0].contains(&limit), "{limit}: {ends:?}");
 }
 
 #[test]

@@ -230,11 +230,67 @@ fn broken_pipe_is_not_an_error() {
     assert_eq!(status.code(), Some(0));
 }
 
+/// README.md's GitHub Actions section names every input and output of `action.yml`.
+#[test]
+fn readme_names_every_action_input_and_output() {
+    let readme = std::fs::read_to_string(common::repo_path("README.md")).unwrap();
+    let section = readme
+        .split_once("\n### GitHub Actions\n")
+        .and_then(|(_, rest)| rest.split_once("\n### "))
+        .expect("README.md: a GitHub Actions section")
+        .0;
+    let action = std::fs::read_to_string(common::repo_path("action.yml")).unwrap();
+    // The two-space keys under `inputs:` and `outputs:`.
+    let mut block = "";
+    let mut names = Vec::new();
+    for line in action.lines() {
+        if !line.starts_with(' ') {
+            block = line;
+        } else if let Some(key) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':')) {
+            if matches!(block, "inputs:" | "outputs:") && !key.starts_with(' ') {
+                names.push(key);
+            }
+        }
+    }
+    assert!(names.len() > 20, "{names:?}");
+    for name in names {
+        assert!(
+            section.contains(&format!("`{name}`")),
+            "README.md lacks `{name}`"
+        );
+    }
+}
+
 #[test]
 fn help_and_version() {
     let run = driftmux(&["--help"]);
     assert_eq!(run.code, 0);
     insta::assert_snapshot!("help", run.stdout);
+    // README.md's command-line table names every flag the help shows, and no other.
+    let readme = std::fs::read_to_string(common::repo_path("README.md")).unwrap();
+    let table = readme
+        .split_once("\n## Command line\n")
+        .and_then(|(_, rest)| rest.split_once("\n### Exit codes\n"))
+        .expect("README.md: a Command line section before Exit codes")
+        .0;
+    let flags = |text: &str| -> std::collections::BTreeSet<String> {
+        let mut flags = std::collections::BTreeSet::new();
+        for (i, _) in text.match_indices("--") {
+            let name: String = (text[i + 2..].chars())
+                .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+                .collect();
+            if name.starts_with(|c: char| c.is_ascii_lowercase()) {
+                flags.insert(name);
+            }
+        }
+        flags
+    };
+    let first_column = |row: &str| row.split('|').nth(1).unwrap_or("").to_owned();
+    let rows: Vec<String> = (table.lines())
+        .filter(|l| l.starts_with("| `"))
+        .map(first_column)
+        .collect();
+    assert_eq!(flags(&rows.join(" ")), flags(&run.stdout));
     let run = driftmux(&["--version"]);
     assert_eq!(run.code, 0);
     assert_eq!(

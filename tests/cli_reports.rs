@@ -230,15 +230,21 @@ fn broken_pipe_is_not_an_error() {
     assert_eq!(status.code(), Some(0));
 }
 
-/// README.md's GitHub Actions section names every input and output of `action.yml`.
-#[test]
-fn readme_names_every_action_input_and_output() {
+/// The text of README.md's section `### title`.
+fn readme_section(title: &str) -> String {
     let readme = std::fs::read_to_string(common::repo_path("README.md")).unwrap();
-    let section = readme
-        .split_once("\n### GitHub Actions\n")
-        .and_then(|(_, rest)| rest.split_once("\n### "))
-        .expect("README.md: a GitHub Actions section")
-        .0;
+    let heading = format!("\n### {title}\n");
+    let (_, rest) = readme.split_once(&heading).expect(&heading);
+    rest.split_once("\n#")
+        .map_or(rest, |(section, _)| section)
+        .to_owned()
+}
+
+/// README.md's CI sections name every input and output of `action.yml` and every
+/// `DRIFTMUX_*` variable of `.gitlab-ci-template.yml`.
+#[test]
+fn readme_names_every_input_of_the_ci_integrations() {
+    let section = readme_section("GitHub Actions");
     let action = std::fs::read_to_string(common::repo_path("action.yml")).unwrap();
     // The two-space keys under `inputs:` and `outputs:`.
     let mut block = "";
@@ -254,6 +260,23 @@ fn readme_names_every_action_input_and_output() {
     }
     assert!(names.len() > 20, "{names:?}");
     for name in names {
+        assert!(
+            section.contains(&format!("`{name}`")),
+            "README.md lacks `{name}`"
+        );
+    }
+
+    let section = readme_section("GitLab CI");
+    let template = std::fs::read_to_string(common::repo_path(".gitlab-ci-template.yml")).unwrap();
+    let mut variables = std::collections::BTreeSet::new();
+    for (i, _) in template.match_indices("DRIFTMUX_") {
+        let name: String = (template[i..].chars())
+            .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+            .collect();
+        variables.insert(name);
+    }
+    assert!(variables.len() > 10, "{variables:?}");
+    for name in variables {
         assert!(
             section.contains(&format!("`{name}`")),
             "README.md lacks `{name}`"

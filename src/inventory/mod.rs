@@ -445,3 +445,24 @@ pub struct RawInventory {
     /// What the collection said of how the cloud answered (see `Inventory::warnings`).
     pub warnings: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Objects;
+
+    /// The snapshot reader's tests (and its differential fuzz target) compare inventories
+    /// read in different chunks: equal means the same objects in the same order, however
+    /// chunked, and nothing else.
+    #[test]
+    fn objects_are_equal_when_the_same_in_the_same_order_however_chunked() {
+        let whole = Objects::from(vec![1, 2, 3]);
+        assert_eq!(
+            whole,
+            Objects::from_chunks(vec![vec![1], vec![], vec![2, 3]])
+        );
+        assert_ne!(whole, Objects::from(vec![1, 2]));
+        assert_ne!(whole, Objects::from(vec![1, 2, 3, 4]));
+        assert_ne!(whole, Objects::from_chunks(vec![vec![1, 3], vec![2]]));
+        assert_ne!(Objects::from(vec![1]), Objects::default());
+    }
+}

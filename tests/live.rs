@@ -1447,9 +1447,20 @@ fn looping_next_link_is_detected() {
         &["--fail-on", "none", "--page-size", "10", "--format", "json"],
     );
     assert_incomplete(&run, "does not advance");
+
+    // A next link with no query at all points at the first page (without the limit or
+    // the filters): it does not advance either.
+    let fake = start();
+    fake.fault("/network/v2.0/ports", [Fault::BareLink]);
+    let run = run_live(
+        &fake,
+        &[],
+        &["--fail-on", "none", "--page-size", "10", "--format", "json"],
+    );
+    assert_incomplete(&run, "the next link does not advance (page 1)");
+    assert_eq!(fake.requests("/network/v2.0/ports").len(), 1);
 }
 
-/// The requests of the rules listing of one direction (`direction=ingress`).
 /// Checks that the run's stderr has each of `lines`.
 fn assert_stderr_has(run: &Run, lines: &[&str]) {
     for line in lines {
@@ -1473,6 +1484,8 @@ fn assert_requests(fake: &FakeOpenStack, rules: (usize, usize, usize), others: &
 /// The request that checks where both rule listings ended (see `rule_ends`).
 const RULE_ENDS: &str = "?fields=id&fields=security_group_id&fields=direction&limit=";
 
+/// The requests of the rules listings whose query has `direction` (`direction=ingress`;
+/// or another part of a query, such as [`RULE_ENDS`]).
 fn rules_requests(fake: &FakeOpenStack, direction: &str) -> Vec<String> {
     let mut requests = fake.requests("/network/v2.0/security-group-rules");
     requests.retain(|r| r.contains(direction));

@@ -47,6 +47,9 @@ pub enum Fault {
     RevokeTokens,
     /// Make the next link point back at the same page.
     LoopLink,
+    /// Make the next link the collection's URL with no query at all (a proxy that drops
+    /// it): the first page again, without the limit or filters.
+    BareLink,
     /// Treat the request's marker as deleted: Neutron then restarts from the first page.
     DropMarker,
     /// A 3 MiB page (larger than the bound the tests set with --max-page-bytes).
@@ -720,7 +723,12 @@ fn paginate(
             if loop_link && marker.is_empty() {
                 q.pop();
             }
-            links.push(json!({"rel": "next", "href": format!("{link_base}?{}", q.join("&"))}));
+            let href = if matches!(fault, Some(Fault::BareLink)) {
+                link_base.to_owned()
+            } else {
+                format!("{link_base}?{}", q.join("&"))
+            };
+            links.push(json!({"rel": "next", "href": href}));
         }
         if let Some(first) = page.first() {
             let mut q = keep.clone();

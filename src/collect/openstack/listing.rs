@@ -526,4 +526,29 @@ mod tests {
         // An id equal to the one before is a repeat too.
         assert_eq!(repeats(&["a", "a"]), [false, true]);
     }
+
+    /// The egress rules appended to the ingress rules: one listing, counted whole, its
+    /// problems naming their objects by their index in the whole.
+    #[test]
+    fn an_appended_listing_counts_and_indexes_as_one() {
+        let invalid = |path: &str| InvalidField {
+            path: path.into(),
+            object_id: None,
+            message: "bad".into(),
+        };
+        let listed = |count, problems, raw: Vec<u8>| Listed::<u8, u8> {
+            typed: vec![raw.clone()],
+            problems,
+            raw: Some(raw),
+            count,
+            last_page: None,
+        };
+        let mut ingress = listed(3, vec![invalid("rules[1].protocol")], vec![1, 2]);
+        ingress.append(listed(2, vec![invalid("rules[0].protocol")], vec![3]));
+        assert_eq!(ingress.count, 5);
+        let paths: Vec<&str> = ingress.problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(paths, ["rules[1].protocol", "rules[3].protocol"]);
+        assert_eq!(ingress.typed, [vec![1, 2], vec![3]]);
+        assert_eq!(ingress.raw, Some(vec![1, 2, 3]));
+    }
 }

@@ -193,6 +193,7 @@ fn gate_section(input: &ReportInput, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+    use super::MAX_LISTED;
     use crate::report::sample;
 
     #[test]
@@ -208,5 +209,30 @@ mod tests {
     #[test]
     fn console_scoped_snapshot() {
         insta::assert_snapshot!(sample::render_scoped(super::render));
+    }
+
+    /// At most `MAX_LISTED` failing findings are listed, then how many more there are.
+    #[test]
+    fn failing_findings_are_listed_up_to_a_limit() {
+        let sample = sample::report();
+        let gate = sample::plain_gate(&sample);
+        let failing: Vec<_> = (sample.findings.iter().zip(&gate.findings))
+            .filter(|(_, g)| g.fails)
+            .map(|(f, _)| f.clone())
+            .collect();
+        assert!(!failing.is_empty());
+        let more = "more failing finding(s): see the reports";
+        for n in [MAX_LISTED - 1, MAX_LISTED, MAX_LISTED + 2] {
+            let mut audit = sample::report();
+            audit.findings = failing.iter().cycle().take(n).cloned().collect();
+            let out = sample::render_audit(&audit, super::render);
+            let listed = out.lines().filter(|l| l.starts_with("  NEW ")).count();
+            assert_eq!(listed, n.min(MAX_LISTED), "{out}");
+            let said = out.lines().find(|l| l.contains(more));
+            match n.checked_sub(MAX_LISTED).filter(|&k| k > 0) {
+                Some(k) => assert_eq!(said, Some(format!("  ... and {k} {more}").as_str())),
+                None => assert_eq!(said, None, "{out}"),
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 mod common;
 use common::{driftmux, driftmux_stdin, temp_file};
+use std::collections::BTreeSet;
 
 const DEMO: &str = "examples/demo-cloud.json";
 
@@ -240,11 +241,33 @@ fn readme_section(title: &str) -> String {
         .to_owned()
 }
 
+/// The names in `text` after each `prefix`: the characters `part` accepts that follow it
+/// (none empty, none starting with `-`).
+fn names_after(text: &str, prefix: &str, part: fn(char) -> bool) -> BTreeSet<String> {
+    let after = text.match_indices(prefix).map(|(i, _)| {
+        let rest = &text[i + prefix.len()..];
+        rest.chars().take_while(|&c| part(c)).collect::<String>()
+    });
+    after
+        .filter(|n| !n.is_empty() && !n.starts_with('-'))
+        .collect()
+}
+
+/// Checks that `section` names each of `names` (at least `min` of them) in backticks.
+fn assert_named<'a>(section: &str, names: impl ExactSizeIterator<Item = &'a str>, min: usize) {
+    assert!(names.len() >= min, "fewer than {min} names");
+    for name in names {
+        assert!(
+            section.contains(&format!("`{name}`")),
+            "README.md lacks `{name}`"
+        );
+    }
+}
+
 /// README.md's CI sections name every input and output of `action.yml` and every
 /// `DRIFTMUX_*` variable of `.gitlab-ci-template.yml`.
 #[test]
 fn readme_names_every_input_of_the_ci_integrations() {
-    let section = readme_section("GitHub Actions");
     let action = std::fs::read_to_string(common::repo_path("action.yml")).unwrap();
     // The two-space keys under `inputs:` and `outputs:`.
     let mut block = "";
@@ -258,30 +281,18 @@ fn readme_names_every_input_of_the_ci_integrations() {
             }
         }
     }
-    assert!(names.len() > 20, "{names:?}");
-    for name in names {
-        assert!(
-            section.contains(&format!("`{name}`")),
-            "README.md lacks `{name}`"
-        );
-    }
+    assert_named(&readme_section("GitHub Actions"), names.into_iter(), 20);
 
-    let section = readme_section("GitLab CI");
     let template = std::fs::read_to_string(common::repo_path(".gitlab-ci-template.yml")).unwrap();
-    let mut variables = std::collections::BTreeSet::new();
-    for (i, _) in template.match_indices("DRIFTMUX_") {
-        let name: String = (template[i..].chars())
-            .take_while(|c| c.is_ascii_uppercase() || *c == '_')
-            .collect();
-        variables.insert(name);
-    }
-    assert!(variables.len() > 10, "{variables:?}");
-    for name in variables {
-        assert!(
-            section.contains(&format!("`{name}`")),
-            "README.md lacks `{name}`"
-        );
-    }
+    let variables = names_after(&template, "DRIFTMUX_", |c| {
+        c.is_ascii_uppercase() || c == '_'
+    });
+    let variables: Vec<String> = variables.iter().map(|v| format!("DRIFTMUX_{v}")).collect();
+    assert_named(
+        &readme_section("GitLab CI"),
+        variables.iter().map(String::as_str),
+        10,
+    );
 }
 
 #[test]
@@ -296,18 +307,7 @@ fn help_and_version() {
         .and_then(|(_, rest)| rest.split_once("\n### Exit codes\n"))
         .expect("README.md: a Command line section before Exit codes")
         .0;
-    let flags = |text: &str| -> std::collections::BTreeSet<String> {
-        let mut flags = std::collections::BTreeSet::new();
-        for (i, _) in text.match_indices("--") {
-            let name: String = (text[i + 2..].chars())
-                .take_while(|c| c.is_ascii_lowercase() || *c == '-')
-                .collect();
-            if name.starts_with(|c: char| c.is_ascii_lowercase()) {
-                flags.insert(name);
-            }
-        }
-        flags
-    };
+    let flags = |text: &str| names_after(text, "--", |c| c.is_ascii_lowercase() || c == '-');
     let first_column = |row: &str| row.split('|').nth(1).unwrap_or("").to_owned();
     let rows: Vec<String> = (table.lines())
         .filter(|l| l.starts_with("| `"))

@@ -134,11 +134,10 @@ fn gate_section(input: &ReportInput, out: &mut String) {
         );
         let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---:|---|");
         for (f, g) in rows {
+            // A baseline severity here is an escalated finding's (a new one has none).
             let severity = match g.baseline_severity {
-                Some(old) if status == GateStatus::Escalated => {
-                    format!("{} (was {})", f.severity.label(), old.label())
-                }
-                _ => f.severity.label().to_owned(),
+                Some(old) => format!("{} (was {})", f.severity.label(), old.label()),
+                None => f.severity.label().to_owned(),
             };
             let _ = writeln!(
                 out,

@@ -59,10 +59,8 @@ struct RuleKey {
 
 fn rule_key(f: &Finding) -> RuleKey {
     let label = f.matched.first().cloned().unwrap_or_default();
-    let id = match f.kind {
-        FindingKind::AllPorts => "openstack-sg-public-all-ports".to_owned(),
-        _ => format!("openstack-sg-public-{}", slug(&label)),
-    };
+    // `all_ports` gives `openstack-sg-public-all-ports`.
+    let id = format!("openstack-sg-public-{}", slug(&label));
     RuleKey {
         id,
         kind: f.kind,
@@ -511,6 +509,51 @@ mod tests {
             options: &options,
         };
         assert!(written_as_serde_writes(&input).contains("\"results\": []"));
+    }
+
+    /// A run holds at most `MAX_RESULTS` results (GitHub's limit), the failing findings
+    /// first, and says it was cut and from how many; a run of exactly that many is whole.
+    #[test]
+    fn results_are_capped_failing_first() {
+        let sample = sample::report();
+        let gate = sample::plain_gate(&sample);
+        let failing = (sample.findings.iter().zip(&gate.findings)).find(|(_, g)| g.fails);
+        let failing = failing.expect("a failing finding in the sample").0.clone();
+        let passing = (sample.findings.iter().zip(&gate.findings)).find(|(_, g)| !g.fails);
+        let passing = passing.expect("a passing finding in the sample").0.clone();
+        for total in [MAX_RESULTS, MAX_RESULTS + 3] {
+            let mut audit = sample::report();
+            // The failing findings last: the cap keeps them, and the passing ones before.
+            audit.findings = vec![passing.clone(); total - 2];
+            audit.findings.extend([failing.clone(), failing.clone()]);
+            let gate = sample::plain_gate(&audit);
+            let options = crate::report::ReportOptions {
+                sarif_location: Some("baselines/b.json".into()),
+                sarif_include_suppressed: false,
+            };
+            let input = ReportInput {
+                audit: &audit,
+                gate: &gate,
+                options: &options,
+            };
+            assert_eq!(result_count(&input), total);
+            let sarif: serde_json::Value = serde_json::from_str(&written(&input)).unwrap();
+            let run = &sarif["runs"][0];
+            let results = run["results"].as_array().unwrap();
+            assert_eq!(results.len(), MAX_RESULTS);
+            let level = |r: &serde_json::Value| r["level"].as_str().unwrap().to_owned();
+            assert_eq!(level(&results[0]), "error");
+            assert_eq!(level(&results[1]), "error");
+            assert_ne!(level(&results[2]), "error");
+            let props = &run["properties"];
+            if total > MAX_RESULTS {
+                assert_eq!(props["truncated"], true);
+                assert_eq!(props["total_results"], total);
+            } else {
+                assert!(props.get("truncated").is_none(), "{props}");
+                assert!(props.get("total_results").is_none(), "{props}");
+            }
+        }
     }
 
     /// Collection errors and warnings are the run's execution notifications, at their level.

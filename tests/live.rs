@@ -847,7 +847,7 @@ fn after_a_race_every_neutron_listing_is_read_again() {
     assert!(!run.stderr.contains("warning: Neutron"), "{}", run.stderr);
     assert_eq!(fake.requests("/network/v2.0/floatingips?").len(), 1);
     let whole = findings(&run);
-    let fake = FakeOpenStack::start(Config::new(cloud));
+    let fake = FakeOpenStack::start(Config::new(cloud.clone()));
     fake.fault("/network/v2.0/floatingips", [Fault::Partial]);
     let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -862,6 +862,19 @@ fn after_a_race_every_neutron_listing_is_read_again() {
     // The floating IPs read again alone first (4 now: a race), then with every listing.
     assert_eq!(fake.requests("/network/v2.0/floatingips?").len(), 3);
     assert_eq!(fake.requests("/network/v2.0/security-groups?").len(), 2);
+    // Read again alone, as many floating IPs but not the same ones: a race too.
+    let fake = FakeOpenStack::start(Config::new(cloud));
+    let halves = [Fault::Partial, Fault::PartialOther];
+    fake.fault("/network/v2.0/floatingips", halves);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(findings(&run), whole);
+    assert!(!run.stderr.contains("left behind"), "{}", run.stderr);
+    assert_stderr_has(
+        &run,
+        &["which its listing of floating IPs did not have: every Neutron listing read again"],
+    );
+    assert_eq!(fake.requests("/network/v2.0/floatingips?").len(), 3);
 
     // A floating IP's port that outlived its floating IP: the floating IPs read again alone,
     // the same, and it is said to be left behind (no race: nothing is missing from the

@@ -63,6 +63,9 @@ pub enum Fault {
     /// Answer 200 with every other object of the listing left out, as such a worker can
     /// too (its policy rules loaded while it filtered the page).
     Partial,
+    /// `Partial` the other way: every other object, the first left out (as many as
+    /// `Partial` gives of an even count, none the same).
+    PartialOther,
     /// Answer 200 with every other object of the page left out (the first kept), as
     /// Neutron answers when its policy check refuses them: a page of two objects or more
     /// is then short, and has no next link.
@@ -806,8 +809,8 @@ async fn list_neutron(
     if matches!(fault, Some(Fault::Empty)) {
         items.clear();
     }
-    if matches!(fault, Some(Fault::Partial)) {
-        let mut keep = false;
+    if let Some(first_kept @ (Fault::Partial | Fault::PartialOther)) = &fault {
+        let mut keep = matches!(first_kept, Fault::PartialOther);
         items.retain(|_| {
             keep = !keep;
             keep

@@ -181,12 +181,8 @@ fn collect_live(live: &LiveInput, quiet: bool) -> Result<Inventory, Error> {
 /// other formats are still written whole or not at all).
 fn write_reports(config: &RunConfig, input: &ReportInput) -> Result<Vec<String>, Error> {
     if config.formats.contains(&Format::Sarif) {
-        let n = report::sarif::result_count(input);
-        if n > report::sarif::MAX_RESULTS {
-            eprintln!(
-                "driftmux: warning: SARIF holds the first {} of {n} results (GitHub's limit per run); failing findings come first",
-                report::sarif::MAX_RESULTS
-            );
+        if let Some(cut) = report::sarif::cut_warning(input) {
+            eprintln!("driftmux: warning: {cut}");
         }
     }
     create_dir(&config.output_dir)?;

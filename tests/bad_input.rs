@@ -583,6 +583,18 @@ fn unwritable_output_dir_is_an_error_not_a_pass() {
         file.display()
     );
     assert!(run.stderr.contains(&said), "{}", run.stderr);
+    // Below that file: the system's own reason (the directory does not exist).
+    let below = file.join("reports");
+    let args = [
+        "--snapshot",
+        "examples/demo-cloud.json",
+        "--fail-on",
+        "none",
+    ];
+    let run = driftmux(&[&args[..], &["--output-dir", below.to_str().unwrap()]].concat());
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let said = format!("cannot write {}: Not a directory", below.display());
+    assert!(run.stderr.contains(&said), "{}", run.stderr);
 }
 
 /// The formats are written side by side: one that cannot be written fails the run, naming

@@ -308,6 +308,20 @@ fn allow_partial_approves_from_an_audit_missing_only_enrichment() {
         assert!(run.stderr.contains(said), "{said}: {}", run.stderr);
     }
     assert_eq!(std::fs::read_to_string(&baseline).unwrap(), before);
+    // Only the servers unread: Keystone's names are there, nothing to keep.
+    let mut servers_unread = demo_cloud();
+    servers_unread["servers"] = snap["servers"].clone();
+    servers_unread["errors"] = serde_json::json!([snap["errors"][1].clone()]);
+    let (_d4, servers_unread) = temp_file("servers.json", servers_unread.to_string().as_bytes());
+    let run = driftmux(&[&["--snapshot", servers_unread.as_str()][..], &args].concat());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("missing enrichment"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("keep the project names"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&baseline).unwrap(), before);
 
     // A new finding is approved; its entry has no project name to keep, the others keep theirs.
     let run = driftmux(&[&["--snapshot", changed_partial.as_str()][..], &args].concat());

@@ -433,6 +433,17 @@ fn document(input: &ReportInput, plan: &Plan, results: Vec<SarifResult>) -> Sari
         .build()
 }
 
+/// The warning when the SARIF file cannot hold every result (more than `MAX_RESULTS`).
+pub fn cut_warning(input: &ReportInput) -> Option<String> {
+    let n = result_count(input);
+    (n > MAX_RESULTS).then(|| {
+        format!(
+            "SARIF holds the first {MAX_RESULTS} of {n} results (GitHub's limit per run); \
+             failing findings come first"
+        )
+    })
+}
+
 /// How many results the SARIF file would hold before the cap.
 pub fn result_count(input: &ReportInput) -> usize {
     input
@@ -549,9 +560,13 @@ mod tests {
             if total > MAX_RESULTS {
                 assert_eq!(props["truncated"], true);
                 assert_eq!(props["total_results"], total);
+                let said = "SARIF holds the first 25000 of 25003 results (GitHub's limit per \
+                            run); failing findings come first";
+                assert_eq!(cut_warning(&input).as_deref(), Some(said));
             } else {
                 assert!(props.get("truncated").is_none(), "{props}");
                 assert!(props.get("total_results").is_none(), "{props}");
+                assert_eq!(cut_warning(&input), None);
             }
         }
     }

@@ -393,9 +393,9 @@ fn forbidden_servers_degrade_enrichment_and_allow_partial_lets_the_gate_decide()
 
 /// An admin's token refused Nova's `all_tenants` listing (a policy that forbids it) is a
 /// collection error on the servers, not a fallback to the admin project's own servers:
-/// that fallback is for tokens that are not an admin's.
+/// that fallback is for tokens that are not an admin's. Keystone's projects alike.
 #[test]
-fn an_admin_refused_every_projects_servers_is_an_error() {
+fn an_admin_refused_every_projects_servers_or_projects_is_an_error() {
     let fake = start();
     let all = "/compute/v2.1/servers/detail?all_tenants=1";
     fake.fault(all, [Fault::Status(403)]);
@@ -410,6 +410,20 @@ fn an_admin_refused_every_projects_servers_is_an_error() {
     );
     let servers = fake.requests("/compute/v2.1/servers/detail");
     assert_eq!(fake.requests(all), servers);
+
+    // Keystone's projects alike: no fallback to the admin's own (`/v3/auth/projects`).
+    let fake = start();
+    fake.fault("/identity/v3/projects", [Fault::Status(403)]);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        (&errors[0]["resource"], &errors[0]["status"]),
+        (&"projects".into(), &403.into())
+    );
+    assert!(fake.requests("/identity/v3/auth/projects").is_empty());
 }
 
 #[test]

@@ -396,33 +396,27 @@ fn forbidden_servers_degrade_enrichment_and_allow_partial_lets_the_gate_decide()
 /// that fallback is for tokens that are not an admin's. Keystone's projects alike.
 #[test]
 fn an_admin_refused_every_projects_servers_or_projects_is_an_error() {
-    let fake = start();
+    // The listing at `path` refused: one collection error, on `resource`, with the 403.
+    let refused = |path: &str, resource: &str| {
+        let fake = start();
+        fake.fault(path, [Fault::Status(403)]);
+        let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+        assert_eq!(run.code, 3, "{}", run.stderr);
+        let report: Value = serde_json::from_str(&run.report("json")).unwrap();
+        let errors = report["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            (&errors[0]["resource"], &errors[0]["status"]),
+            (&resource.into(), &403.into())
+        );
+        fake
+    };
     let all = "/compute/v2.1/servers/detail?all_tenants=1";
-    fake.fault(all, [Fault::Status(403)]);
-    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
-    let errors = report["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(
-        (&errors[0]["resource"], &errors[0]["status"]),
-        (&"servers".into(), &403.into())
-    );
+    let fake = refused(all, "servers");
     let servers = fake.requests("/compute/v2.1/servers/detail");
     assert_eq!(fake.requests(all), servers);
-
     // Keystone's projects alike: no fallback to the admin's own (`/v3/auth/projects`).
-    let fake = start();
-    fake.fault("/identity/v3/projects", [Fault::Status(403)]);
-    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    let report: Value = serde_json::from_str(&run.report("json")).unwrap();
-    let errors = report["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(
-        (&errors[0]["resource"], &errors[0]["status"]),
-        (&"projects".into(), &403.into())
-    );
+    let fake = refused("/identity/v3/projects", "projects");
     assert!(fake.requests("/identity/v3/auth/projects").is_empty());
 }
 

@@ -534,7 +534,8 @@ mod tests {
         let passing = passing.expect("a passing finding in the sample").0.clone();
         for total in [MAX_RESULTS, MAX_RESULTS + 3] {
             let mut audit = sample::report();
-            // The failing findings last: the cap keeps them, and the passing ones before.
+            // The failing findings last: the run puts them first, then the passing ones
+            // the cap leaves room for.
             audit.findings = vec![passing.clone(); total - 2];
             audit.findings.extend([failing.clone(), failing.clone()]);
             let gate = sample::plain_gate(&audit);

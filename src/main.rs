@@ -306,7 +306,9 @@ fn today(audit: &AuditReport) -> String {
         .as_deref()
         .and_then(|t| t.parse::<jiff::Timestamp>().ok())
         .unwrap_or_else(jiff::Timestamp::now);
-    ts.to_zoned(jiff::tz::TimeZone::UTC).date().to_string()
+    ts.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date()
+        .to_string()
 }
 
 /// Writes to stdout; a closed pipe (`driftmux ... | head`) is not an error.

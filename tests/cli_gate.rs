@@ -391,7 +391,7 @@ fn update_baseline_requires_baseline() {
 #[test]
 fn suppressions_expired_expiring_unused_and_strict() {
     let tomorrow = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
         .date()
         .tomorrow()
         .unwrap();

@@ -269,7 +269,7 @@ fn parse_expiry(text: &str) -> Result<Timestamp, String> {
         format!("{text:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 timestamp")
     })?;
     date.tomorrow()
-        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC))
+        .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC))
         .map(|z| z.timestamp())
         .map_err(|e| format!("{text:?}: {e}"))
 }

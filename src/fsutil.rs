@@ -220,6 +220,26 @@ mod tests {
     }
 
     #[test]
+    fn the_temp_file_is_written_beside_the_target() {
+        // Elsewhere (the working directory), the rename could cross filesystems (not
+        // atomic, or failing) and the directory synced would not be the target's.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        write_atomic_with(&path, |out| {
+            let temps: Vec<String> = fs::read_dir(dir.path())?
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            assert!(
+                matches!(&temps[..], [t] if t.starts_with(".driftmux-") && t.ends_with(".tmp")),
+                "{temps:?}"
+            );
+            out.write_all(b"report")
+        })
+        .unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"report");
+    }
+
+    #[test]
     fn big_writes_are_flushed_on_the_way_and_complete() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("report.json");

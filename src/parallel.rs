@@ -45,11 +45,23 @@ pub fn for_each_ordered<T: Sync, R: Send, E>(
     items: &[T],
     piece: usize,
     work: impl Fn(usize, &[T]) -> R + Sync,
+    each: impl FnMut(R) -> Result<(), E>,
+) -> Result<(), E> {
+    for_each_ordered_on(threads(), items, piece, work, each)
+}
+
+/// [`for_each_ordered`] on at most `threads` threads (tests try other counts than the
+/// machine's).
+fn for_each_ordered_on<T: Sync, R: Send, E>(
+    threads: usize,
+    items: &[T],
+    piece: usize,
+    work: impl Fn(usize, &[T]) -> R + Sync,
     mut each: impl FnMut(R) -> Result<(), E>,
 ) -> Result<(), E> {
     let piece = piece.max(1);
     let pieces = items.len().div_ceil(piece);
-    let workers = threads().min(pieces);
+    let workers = threads.min(pieces);
     if workers <= 1 {
         return items
             .chunks(piece)
@@ -111,9 +123,14 @@ mod tests {
     #[test]
     fn ordered_pieces_arrive_in_order_and_an_error_stops_the_work() {
         let items: Vec<usize> = (0..10_007).collect();
-        for piece in [1, 7, 1000, 20_000] {
+        // One thread (a one-core machine: this thread alone), the machine's, and more.
+        for (threads, piece) in [1, 2, 3]
+            .into_iter()
+            .flat_map(|t| [1, 7, 1000, 20_000].map(|p| (t, p)))
+        {
             let mut seen = Vec::new();
-            let done: Result<(), ()> = super::for_each_ordered(
+            let done: Result<(), ()> = super::for_each_ordered_on(
+                threads,
                 &items,
                 piece,
                 |start, p| {
@@ -125,7 +142,11 @@ mod tests {
                     Ok(())
                 },
             );
-            assert_eq!((done, &seen), (Ok(()), &items), "piece {piece}");
+            assert_eq!(
+                (done, &seen),
+                (Ok(()), &items),
+                "{threads} threads, piece {piece}"
+            );
         }
         let mut calls = 0;
         let stopped = super::for_each_ordered(

@@ -79,15 +79,7 @@ pub fn render(input: &ReportInput) -> String {
                 .filter(|(_, g)| g.status != GateStatus::Suppressed)
                 .map(|(f, g)| Issue {
                     description: format!("{} [gate: {}]", title(f), g.status.as_str()),
-                    check_name: match f.kind {
-                        crate::finding::FindingKind::AllPorts => {
-                            "openstack-sg-public-all-ports".to_owned()
-                        }
-                        _ => format!(
-                            "openstack-sg-public-{}",
-                            super::sarif::slug(f.matched.first().map_or("", String::as_str))
-                        ),
-                    },
+                    check_name: super::sarif::rule_id(f),
                     fingerprint: Cow::Borrowed(&f.fingerprint.0),
                     severity: severity(f.severity),
                     location: location(),

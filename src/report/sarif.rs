@@ -58,18 +58,24 @@ struct RuleKey {
 }
 
 fn rule_key(f: &Finding) -> RuleKey {
-    let label = f.matched.first().cloned().unwrap_or_default();
-    // `all_ports` gives `openstack-sg-public-all-ports`.
-    let id = format!("openstack-sg-public-{}", slug(&label));
     RuleKey {
-        id,
+        id: rule_id(f),
         kind: f.kind,
-        label,
+        label: f.matched.first().cloned().unwrap_or_default(),
     }
 }
 
+/// `openstack-sg-public-22-ssh`; `all_ports` gives `openstack-sg-public-all-ports`. Also
+/// the Code Quality report's `check_name`.
+pub(crate) fn rule_id(f: &Finding) -> String {
+    format!(
+        "openstack-sg-public-{}",
+        slug(f.matched.first().map_or("", String::as_str))
+    )
+}
+
 /// `5900-5999/VNC` → `5900-5999-vnc`.
-pub(crate) fn slug(text: &str) -> String {
+fn slug(text: &str) -> String {
     let mut out = String::new();
     for c in text.chars() {
         if c.is_ascii_alphanumeric() {

@@ -261,6 +261,31 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), chunk.repeat(50));
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_failed_flush_on_the_way_is_an_error() {
+        // A pipe cannot be synced (EINVAL), as a disk's write error would fail it. The
+        // helper's error must come back: the final fsync may not see it again.
+        let (_reader, writer) = io::pipe().unwrap();
+        let file = File::from(std::os::fd::OwnedFd::from(writer));
+        let flushed = std::thread::scope(|scope| {
+            let mut out = Flushing {
+                file: &file,
+                scope,
+                flush_every: 4,
+                unflushed: 0,
+                helper: None,
+            };
+            out.write_all(b"eight by")?;
+            out.finish()
+        });
+        assert_eq!(
+            flushed.unwrap_err().kind(),
+            io::ErrorKind::InvalidInput,
+            "fsync's EINVAL"
+        );
+    }
+
     #[test]
     fn an_error_while_writing_leaves_the_previous_file() {
         let dir = tempfile::tempdir().unwrap();

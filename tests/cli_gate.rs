@@ -256,6 +256,22 @@ fn incomplete_audit_exits_3_and_never_updates_the_baseline() {
         std::fs::read_to_string(&baseline).unwrap(),
         "{\"version\": 1, \"findings\": []}\n"
     );
+
+    // A snapshot's error that does not say `required: false` counts as one that decides
+    // findings: --allow-partial does not approve from it either.
+    let run = driftmux(&[
+        "--snapshot",
+        &partial,
+        "--baseline",
+        baseline.to_str().unwrap(),
+        "--update-baseline",
+        "--allow-partial",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&baseline).unwrap(),
+        "{\"version\": 1, \"findings\": []}\n"
+    );
 }
 
 #[test]

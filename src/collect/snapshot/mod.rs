@@ -402,6 +402,49 @@ mod tests {
     }
 
     #[test]
+    fn a_protocol_of_another_type_says_what_was_expected() {
+        let SnapshotErrorKind::Parse { path, message, .. } = parse_err(
+            r#"{"security_group_rules": [{"id": "r", "security_group_id": "g", "protocol": true}]}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(path, "security_group_rules[0].protocol");
+        assert!(
+            message.contains("expected a protocol name, a protocol number or null"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn invalid_values_are_listed_twenty_at_most() {
+        let error = |count: usize| {
+            let problems = (0..count)
+                .map(|i| InvalidField {
+                    path: format!("ports[{i}].fixed_ips"),
+                    object_id: None,
+                    message: "not a list".into(),
+                })
+                .collect();
+            SnapshotError {
+                file: "cloud.json".into(),
+                kind: SnapshotErrorKind::Invalid(problems),
+            }
+            .to_string()
+        };
+        let twenty = error(20);
+        assert!(twenty.starts_with("snapshot file cloud.json: 20 invalid value(s)\n"));
+        assert!(
+            twenty.ends_with("\n  - field `ports[19].fixed_ips`: not a list"),
+            "{twenty}"
+        );
+        let more = error(21);
+        assert!(
+            more.ends_with("\n  - field `ports[19].fixed_ips`: not a list\n  - ... and 1 more"),
+            "{more}"
+        );
+    }
+
+    #[test]
     fn render_round_trips() {
         let text = include_str!("../../../examples/demo-cloud.json");
         let raw = parse(text.as_bytes()).unwrap();

@@ -416,6 +416,19 @@ mod tests {
     }
 
     #[test]
+    fn a_negative_protocol_number_is_invalid_not_any_protocol() {
+        // Null would be every protocol: a finding on every port, or none missed.
+        let raw = parse(
+            br#"{"security_group_rules": [{"id": "r", "security_group_id": "g", "direction": "ingress",
+                "ethertype": "IPv4", "protocol": -1, "remote_ip_prefix": "0.0.0.0/0"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(raw.security_group_rules[0].protocol.as_deref(), Some("-1"));
+        let problem = Inventory::from_raw(raw).unwrap_err();
+        assert_eq!(problem[0].path, "security_group_rules[0].protocol");
+    }
+
+    #[test]
     fn invalid_values_are_listed_twenty_at_most() {
         let error = |count: usize| {
             let problems = (0..count)

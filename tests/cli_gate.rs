@@ -238,40 +238,23 @@ fn incomplete_audit_exits_3_and_never_updates_the_baseline() {
 
     let dir = tempfile::tempdir().unwrap();
     let baseline = dir.path().join("b.json");
-    std::fs::write(&baseline, "{\"version\": 1, \"findings\": []}\n").unwrap();
-    let run = driftmux(&[
-        "--snapshot",
-        &partial,
-        "--baseline",
-        baseline.to_str().unwrap(),
-        "--update-baseline",
-    ]);
-    assert_eq!(run.code, 3);
-    assert!(
-        run.stderr.contains("refusing to update the baseline"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(
-        std::fs::read_to_string(&baseline).unwrap(),
-        "{\"version\": 1, \"findings\": []}\n"
-    );
-
+    let empty = "{\"version\": 1, \"findings\": []}\n";
+    std::fs::write(&baseline, empty).unwrap();
     // A snapshot's error that does not say `required: false` counts as one that decides
     // findings: --allow-partial does not approve from it either.
-    let run = driftmux(&[
-        "--snapshot",
-        &partial,
-        "--baseline",
-        baseline.to_str().unwrap(),
-        "--update-baseline",
-        "--allow-partial",
-    ]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    assert_eq!(
-        std::fs::read_to_string(&baseline).unwrap(),
-        "{\"version\": 1, \"findings\": []}\n"
-    );
+    for allow_partial in [None, Some("--allow-partial")] {
+        let b = baseline.to_str().unwrap();
+        let mut args = vec!["--snapshot", &partial, "--baseline", b, "--update-baseline"];
+        args.extend(allow_partial);
+        let run = driftmux(&args);
+        assert_eq!(run.code, 3, "{allow_partial:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("refusing to update the baseline"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&baseline).unwrap(), empty);
+    }
 }
 
 #[test]

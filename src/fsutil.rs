@@ -64,10 +64,12 @@ fn write_flushing_every(
         flushed.and(written)
     })?;
     let permissions = match fs::metadata(path) {
-        Ok(meta) => meta.permissions(),
+        Ok(meta) => Some(meta.permissions()),
         Err(_) => default_permissions(),
     };
-    tmp.as_file().set_permissions(permissions)?;
+    if let Some(permissions) = permissions {
+        tmp.as_file().set_permissions(permissions)?;
+    }
     tmp.as_file().sync_all()?;
     crash_point(path);
     let replaced = hold_big_file(path);
@@ -188,17 +190,17 @@ fn crash_point(path: &Path) {
     let _ = path;
 }
 
+/// A new file's permissions: 0644 (the temp file's own are 0600).
 #[cfg(unix)]
-fn default_permissions() -> fs::Permissions {
+fn default_permissions() -> Option<fs::Permissions> {
     use std::os::unix::fs::PermissionsExt;
-    fs::Permissions::from_mode(0o644)
+    Some(fs::Permissions::from_mode(0o644))
 }
 
+/// Elsewhere the temp file's own (writable, as a new file's) are kept.
 #[cfg(not(unix))]
-fn default_permissions() -> fs::Permissions {
-    let mut p = fs::metadata(".").map(|m| m.permissions()).unwrap();
-    p.set_readonly(false);
-    p
+fn default_permissions() -> Option<fs::Permissions> {
+    None
 }
 
 #[cfg(test)]

@@ -550,5 +550,10 @@ mod tests {
             "<html>502 Bad Gateway</html>"
         );
         assert_eq!(error_message(b" \n"), "no message in the response");
+        // A text body is cut at 200 characters (not bytes), and only a longer one says so.
+        let exactly = "é".repeat(200);
+        assert_eq!(error_message(exactly.as_bytes()), exactly);
+        let longer = format!("{exactly}x");
+        assert_eq!(error_message(longer.as_bytes()), format!("{exactly}..."));
     }
 }

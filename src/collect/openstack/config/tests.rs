@@ -150,6 +150,53 @@ fn clouds_json_and_only_cloud() {
         panic!()
     };
     assert_eq!(scope, Scope::System);
+    // Several, and none chosen: which to choose from, and how.
+    let f = Fixture::new();
+    f.file(
+        "cwd/clouds.yaml",
+        "clouds:\n  lab:\n    auth: {auth_url: 'http://k:5000'}\n  prod:\n    auth: {auth_url: 'http://p:5000'}\n",
+    );
+    let e = f.resolve(None).unwrap_err().0;
+    assert!(
+        e.ends_with("defines several clouds (lab, prod): choose one with --os-cloud or OS_CLOUD"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_credentials_are_described_without_their_secret() {
+    let describe = |pairs: &[(&str, &str)]| {
+        let described = Fixture::new()
+            .env(pairs)
+            .resolve(None)
+            .unwrap()
+            .cloud
+            .auth
+            .describe();
+        let secrets = ["canary-password-123", "s3cret", "tok-canary"];
+        assert!(
+            !secrets.iter().any(|s| described.contains(s)),
+            "{described}"
+        );
+        described
+    };
+    assert_eq!(describe(OPENRC), "password, user admin, project admin");
+    assert_eq!(
+        describe(&[
+            ("OS_AUTH_URL", "http://k"),
+            ("OS_APPLICATION_CREDENTIAL_ID", "ac1"),
+            ("OS_APPLICATION_CREDENTIAL_SECRET", "s3cret"),
+        ]),
+        "application credential ac1"
+    );
+    assert_eq!(
+        describe(&[
+            ("OS_AUTH_URL", "http://k"),
+            ("OS_TOKEN", "tok-canary"),
+            ("OS_PROJECT_ID", "p"),
+        ]),
+        "token, project id p"
+    );
 }
 
 #[test]

@@ -553,3 +553,20 @@ fn api_timeout_in_seconds() {
     let r = Fixture::new().env(OPENRC).resolve(None).unwrap();
     assert_eq!(r.cloud.api_timeout, None);
 }
+
+#[test]
+fn a_clouds_file_with_nothing_in_it_has_no_clouds() {
+    for (text, json) in [
+        ("", false),
+        ("# clouds to come\n", false),
+        ("~\n", false),
+        ("clouds:\n", false),
+        ("null", true),
+    ] {
+        assert_eq!(parse_clouds(text, json), Ok(Map::new()), "{text:?}");
+    }
+    assert_eq!(
+        parse_clouds("[]", true).unwrap_err(),
+        "expected a mapping with a `clouds` key"
+    );
+}

@@ -202,7 +202,8 @@ fn the_credentials_are_described_without_their_secret() {
 #[test]
 fn named_cloud_and_os_variables_fill_only_missing_keys_with_a_warning() {
     let f = Fixture::new().env(OPENRC);
-    f.file("cwd/clouds.yaml", "clouds:\n  prod:\n    auth:\n      auth_url: https://prod.example:5000\n      username: svc\n      user_domain_name: Default\n      project_name: audit\n      project_domain_name: Default\n");
+    // An empty or null value is a missing one (a placeholder for the password, say).
+    f.file("cwd/clouds.yaml", "clouds:\n  prod:\n    region_name: ~\n    auth:\n      auth_url: https://prod.example:5000\n      username: svc\n      password: ''\n      user_domain_name: Default\n      project_name: audit\n      project_domain_name: Default\n");
     let r = f.resolve(Some("prod")).unwrap();
     assert_eq!(r.cloud.auth_url, "https://prod.example:5000/v3");
     let AuthMethod::Password { password, user, .. } = &r.cloud.auth else {
@@ -569,4 +570,24 @@ fn a_clouds_file_with_nothing_in_it_has_no_clouds() {
         parse_clouds("[]", true).unwrap_err(),
         "expected a mapping with a `clouds` key"
     );
+}
+
+#[test]
+fn os_insecure_turns_verification_off_only_when_true() {
+    for (value, verify) in [
+        ("true", false),
+        ("1", false),
+        ("YES", false),
+        ("false", true),
+        ("0", true),
+    ] {
+        let r = Fixture::new()
+            .env(OPENRC)
+            .env(&[("OS_INSECURE", value)])
+            .resolve(None)
+            .unwrap();
+        assert_eq!(r.cloud.verify, verify, "OS_INSECURE={value}");
+        let warned = r.warnings.iter().any(|w| w.contains("verification is OFF"));
+        assert_eq!(warned, !verify, "OS_INSECURE={value}: {:?}", r.warnings);
+    }
 }

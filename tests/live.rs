@@ -1233,12 +1233,25 @@ fn a_listing_cut_short_by_a_thinned_page_is_read_again() {
 
 #[test]
 fn token_revoked_mid_run_reauthenticates_once() {
+    // The ports' second page revokes the token while the security groups' first request,
+    // sent with it too, is held: both get a 401, and one new token serves both.
     let fake = start();
-    fake.fault("/network/v2.0/ports", [Fault::RevokeTokens]);
-    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    fake.fault(
+        "/network/v2.0/ports",
+        [Fault::Stall(std::time::Duration::ZERO), Fault::RevokeTokens],
+    );
+    fake.fault(
+        "/network/v2.0/security-groups",
+        [Fault::Stall(std::time::Duration::from_millis(500))],
+    );
+    let run = run_live(
+        &fake,
+        &[],
+        &["--fail-on", "none", "--format", "json", "--page-size", "2"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(findings(&run), snapshot_findings());
-    assert!(fake.requests("/identity/v3/auth/tokens").len() >= 2);
+    assert_eq!(fake.requests("/identity/v3/auth/tokens").len(), 2);
     // Revoked again after re-authentication: the second 401 is final.
     let fake = start();
     fake.fault(

@@ -591,3 +591,30 @@ fn os_insecure_turns_verification_off_only_when_true() {
         assert_eq!(warned, !verify, "OS_INSECURE={value}: {:?}", r.warnings);
     }
 }
+
+#[test]
+fn unquoted_numbers_and_booleans_are_read_as_their_text() {
+    let f = Fixture::new();
+    f.file(
+        "cwd/clouds.yaml",
+        "clouds:\n  lab:\n    region_name: 2024\n    auth:\n      auth_url: http://k:5000\n      username: true\n      user_domain_name: Default\n      password: p\n      project_id: 42\n",
+    );
+    let r = f.resolve(None).unwrap();
+    assert_eq!(r.cloud.region.as_deref(), Some("2024"));
+    let AuthMethod::Password { user, scope, .. } = r.cloud.auth else {
+        panic!()
+    };
+    assert_eq!(
+        (user, scope),
+        (
+            UserRef::Name {
+                name: "true".into(),
+                domain: NameOrId::Name("Default".into())
+            },
+            Scope::Project {
+                project: NameOrId::Id("42".into()),
+                domain: None
+            }
+        )
+    );
+}

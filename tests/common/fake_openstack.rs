@@ -332,13 +332,19 @@ fn finish(fault: Option<Fault>, body: Value) -> Response {
         Some(Fault::Truncate) => {
             let text = body.to_string();
             let half = text[..text.len() / 2].to_owned();
-            // Half the body, then the stream fails: the connection is cut mid-body.
-            let chunks: Vec<Result<String, std::io::Error>> =
-                vec![Ok(half), Err(std::io::Error::other("connection reset"))];
+            // The head and half the body, then the stream fails: the connection is cut
+            // mid-body. (Failing at once, it would be cut before the head was sent.)
+            use futures_util::StreamExt;
+            let chunks = futures_util::stream::once(async { Ok(half) }).chain(
+                futures_util::stream::once(async {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Err(std::io::Error::other("connection reset"))
+                }),
+            );
             Response::builder()
                 .status(200)
                 .header("content-type", "application/json")
-                .body(Body::from_stream(futures_util::stream::iter(chunks)))
+                .body(Body::from_stream(chunks))
                 .unwrap()
         }
         Some(Fault::Garbage) => (StatusCode::OK, "<html>proxy error</html>").into_response(),

@@ -573,7 +573,7 @@ fn a_clouds_file_with_nothing_in_it_has_no_clouds() {
 }
 
 #[test]
-fn os_insecure_turns_verification_off_only_when_true() {
+fn verification_is_off_only_when_os_insecure_or_verify_says_so() {
     for (value, verify) in [
         ("true", false),
         ("1", false),
@@ -589,6 +589,26 @@ fn os_insecure_turns_verification_off_only_when_true() {
         assert_eq!(r.cloud.verify, verify, "OS_INSECURE={value}");
         let warned = r.warnings.iter().any(|w| w.contains("verification is OFF"));
         assert_eq!(warned, !verify, "OS_INSECURE={value}: {:?}", r.warnings);
+    }
+    // clouds.yaml's `verify`, a boolean or a quoted string.
+    for (value, verify) in [
+        ("false", false),
+        ("'False'", false),
+        ("'no'", false),
+        ("'0'", false),
+        ("true", true),
+        ("'yes'", true),
+    ] {
+        let f = Fixture::new();
+        f.file(
+            "cwd/clouds.yaml",
+            &format!("clouds:\n  lab:\n    verify: {value}\n    auth: {{auth_url: 'http://k:5000', user_id: u, password: p}}\n"),
+        );
+        assert_eq!(
+            f.resolve(None).unwrap().cloud.verify,
+            verify,
+            "verify: {value}"
+        );
     }
 }
 

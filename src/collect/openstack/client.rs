@@ -324,7 +324,7 @@ impl Session {
         body: &mut Vec<u8>,
     ) -> Result<(), BodyError> {
         let max = self.settings.max_page_bytes;
-        if resp.content_length().is_some_and(|n| n as usize > max) {
+        if declared_larger(&resp, max) {
             return Err(BodyError::TooLarge);
         }
         body.clear();
@@ -372,6 +372,11 @@ async fn read_bounded(
         body.extend_from_slice(&chunk);
     }
     Ok(true)
+}
+
+/// Whether `resp` declares (Content-Length) a body longer than `max`: refused unread.
+fn declared_larger(resp: &reqwest::Response, max: usize) -> bool {
+    resp.content_length().is_some_and(|n| n > max as u64)
 }
 
 /// `resp`'s body and `true`, or its first `max` bytes and `false` when it is longer. A body
@@ -676,6 +681,19 @@ mod tests {
         let resp = http.get(&short).send().await.unwrap();
         let (body, whole) = read_at_most(resp, 3 * 0x4000 - 1).await;
         assert_eq!((body.len(), whole), (3 * 0x4000 - 1, false));
+    }
+
+    #[test]
+    fn a_body_declared_longer_than_the_bound_is_refused_unread() {
+        let declared = |len: usize| {
+            let resp = http::Response::builder()
+                .header("content-length", len)
+                .body(vec![b'x'; len])
+                .unwrap();
+            declared_larger(&reqwest::Response::from(resp), 100)
+        };
+        assert!(!declared(99) && !declared(100));
+        assert!(declared(101));
     }
 
     #[test]

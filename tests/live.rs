@@ -240,13 +240,19 @@ fn wrong_password_exits_3_with_keystones_message_and_no_secret() {
 fn transient_5xx_is_retried_and_passes() {
     let fake = start();
     fake.fault(
-        "/network/v2.0/security-group-rules",
+        "/network/v2.0/security-group-rules?direction=ingress",
         [Fault::Status(503), Fault::Status(502)],
     );
     fake.fault("/compute/v2.1/servers/detail", [Fault::Status(500)]);
+    let started = std::time::Instant::now();
     let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(findings(&run), snapshot_findings());
+    // Backing off (0.5 s, then 1 s, at least) before each retry, not hammering the API.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1500),
+        "waited before retrying"
+    );
 }
 
 #[test]

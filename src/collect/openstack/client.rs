@@ -339,11 +339,16 @@ impl Session {
         }
     }
 
-    /// Exponential backoff with jitter: base * 2^attempt, plus up to the same again.
     fn backoff(&self, attempt: u32) -> Duration {
-        let base = self.settings.backoff.saturating_mul(1 << attempt.min(6));
-        base + base.mul_f64(jitter())
+        backoff(self.settings.backoff, attempt, jitter())
     }
+}
+
+/// Exponential backoff with jitter (a fraction in `0..1`): base * 2^attempt (the doubling
+/// stops at 2^6), plus that times `jitter`.
+fn backoff(base: Duration, attempt: u32, jitter: f64) -> Duration {
+    let wait = base.saturating_mul(1 << attempt.min(6));
+    wait + wait.mul_f64(jitter)
 }
 
 enum BodyError {
@@ -621,8 +626,7 @@ async fn authenticate(
         if attempt >= settings.retries {
             return Err(AuthError::Failed(retryable));
         }
-        let base = settings.backoff.saturating_mul(1 << attempt.min(6));
-        tokio::time::sleep(base + base.mul_f64(jitter())).await;
+        tokio::time::sleep(backoff(settings.backoff, attempt, jitter())).await;
         attempt += 1;
     }
 }
@@ -733,6 +737,15 @@ mod tests {
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
         );
         assert_eq!(retry_after(&h), Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_64_times_the_base_plus_its_jitter() {
+        let ms = Duration::from_millis;
+        let waits: Vec<_> = (0..9).map(|a| backoff(ms(100), a, 0.0)).collect();
+        let doubled = [100, 200, 400, 800, 1600, 3200, 6400, 6400, 6400].map(ms);
+        assert_eq!(waits, doubled);
+        assert_eq!(backoff(ms(100), 2, 0.5), ms(600));
     }
 
     #[test]

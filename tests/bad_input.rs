@@ -297,11 +297,16 @@ const CLOUDS_CASES: &[(&str, &[&str])] = &[
     ),
 ];
 
-fn assert_input_error(args: &[&str], file: &str, fragments: &[&str]) {
-    assert_input_error_env(args, &[], file, fragments);
+fn assert_input_error(args: &[&str], file: &str, fragments: &[&str]) -> common::Run {
+    assert_input_error_env(args, &[], file, fragments)
 }
 
-fn assert_input_error_env(args: &[&str], env: &[(&str, &str)], file: &str, fragments: &[&str]) {
+fn assert_input_error_env(
+    args: &[&str],
+    env: &[(&str, &str)],
+    file: &str,
+    fragments: &[&str],
+) -> common::Run {
     let run = common::driftmux_env(args, env);
     assert_eq!(run.code, 2, "{file}: expected exit 2\n{}", run.stderr);
     assert!(
@@ -343,13 +348,24 @@ fn assert_input_error_env(args: &[&str], env: &[(&str, &str)], file: &str, fragm
     assert_eq!(run.stdout, "", "{file}: nothing on stdout");
     let written = std::fs::read_dir(run.out_dir.path()).unwrap().count();
     assert_eq!(written, 0, "{file}: no report may be written on bad input");
+    run
+}
+
+/// The error is followed by the hint for its kind of file.
+fn assert_help(run: &common::Run, file: &str, help: &str) {
+    assert!(
+        run.stderr.contains(&format!("\n  help: {help}")),
+        "{file}: no hint {help:?}:\n{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn every_bad_snapshot_exits_2_naming_file_and_field() {
     for (file, fragments) in SNAPSHOT_CASES {
         let path = format!("tests/bad-input/{file}");
-        assert_input_error(&["--snapshot", &path], file, fragments);
+        let run = assert_input_error(&["--snapshot", &path], file, fragments);
+        assert_help(&run, file, "a snapshot is one JSON object");
     }
 }
 
@@ -357,11 +373,12 @@ fn every_bad_snapshot_exits_2_naming_file_and_field() {
 fn every_bad_policy_exits_2_naming_file_and_key() {
     for (file, fragments) in POLICY_CASES {
         let path = format!("tests/bad-input/{file}");
-        assert_input_error(
+        let run = assert_input_error(
             &["--snapshot", "examples/demo-cloud.json", "--policy", &path],
             file,
             fragments,
         );
+        assert_help(&run, file, "policy keys are critical_ports");
     }
 }
 
@@ -369,7 +386,7 @@ fn every_bad_policy_exits_2_naming_file_and_key() {
 fn every_bad_baseline_exits_2_naming_file_and_field() {
     for (file, fragments) in BASELINE_CASES {
         let path = format!("tests/bad-input/{file}");
-        assert_input_error(
+        let run = assert_input_error(
             &[
                 "--snapshot",
                 "examples/demo-cloud.json",
@@ -379,6 +396,7 @@ fn every_bad_baseline_exits_2_naming_file_and_field() {
             file,
             fragments,
         );
+        assert_help(&run, file, "regenerate the baseline with --update-baseline");
         // Not even --update-baseline overwrites a baseline it cannot read.
         let before = std::fs::read(common::repo_path(&path)).unwrap();
         assert_input_error(
@@ -400,7 +418,7 @@ fn every_bad_baseline_exits_2_naming_file_and_field() {
 fn every_bad_suppression_file_exits_2_naming_file_and_entry() {
     for (file, fragments) in SUPPRESSION_CASES {
         let path = format!("tests/bad-input/{file}");
-        assert_input_error(
+        let run = assert_input_error(
             &[
                 "--snapshot",
                 "examples/demo-cloud.json",
@@ -410,6 +428,7 @@ fn every_bad_suppression_file_exits_2_naming_file_and_entry() {
             file,
             fragments,
         );
+        assert_help(&run, file, "each suppression needs a reason");
     }
 }
 
@@ -418,12 +437,13 @@ fn every_bad_clouds_yaml_exits_2_naming_file_and_key_without_secrets() {
     for (file, fragments) in CLOUDS_CASES {
         let path = common::repo_path(&format!("tests/bad-input/{file}"));
         let path = path.to_str().unwrap();
-        assert_input_error_env(
+        let run = assert_input_error_env(
             &["--openstack-sg-audit", "--os-cloud", "lab"],
             &[("OS_CLIENT_CONFIG_FILE", path)],
             file,
             fragments,
         );
+        assert_help(&run, file, "pass --os-cloud NAME with a clouds.yaml");
         let run = common::driftmux_env(&["--os-cloud", "lab"], &[("OS_CLIENT_CONFIG_FILE", path)]);
         assert!(!run.stderr.contains("canary"), "{file}: {}", run.stderr);
     }
@@ -595,6 +615,7 @@ fn unwritable_output_dir_is_an_error_not_a_pass() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     let said = format!("cannot write {}: Not a directory", below.display());
     assert!(run.stderr.contains(&said), "{}", run.stderr);
+    assert_help(&run, "reports", "check that the directory is writable");
 }
 
 /// The formats are written side by side: one that cannot be written fails the run, naming

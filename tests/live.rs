@@ -228,6 +228,11 @@ fn wrong_password_exits_3_with_keystones_message_and_no_secret() {
         "{}",
         run.stderr
     );
+    assert!(
+        run.stderr.contains("\n  help: check the credentials"),
+        "{}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("canary"), "{}", run.stderr);
     assert_eq!(
         std::fs::read_dir(run.out_dir.path()).unwrap().count(),

@@ -1705,6 +1705,11 @@ fn stalled_and_broken_responses_fail_closed() {
     assert_eq!(run.code, 0, "a cut-off body is retried: {}", run.stderr);
     // Then the rules after where both listings ended (here all: one page each).
     assert_requests(&fake, (1, 2, 1), &[]);
+    // Cut off every time (--retries 2): incomplete, saying so.
+    let fake = start();
+    fake.fault("/network/v2.0/ports", vec![Fault::Truncate; 3]);
+    let run = run_live(&fake, &[], &["--fail-on", "none", "--format", "json"]);
+    assert_incomplete(&run, "the response body was cut off");
 }
 
 #[test]

@@ -258,6 +258,14 @@ fn transient_5xx_is_retried_and_passes() {
         started.elapsed() >= std::time::Duration::from_millis(1500),
         "waited before retrying"
     );
+
+    // Keystone unavailable for a moment: asked again too, and the audit goes on.
+    let fake = start();
+    let busy = [Fault::Status(503), Fault::Status(502)];
+    fake.fault("/identity/v3/auth/tokens", busy);
+    let run = run_live(&fake, &[], &["--fail-on", "none"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(fake.requests("/identity/v3/auth/tokens").len(), 3);
 }
 
 #[test]
@@ -355,6 +363,18 @@ fn client_errors_are_not_retried_and_name_the_endpoint() {
     assert_eq!(fake.log().len(), 1, "nothing read without a token");
     let written = std::fs::read_dir(run.out_dir.path()).unwrap().count();
     assert_eq!(written, 0, "no report");
+
+    // Keystone refusing (403): asked once, the credentials named as the cause.
+    let fake = start();
+    fake.fault("/identity/v3/auth/tokens", vec![Fault::Status(403); 3]);
+    let run = run_live(&fake, &[], &["--fail-on", "none"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("authentication failed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fake.requests("/identity/v3/auth/tokens").len(), 1);
 }
 
 #[test]

@@ -207,18 +207,21 @@ fn default_permissions() -> Option<fs::Permissions> {
 mod tests {
     use super::*;
 
+    /// The file's permission bits.
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
     #[test]
     fn replaces_content_and_leaves_no_temp_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("report.json");
         write_atomic(&path, b"one").unwrap();
+        // Not the temp file's 0600: a report is read by whoever uploads it.
         #[cfg(unix)]
-        {
-            // Not the temp file's 0600: a report is read by whoever uploads it.
-            use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o644);
-        }
+        assert_eq!(mode(&path), 0o644);
         write_atomic(&path, b"two").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
         let names: Vec<_> = fs::read_dir(dir.path())
@@ -353,11 +356,7 @@ mod tests {
         io::Read::read_to_end(&mut &reader, &mut kept).unwrap();
         assert_eq!(kept, old);
         #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
+        assert_eq!(mode(&path), 0o600);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 

@@ -229,12 +229,6 @@ impl From<String> for Id {
     }
 }
 
-impl From<&Id> for String {
-    fn from(id: &Id) -> String {
-        id.as_str().to_owned()
-    }
-}
-
 impl PartialEq<str> for Id {
     fn eq(&self, other: &str) -> bool {
         *self.as_str() == *other
@@ -326,6 +320,17 @@ mod tests {
             Repr::Text(_)
         ));
         assert!(Id::new(" ").is_blank() && !Id::new("x").is_blank());
+    }
+
+    /// Debug shows the text (test failures name ids so), and an id of another type is
+    /// refused saying what was expected (a snapshot's error message quotes it).
+    #[test]
+    fn debug_is_the_text_and_other_types_are_refused() {
+        for text in ["8d1b4e44-2c5f-4f6a-9b1e-0c2d3e4f5a6b", "sg-web"] {
+            assert_eq!(format!("{:?}", Id::new(text)), format!("{text:?}"));
+        }
+        let e = serde_json::from_str::<Id>("5").unwrap_err().to_string();
+        assert!(e.contains("expected a string"), "{e}");
     }
 
     /// Every byte value at every position of both UUID forms: packed exactly when the

@@ -757,6 +757,29 @@ mod tests {
         }
     }
 
+    /// A body cut off anywhere (a page cut mid-transfer) is given up on, never read past
+    /// its end (in a key, a value, between them).
+    #[test]
+    fn every_cut_of_an_element_is_given_up_on() {
+        for (kind, list) in ["security_group_rules", "ports", "servers"]
+            .iter()
+            .enumerate()
+        {
+            for element in elements(list) {
+                let end = element.iter().rposition(|&b| b == b'}').unwrap();
+                for cut in 0..end {
+                    let part = &element[..cut];
+                    let decoded = match kind {
+                        0 => super::rule(part).is_some(),
+                        1 => super::port(part).is_some(),
+                        _ => super::server(part).is_some(),
+                    };
+                    assert!(!decoded, "{}", String::from_utf8_lossy(part));
+                }
+            }
+        }
+    }
+
     /// Damaged copies of real elements: the decoders give up or agree with serde.
     #[test]
     fn damaged_elements_never_decode_differently() {

@@ -649,6 +649,24 @@ mod tests {
                 "port_security_enabled": false, "device_owner": "café"}"#
                 .as_bytes()
         ));
+        // Every optional field null, as Neutron writes a field it has no value for.
+        assert!(agrees(
+            super::port,
+            br#"{"id": "p", "device_id": null, "device_owner": null, "security_groups": null,
+                "port_security_enabled": null, "project_id": null, "tenant_id": null,
+                "network_id": null, "fixed_ips": [{"ip_address": null, "subnet_id": null}]}"#
+        ));
+        assert!(agrees(
+            super::rule,
+            br#"{"id": "r", "security_group_id": "g", "project_id": null, "tenant_id": null,
+                "direction": null, "ethertype": null, "protocol": null, "port_range_min": null,
+                "port_range_max": null, "remote_ip_prefix": null, "remote_group_id": null,
+                "remote_address_group_id": null}"#
+        ));
+        assert!(agrees(
+            super::server,
+            br#"{"id": "s", "name": null, "status": null, "tenant_id": null}"#
+        ));
     }
 
     /// Ids packed where they stand and keys matched where they stand read what serde reads:

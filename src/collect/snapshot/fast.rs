@@ -914,7 +914,7 @@ mod tests {
 
     #[test]
     fn strings_with_structure_inside_and_nested_lists() {
-        let text = r#"{"driftmux_snapshot": 1, "cloud": "a \"}]{[\\", "security_group_rules": [
+        let text = r#"{"driftmux_snapshot": 1, "cloud": "a \"}]{[\\", "project_scope": ["p]", "q"], "security_group_rules": [
             {"id": "r}1", "security_group_id": "g{", "direction": "ingress",
              "description": "],[{\"\\\"", "tags": [[], [{"a": ["}"]}]]},
             {"id": "r2", "security_group_id": "g", "direction": "egress", "x": {"y": [1, 2.5e3, true, null]}}
@@ -927,6 +927,7 @@ mod tests {
         let inv = fast(text, 5).unwrap();
         assert_eq!(inv.rules.len(), 2);
         assert_eq!(inv.meta.cloud.as_deref(), Some("a \"}]{[\\"));
+        assert_eq!(inv.meta.project_scope, Some(vec!["p]".into(), "q".into()]));
         assert_eq!(inv.errors.len(), 1);
         assert_eq!(
             inv.warnings,
